@@ -1,0 +1,58 @@
+// Embedder: turns texts into L2-normalised vectors. One pure virtual
+// interface and a factory per backend (local llama.cpp today; HTTP backends
+// arrive with the Answering work).
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ragd/status.h"
+
+namespace ragd {
+
+// Retrieval models such as E5 embed queries and passages differently.
+enum class EmbedKind { kPassage, kQuery };
+
+struct EmbedderOptions {
+  // Path to a GGUF embedding model. Empty = the packaged default
+  // (all-MiniLM-L6-v2) found through ModelSearchPath().
+  std::string model_path;
+  // CPU threads for inference. 0 = all cores.
+  int threads = 0;
+  // Tokens evaluated per llama.cpp batch (several texts share one). 0 = 4096.
+  int batch_tokens = 0;
+  // Prepended to every query / passage before embedding. Empty = the
+  // model's convention when known (e.g. "query: " for E5), else nothing.
+  std::string query_prefix;
+  std::string passage_prefix;
+};
+
+class Embedder {
+ public:
+  virtual ~Embedder() = default;
+  // Embeds texts into out (texts.size() * dim() floats, row-major), each row
+  // L2-normalised. Texts longer than max_tokens() are truncated.
+  virtual Status Embed(std::span<const std::string> texts, EmbedKind kind, float* out) = 0;
+  // Number of model tokens in text (without special tokens).
+  virtual Result<int> CountTokens(std::string_view text) = 0;
+  virtual int dim() const = 0;
+  virtual int max_tokens() const = 0;
+  // A stable identifier stored in every knowledge base, e.g.
+  // "all-MiniLM-L6-v2/384", so that mismatched query embedders are refused.
+  virtual std::string model_id() const = 0;
+};
+
+// Opens a GGUF embedding model in-process through llama.cpp.
+Result<std::unique_ptr<Embedder>> OpenLocalEmbedder(const EmbedderOptions& options);
+
+// Where packaged models are looked for, first match wins:
+// $RAGD_MODELS_DIR, <executable dir>/../.deps/models, <executable dir>/models,
+// $XDG_DATA_HOME/ragd/models (or ~/.local/share/ragd/models).
+std::vector<std::string> ModelSearchPath();
+// Finds a packaged model file by name (e.g. "all-MiniLM-L6-v2.gguf").
+Result<std::string> FindPackagedModel(const std::string& file_name);
+
+}  // namespace ragd

@@ -1,0 +1,169 @@
+// Engine: the one entry point the CLI (and later the server) call. It owns
+// the data directory of knowledge bases and the embedding model, and knows
+// nothing of terminals or HTTP: progress goes to a callback, errors come back
+// as Status values.
+//
+// Thread-safety: an Engine is used from one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ragd/embedder.h"
+#include "ragd/status.h"
+
+namespace ragd {
+
+struct EngineOptions {
+  // Folder holding one sub-folder per knowledge base. Empty = DefaultDataDir().
+  std::string data_dir;
+  EmbedderOptions embedder;
+};
+
+// $RAGD_DATA_DIR, else $XDG_DATA_HOME/ragd, else ~/.local/share/ragd.
+std::string DefaultDataDir();
+
+struct KbInfo {
+  std::string name;
+  std::string path;             // the knowledge base's directory
+  int64_t documents = 0;
+  int64_t chunks = 0;
+  std::string embed_model;      // Embedder::model_id() it was built with
+  int schema_version = 0;
+  int64_t bytes_on_disk = 0;
+  std::string created_at;       // ISO 8601, UTC
+  std::string updated_at;
+};
+
+enum class ChunkUnit { kTokens, kChars };
+
+struct SplitOptions {
+  // Target chunk length. 0 = 200 tokens (fits MiniLM's 256-token window) or
+  // 1000 characters, depending on unit.
+  int chunk_size = 0;
+  // Shared between neighbouring chunks. -1 = 15% of chunk_size.
+  int chunk_overlap = -1;
+  // kTokens counts with the embedding model's own tokenizer.
+  ChunkUnit unit = ChunkUnit::kTokens;
+};
+
+struct IngestOptions {
+  std::string kb;                  // created if missing
+  std::vector<std::string> paths;  // files or directories (recursed)
+  // Also remove documents that were ingested from under `paths` but whose
+  // files no longer exist.
+  bool sync = false;
+  SplitOptions split;
+  // Files above this size are reported and skipped. 0 = 256 MiB.
+  int64_t max_file_bytes = 0;
+  // Files per atomic commit. 0 = 64.
+  int batch_files = 0;
+};
+
+// A document handed over in memory (evaluation corpora, API uploads).
+struct SourceDocument {
+  std::string id;      // stable key; re-ingesting the same id replaces it
+  std::string source;  // shown in citations (a path or a name)
+  std::string title;   // put before the text when non-empty
+  std::string text;
+};
+
+struct FileFailure {
+  std::string path;
+  Status status;
+};
+
+struct IngestReport {
+  int64_t files_seen = 0;
+  int64_t files_added = 0;
+  int64_t files_updated = 0;
+  int64_t files_unchanged = 0;
+  int64_t files_removed = 0;  // by sync
+  int64_t chunks_written = 0;
+  double seconds = 0;
+  std::vector<FileFailure> failures;  // each skipped, the rest committed
+};
+
+struct IngestProgress {
+  int64_t done = 0;   // items processed so far
+  int64_t total = 0;  // items to process (0 while unknown)
+  int64_t chunks = 0;
+  std::string current;  // path or id being processed
+};
+using ProgressFn = std::function<void(const IngestProgress&)>;
+
+enum class SearchMode { kBm25, kDense, kHybrid };
+const char* SearchModeName(SearchMode mode);
+Result<SearchMode> ParseSearchMode(const std::string& name);
+
+struct SearchOptions {
+  std::string kb;
+  std::string query;
+  SearchMode mode = SearchMode::kHybrid;
+  int k = 10;
+  // Candidates taken from each list before fusion. 0 = max(100, 2k).
+  int candidates = 0;
+  // Reciprocal Rank Fusion constant (Cormack et al. 2009).
+  int rrf_k = 60;
+  // Return at most one hit (the best chunk) per document.
+  bool one_per_document = false;
+};
+
+struct SearchHit {
+  int rank = 0;  // 1-based
+  double score = 0;
+  std::string doc_id;
+  std::string source;
+  std::string title;
+  int64_t chunk_id = 0;
+  int chunk_index = 0;
+  int page = 0;              // 1-based PDF page, 0 = none
+  std::string heading_path;  // "Chapter > Section", empty = none
+  int row = 0;               // 1-based CSV row / JSONL line, 0 = none
+  int64_t char_start = 0;    // code-point offsets into the document's text
+  int64_t char_end = 0;
+  std::string text;
+  int lexical_rank = 0;  // rank in the BM25 list, 0 = absent
+  int dense_rank = 0;    // rank in the dense list, 0 = absent
+};
+
+struct SearchResponse {
+  std::vector<SearchHit> hits;
+  double seconds = 0;
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const std::string& data_dir() const;
+
+  Result<std::vector<KbInfo>> ListKnowledgeBases();
+  Result<KbInfo> GetKnowledgeBase(const std::string& name);
+  Status DeleteKnowledgeBase(const std::string& name);
+
+  // Ingests files; one bad file is reported in the report and skipped.
+  Result<IngestReport> IngestFiles(const IngestOptions& options, const ProgressFn& progress = {});
+  // Ingests in-memory documents (unchanged ones, by content hash, cost nothing).
+  Result<IngestReport> IngestDocuments(const std::string& kb, std::span<const SourceDocument> docs,
+                                       const SplitOptions& split, const ProgressFn& progress = {});
+
+  Result<SearchResponse> Search(const SearchOptions& options);
+
+  // The embedder, loaded on first use.
+  Result<Embedder*> embedder();
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ragd

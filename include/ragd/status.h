@@ -1,0 +1,68 @@
+// Status and Result<T>: how libragd reports errors. The library never prints
+// or exits; every failure comes back as a value whose message a user can act on.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace ragd {
+
+enum class StatusCode {
+  kOk = 0,
+  kNotFound,         // a named thing (file, knowledge base, document) does not exist
+  kInvalidArgument,  // the caller's input is wrong (bad flag, malformed file)
+  kIOError,          // the operating system refused (permissions, disk full)
+  kCorruption,       // stored data is damaged or of an unknown format version
+  kUnavailable,      // a model or server could not be reached or loaded
+  kCancelled,        // the caller asked to stop
+};
+
+class Status {
+ public:
+  Status() = default;  // OK
+  static Status OK() { return Status(); }
+  static Status NotFound(std::string msg) { return Status(StatusCode::kNotFound, std::move(msg)); }
+  static Status InvalidArgument(std::string msg) { return Status(StatusCode::kInvalidArgument, std::move(msg)); }
+  static Status IOError(std::string msg) { return Status(StatusCode::kIOError, std::move(msg)); }
+  static Status Corruption(std::string msg) { return Status(StatusCode::kCorruption, std::move(msg)); }
+  static Status Unavailable(std::string msg) { return Status(StatusCode::kUnavailable, std::move(msg)); }
+  static Status Cancelled(std::string msg) { return Status(StatusCode::kCancelled, std::move(msg)); }
+
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+  // "not found: knowledge base 'x' does not exist" — for logs and the CLI.
+  std::string ToString() const;
+  // Returns a copy with "context: " put before the message.
+  Status WithContext(const std::string& context) const;
+
+ private:
+  Status(StatusCode code, std::string msg) : code_(code), message_(std::move(msg)) {}
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+};
+
+const char* StatusCodeName(StatusCode code);
+
+// A value or the Status explaining why there is none.
+template <typename T>
+class Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}                       // NOLINT: implicit by design
+  Result(Status status) : status_(std::move(status)) {}               // NOLINT
+  bool ok() const { return status_.ok(); }
+  const Status& status() const { return status_; }
+  T& value() & { return *value_; }
+  const T& value() const& { return *value_; }
+  T&& value() && { return std::move(*value_); }
+  T* operator->() { return &*value_; }
+  const T* operator->() const { return &*value_; }
+  T& operator*() & { return *value_; }
+
+ private:
+  std::optional<T> value_;
+  Status status_;
+};
+
+}  // namespace ragd

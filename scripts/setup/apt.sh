@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build, the tests and the set-up need.
+# Skips apt entirely when everything is already there (dpkg query only).
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config python3-venv
+  libsqlite3-dev libicu-dev libstemmer-dev libmagic-dev libxxhash-dev
+  libpoppler-cpp-dev libzip-dev libpugixml-dev libgumbo-dev libmd4c-dev libcsv-dev
+  nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcpp-httplib-dev
+  libgtest-dev libhnswlib-dev libfaiss-dev
+  fonts-droid-fallback
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+SUDO=()
+if [[ "$(id -u)" != 0 ]]; then
+  command -v sudo >/dev/null || die "need root or sudo to install: ${missing[*]}"
+  SUDO=(sudo)
+fi
+log "installing Debian packages: ${missing[*]}"
+"${SUDO[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

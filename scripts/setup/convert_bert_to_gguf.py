@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Convert a sentence-transformers BERT checkpoint (safetensors) to GGUF.
+
+ragd's own small converter: it needs only the `gguf`, `safetensors` and
+`numpy` packages, so the set-up does not pull torch (and its CUDA wheels) the
+way llama.cpp's convert_hf_to_gguf.py would. It handles plain BERT encoders
+with WordPiece vocabularies (all-MiniLM-L6-v2 and its relatives); anything
+else is refused with a message rather than converted wrongly.
+
+Usage: convert_bert_to_gguf.py MODEL_DIR OUT.gguf [--name NAME]
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import gguf
+from safetensors.numpy import load_file
+
+
+def fail(msg: str) -> None:
+    print(f"convert_bert_to_gguf: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def load_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        fail(f"cannot read {path}: {e}")
+    return {}
+
+
+def pooling_type(model_dir: Path) -> gguf.PoolingType:
+    cfg_path = model_dir / "1_Pooling" / "config.json"
+    if not cfg_path.exists():
+        return gguf.PoolingType.MEAN
+    cfg = load_json(cfg_path)
+    if cfg.get("pooling_mode_mean_tokens"):
+        return gguf.PoolingType.MEAN
+    if cfg.get("pooling_mode_cls_token"):
+        return gguf.PoolingType.CLS
+    fail(f"unsupported pooling in {cfg_path}")
+    return gguf.PoolingType.NONE
+
+
+def vocab(model_dir: Path) -> tuple[list[str], list[int]]:
+    tok = load_json(model_dir / "tokenizer.json")
+    model = tok.get("model", {})
+    if model.get("type") != "WordPiece":
+        fail(f"tokenizer is {model.get('type')!r}, only WordPiece is supported")
+    by_id = sorted(model["vocab"].items(), key=lambda kv: kv[1])
+    if [i for _, i in by_id] != list(range(len(by_id))):
+        fail("tokenizer vocabulary ids are not contiguous")
+    special = {t["content"] for t in tok.get("added_tokens", []) if t.get("special")}
+    tokens, types = [], []
+    for text, _ in by_id:
+        if text in special:
+            tokens.append(text)
+            types.append(gguf.TokenType.CONTROL)
+        elif text.startswith("##"):
+            # llama.cpp's WPM tokenizer uses "phantom space" pieces: a word
+            # start carries U+2581, a continuation does not.
+            tokens.append(text[2:])
+            types.append(gguf.TokenType.NORMAL)
+        else:
+            tokens.append("\u2581" + text)
+            types.append(gguf.TokenType.NORMAL)
+    return tokens, types
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model_dir", type=Path)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--name", default=None)
+    args = ap.parse_args()
+
+    cfg = load_json(args.model_dir / "config.json")
+    if cfg.get("model_type") != "bert":
+        fail(f"model_type is {cfg.get('model_type')!r}, only 'bert' is supported")
+    n_layer = int(cfg["num_hidden_layers"])
+    arch = gguf.MODEL_ARCH.BERT
+    name_map = gguf.get_tensor_name_map(arch, n_layer)
+
+    tensors = load_file(str(args.model_dir / "model.safetensors"))
+    tokens, types = vocab(args.model_dir)
+    st_cfg_path = args.model_dir / "sentence_bert_config.json"
+    max_seq = int(load_json(st_cfg_path).get("max_seq_length", cfg["max_position_embeddings"])) \
+        if st_cfg_path.exists() else int(cfg["max_position_embeddings"])
+
+    tmp = args.out.with_suffix(args.out.suffix + ".tmp")
+    w = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[arch])
+    w.add_name(args.name or args.model_dir.name)
+    # The trained window (sentence-transformers' max_seq_length), not the
+    # position table size: longer inputs degrade the embedding.
+    w.add_context_length(max_seq)
+    w.add_embedding_length(int(cfg["hidden_size"]))
+    w.add_feed_forward_length(int(cfg["intermediate_size"]))
+    w.add_block_count(n_layer)
+    w.add_head_count(int(cfg["num_attention_heads"]))
+    w.add_layer_norm_eps(float(cfg["layer_norm_eps"]))
+    w.add_causal_attention(False)
+    w.add_pooling_type(pooling_type(args.model_dir))
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    w.add_tokenizer_model("bert")
+    w.add_tokenizer_pre("default")
+    w.add_token_list(tokens)
+    w.add_token_types(types)
+    w.add_token_type_count(int(cfg.get("type_vocab_size", 2)))
+    special = gguf.SpecialVocab(args.model_dir, n_vocab=len(tokens))
+    special.add_to_gguf(w)
+
+    skipped = {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"}
+    for name, data in tensors.items():
+        if name.startswith("bert."):
+            name = name[5:]
+        if name in skipped:
+            continue
+        new_name = name_map.get_name(name, try_suffixes=(".weight", ".bias"))
+        if new_name is None:
+            fail(f"cannot map tensor {name!r}")
+        data = data.astype(np.float32)
+        if new_name == "position_embd.weight" and data.shape[0] > max_seq:
+            # llama.cpp takes the context length from this table; keep the
+            # rows of the trained window so inputs are cut where ST cuts them.
+            data = data[:max_seq]
+        # Matmul weights in f16 halve memory and speed up CPU inference;
+        # vectors and the tables llama.cpp adds directly (position and
+        # token-type embeddings) stay f32.
+        if data.ndim == 2 and (new_name.startswith("blk.") or new_name == "token_embd.weight"):
+            data = data.astype(np.float16)
+        w.add_tensor(new_name, data)
+
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    tmp.replace(args.out)
+
+
+if __name__ == "__main__":
+    main()

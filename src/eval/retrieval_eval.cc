@@ -1,0 +1,62 @@
+#include <chrono>
+#include <filesystem>
+
+#include "core/status_macros.h"
+#include "eval/beir.h"
+#include "eval/metrics.h"
+#include "ragd/eval.h"
+
+namespace ragd {
+
+Result<RetrievalEvalReport> EvaluateRetrieval(Engine& engine, const RetrievalEvalOptions& options,
+                                              const ProgressFn& progress) {
+  RAGD_ASSIGN_OR_RETURN(eval::BeirSet set, eval::ReadBeir(options.beir_dir, options.split));
+  RetrievalEvalReport report;
+  report.kb = options.kb;
+  if (report.kb.empty()) {
+    std::string folder = std::filesystem::path(options.beir_dir).lexically_normal().filename().string();
+    if (folder.empty()) folder = std::filesystem::path(options.beir_dir).lexically_normal().parent_path().filename().string();
+    std::string safe;
+    for (char c : folder) safe += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+    report.kb = "beir-" + safe.substr(0, 40) + "-" + set.corpus_hash.substr(0, 8);
+  }
+  // Whole records as one chunk where the model's window allows.
+  SplitOptions split = options.split_options;
+  if (split.chunk_size == 0 && split.unit == ChunkUnit::kTokens) {
+    RAGD_ASSIGN_OR_RETURN(Embedder * e, engine.embedder());
+    split.chunk_size = e->max_tokens() - 2;
+    if (split.chunk_overlap < 0) split.chunk_overlap = split.chunk_size / 8;
+  }
+  RAGD_ASSIGN_OR_RETURN(report.ingest, engine.IngestDocuments(report.kb, set.corpus, split, progress));
+
+  auto t0 = std::chrono::steady_clock::now();
+  IngestProgress prog;
+  prog.total = static_cast<int64_t>(set.queries.size());
+  double ndcg = 0, r10 = 0, r100 = 0, mrr = 0;
+  for (const auto& q : set.queries) {
+    SearchOptions so;
+    so.kb = report.kb;
+    so.query = q.text;
+    so.mode = options.mode;
+    so.k = 100;
+    so.one_per_document = true;
+    auto resp = engine.Search(so);
+    if (!resp.ok()) return resp.status().WithContext("query " + q.id);
+    std::vector<std::string> ranked;
+    for (const auto& h : resp->hits) ranked.push_back(h.doc_id);
+    const eval::Qrels& rel = set.qrels[q.id];
+    ndcg += eval::NdcgAtK(ranked, rel, 10);
+    r10 += eval::RecallAtK(ranked, rel, 10);
+    r100 += eval::RecallAtK(ranked, rel, 100);
+    mrr += eval::MrrAtK(ranked, rel, 10);
+    ++prog.done;
+    prog.current = q.id;
+    if (progress) progress(prog);
+  }
+  double n = static_cast<double>(set.queries.size());
+  report.metrics = {ndcg / n, r10 / n, r100 / n, mrr / n, static_cast<int>(set.queries.size())};
+  report.search_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return report;
+}
+
+}  // namespace ragd

@@ -1,0 +1,474 @@
+// The embedded store: a SQLite database in WAL mode (documents, chunks with
+// their embeddings, an FTS5 index over chunk text) and a usearch HNSW index
+// file derived from the stored embeddings.
+//
+// Crash safety: SQLite's transaction is the commit point. The vector index
+// file is stamped with the generation counter that each commit bumps; when
+// the stamp and the database disagree (a crash after a commit, before the
+// index was saved) the index is rebuilt from the database on open.
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <unordered_set>
+
+#include "core/files.h"
+#include "core/status_macros.h"
+#include "retrieve/analyzer.h"
+#include "store/fts_tokenizer.h"
+#include "store/store.h"
+
+namespace ragd::store {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Thin RAII wrapper over a prepared statement.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
+  Stmt& Bind(int i, int v) { sqlite3_bind_int(stmt_, i, v); return *this; }
+  Stmt& Bind(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& BindBlob(int i, const void* p, size_t n) {
+    sqlite3_bind_blob(stmt_, i, p, static_cast<int>(n), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  void Reset() { sqlite3_reset(stmt_); sqlite3_clear_bindings(stmt_); }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : std::string();
+  }
+  std::span<const float> Floats(int col) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    int n = sqlite3_column_bytes(stmt_, col);
+    return {static_cast<const float*>(p), static_cast<size_t>(n) / sizeof(float)};
+  }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+Status SqlError(sqlite3* db, const std::string& what) {
+  int code = sqlite3_errcode(db);
+  std::string msg = what + ": " + sqlite3_errmsg(db);
+  if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) return Status::Corruption(msg);
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return Status::Unavailable(msg + " (another ragd process is writing)");
+  if (code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_CANTOPEN || code == SQLITE_READONLY ||
+      code == SQLITE_PERM)
+    return Status::IOError(msg);
+  return Status::IOError(msg);
+}
+
+Status Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    int code = sqlite3_errcode(db);
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) return Status::Corruption(msg);
+    return Status::IOError(msg);
+  }
+  return Status::OK();
+}
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE documents(
+  doc_id TEXT PRIMARY KEY,
+  source TEXT NOT NULL,
+  mime TEXT NOT NULL DEFAULT '',
+  title TEXT NOT NULL DEFAULT '',
+  content_hash TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL DEFAULT 0,
+  mtime INTEGER NOT NULL DEFAULT 0,
+  chunk_count INTEGER NOT NULL DEFAULT 0,
+  ingested_at TEXT NOT NULL);
+CREATE INDEX documents_source ON documents(source);
+CREATE TABLE chunks(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+  chunk_index INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  page INTEGER NOT NULL DEFAULT 0,
+  heading_path TEXT NOT NULL DEFAULT '',
+  char_start INTEGER NOT NULL DEFAULT 0,
+  char_end INTEGER NOT NULL DEFAULT 0,
+  row INTEGER NOT NULL DEFAULT 0,
+  embedding BLOB);
+CREATE INDEX chunks_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='id', tokenize='ragd');
+CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+  INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+  INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+)sql";
+
+class SqliteStore final : public KbStore {
+ public:
+  SqliteStore(std::string dir, sqlite3* db) : dir_(std::move(dir)), db_(db) {}
+  ~SqliteStore() override {
+    (void)Flush();
+    sqlite3_close_v2(db_);
+  }
+
+  Status Init(const StoreOptions& options, bool fresh) {
+    sqlite3_busy_timeout(db_, 10000);
+    RAGD_RETURN_IF_ERROR(RegisterFtsTokenizer(db_));
+    RAGD_RETURN_IF_ERROR(Exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+                              .WithContext(DbPath()));
+    if (fresh) {
+      if (options.dim <= 0 || options.embed_model.empty())
+        return Status::InvalidArgument("creating a knowledge base needs an embedding model and dimension");
+      RAGD_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE"));
+      Status st = Exec(db_, kSchema);
+      std::string now = files::NowIso8601();
+      if (st.ok()) st = SetMeta("schema_version", std::to_string(kSchemaVersion));
+      if (st.ok()) st = SetMeta("embed_model", options.embed_model);
+      if (st.ok()) st = SetMeta("dim", std::to_string(options.dim));
+      if (st.ok()) st = SetMeta("generation", "0");
+      if (st.ok()) st = SetMeta("created_at", now);
+      if (st.ok()) st = SetMeta("updated_at", now);
+      if (st.ok()) st = Exec(db_, "COMMIT");
+      if (!st.ok()) {
+        Exec(db_, "ROLLBACK");
+        return st.WithContext("cannot create " + DbPath());
+      }
+    }
+    auto version = GetMeta("schema_version");
+    if (!version.ok()) return version.status();
+    int v = std::atoi(version->c_str());
+    if (v > kSchemaVersion)
+      return Status::Corruption(DbPath() + " has schema version " + *version + ", newer than this ragd (" +
+                                std::to_string(kSchemaVersion) + "); upgrade ragd");
+    if (v < 1) return Status::Corruption(DbPath() + " has no valid schema version");
+    auto dim = GetMeta("dim");
+    if (!dim.ok()) return dim.status();
+    dim_ = std::atoi(dim->c_str());
+    auto model = GetMeta("embed_model");
+    if (!model.ok()) return model.status();
+    embed_model_ = *model;
+    return LoadVectors();
+  }
+
+  Result<std::optional<StoredDocument>> FindDocument(const std::string& doc_id) override {
+    Stmt q(db_, "SELECT doc_id, source, mime, title, content_hash, size_bytes, mtime, chunk_count, ingested_at "
+                "FROM documents WHERE doc_id = ?");
+    if (!q.ok()) return SqlError(db_, "find document");
+    q.Bind(1, doc_id);
+    int rc = q.Step();
+    if (rc == SQLITE_DONE) return std::optional<StoredDocument>();
+    if (rc != SQLITE_ROW) return SqlError(db_, "find document");
+    return std::optional<StoredDocument>(ReadDoc(q));
+  }
+
+  Result<std::vector<StoredDocument>> ListDocuments() override {
+    Stmt q(db_, "SELECT doc_id, source, mime, title, content_hash, size_bytes, mtime, chunk_count, ingested_at "
+                "FROM documents ORDER BY doc_id");
+    if (!q.ok()) return SqlError(db_, "list documents");
+    std::vector<StoredDocument> out;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) out.push_back(ReadDoc(q));
+    if (rc != SQLITE_DONE) return SqlError(db_, "list documents");
+    return out;
+  }
+
+  Status Commit(std::span<const DocumentWrite> upserts, std::span<const std::string> removes) override {
+    for (const auto& d : upserts)
+      if (d.embeddings.size() != d.chunks.size() * static_cast<size_t>(dim_))
+        return Status::InvalidArgument("document " + d.doc_id + ": embeddings do not match its chunks");
+    std::vector<int64_t> removed_ids;
+    std::vector<std::pair<int64_t, const float*>> added;
+    uint64_t new_generation = 0;
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+      return SqlError(db_, "cannot start a transaction on " + DbPath());
+    Status st = [&]() -> Status {
+      Stmt ids(db_, "SELECT id FROM chunks WHERE doc_id = ?");
+      Stmt del_chunks(db_, "DELETE FROM chunks WHERE doc_id = ?");
+      Stmt del_doc(db_, "DELETE FROM documents WHERE doc_id = ?");
+      Stmt ins_doc(db_, "INSERT INTO documents(doc_id, source, mime, title, content_hash, size_bytes, mtime, "
+                        "chunk_count, ingested_at) VALUES (?,?,?,?,?,?,?,?,?)");
+      Stmt ins_chunk(db_, "INSERT INTO chunks(doc_id, chunk_index, text, page, heading_path, char_start, char_end, "
+                          "row, embedding) VALUES (?,?,?,?,?,?,?,?,?)");
+      if (!ids.ok() || !del_chunks.ok() || !del_doc.ok() || !ins_doc.ok() || !ins_chunk.ok())
+        return SqlError(db_, "prepare commit");
+      auto drop = [&](const std::string& doc_id) -> Status {
+        ids.Reset();
+        ids.Bind(1, doc_id);
+        int rc;
+        while ((rc = ids.Step()) == SQLITE_ROW) removed_ids.push_back(ids.Int(0));
+        if (rc != SQLITE_DONE) return SqlError(db_, "read chunks of " + doc_id);
+        del_chunks.Reset();
+        del_chunks.Bind(1, doc_id);
+        if (del_chunks.Step() != SQLITE_DONE) return SqlError(db_, "delete chunks of " + doc_id);
+        del_doc.Reset();
+        del_doc.Bind(1, doc_id);
+        if (del_doc.Step() != SQLITE_DONE) return SqlError(db_, "delete document " + doc_id);
+        return Status::OK();
+      };
+      for (const auto& id : removes) RAGD_RETURN_IF_ERROR(drop(id));
+      std::string now = files::NowIso8601();
+      for (const auto& d : upserts) {
+        RAGD_RETURN_IF_ERROR(drop(d.doc_id));
+        ins_doc.Reset();
+        ins_doc.Bind(1, d.doc_id).Bind(2, d.source).Bind(3, d.mime).Bind(4, d.title).Bind(5, d.content_hash);
+        ins_doc.Bind(6, d.size_bytes).Bind(7, d.mtime).Bind(8, static_cast<int64_t>(d.chunks.size())).Bind(9, now);
+        if (ins_doc.Step() != SQLITE_DONE) return SqlError(db_, "insert document " + d.doc_id);
+        for (size_t i = 0; i < d.chunks.size(); ++i) {
+          const ChunkWrite& c = d.chunks[i];
+          const float* vec = d.embeddings.data() + i * dim_;
+          ins_chunk.Reset();
+          ins_chunk.Bind(1, d.doc_id).Bind(2, c.chunk_index).Bind(3, c.text).Bind(4, c.page).Bind(5, c.heading_path);
+          ins_chunk.Bind(6, c.char_start).Bind(7, c.char_end).Bind(8, c.row);
+          ins_chunk.BindBlob(9, vec, sizeof(float) * dim_);
+          if (ins_chunk.Step() != SQLITE_DONE) return SqlError(db_, "insert chunk of " + d.doc_id);
+          added.emplace_back(sqlite3_last_insert_rowid(db_), vec);
+        }
+      }
+      auto gen = GetMeta("generation");
+      if (!gen.ok()) return gen.status();
+      new_generation = std::stoull(*gen) + 1;
+      RAGD_RETURN_IF_ERROR(SetMeta("generation", std::to_string(new_generation)));
+      RAGD_RETURN_IF_ERROR(SetMeta("updated_at", now));
+      if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return SqlError(db_, "commit");
+      return Status::OK();
+    }();
+    if (!st.ok()) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return st;
+    }
+    // Committed. Bring the in-memory index along; if that fails the file is
+    // simply left stale and rebuilt from the database next time.
+    generation_ = new_generation;
+    dirty_ = true;
+    for (int64_t id : removed_ids)
+      if (!index_->Remove(id).ok()) index_broken_ = true;
+    for (const auto& [id, vec] : added)
+      if (!index_->Add(id, {vec, static_cast<size_t>(dim_)}).ok()) index_broken_ = true;
+    return Status::OK();
+  }
+
+  Status Flush() override {
+    if (!dirty_ || index_broken_) return Status::OK();
+    Status st = index_->Save(VectorPath(), generation_);
+    if (st.ok()) dirty_ = false;
+    return st;
+  }
+
+  Result<std::vector<ScoredId>> LexicalSearch(std::string_view query, int k) override {
+    // The query's words, each quoted, OR-ed: FTS5 runs them through the same
+    // analyzer as the documents, and bm25() ranks the union.
+    std::string match;
+    std::unordered_set<std::string> seen;
+    analyzer_.Analyze(query, [&](std::string_view term, size_t b, size_t e) {
+      std::string word(query.substr(b, e - b));
+      if (!seen.insert(word).second) return;
+      if (!match.empty()) match += " OR ";
+      match += '"';
+      for (char c : word) {
+        if (c == '"') match += '"';
+        match += c;
+      }
+      match += '"';
+    });
+    std::vector<ScoredId> out;
+    if (match.empty()) return out;
+    Stmt q(db_, "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? "
+                "ORDER BY bm25(chunks_fts) LIMIT ?");
+    if (!q.ok()) return SqlError(db_, "lexical search");
+    q.Bind(1, match).Bind(2, k);
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) out.push_back({q.Int(0), static_cast<float>(-q.Double(1))});
+    if (rc != SQLITE_DONE) return SqlError(db_, "lexical search");
+    return out;
+  }
+
+  Result<std::vector<ScoredId>> DenseSearch(std::span<const float> query, int k, bool exact) override {
+    return exact ? index_->SearchExact(query, k) : index_->Search(query, k);
+  }
+
+  Result<std::vector<ChunkRecord>> GetChunks(std::span<const int64_t> ids) override {
+    Stmt q(db_, "SELECT c.id, c.doc_id, d.source, d.title, c.chunk_index, c.page, c.heading_path, c.char_start, "
+                "c.char_end, c.row, c.text FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id = ?");
+    if (!q.ok()) return SqlError(db_, "read chunks");
+    std::vector<ChunkRecord> out;
+    out.reserve(ids.size());
+    for (int64_t id : ids) {
+      q.Reset();
+      q.Bind(1, id);
+      int rc = q.Step();
+      if (rc == SQLITE_DONE) return Status::Corruption("chunk " + std::to_string(id) + " is indexed but not stored");
+      if (rc != SQLITE_ROW) return SqlError(db_, "read chunk");
+      ChunkRecord c;
+      c.id = q.Int(0);
+      c.doc_id = q.Text(1);
+      c.source = q.Text(2);
+      c.title = q.Text(3);
+      c.chunk_index = static_cast<int>(q.Int(4));
+      c.page = static_cast<int>(q.Int(5));
+      c.heading_path = q.Text(6);
+      c.char_start = q.Int(7);
+      c.char_end = q.Int(8);
+      c.row = static_cast<int>(q.Int(9));
+      c.text = q.Text(10);
+      out.push_back(std::move(c));
+    }
+    return out;
+  }
+
+  Result<StoreStats> Stats() override {
+    StoreStats s;
+    Stmt q(db_, "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)");
+    if (!q.ok() || q.Step() != SQLITE_ROW) return SqlError(db_, "stats");
+    s.documents = q.Int(0);
+    s.chunks = q.Int(1);
+    s.vectors = static_cast<int64_t>(index_->size());
+    s.generation = generation_;
+    s.schema_version = kSchemaVersion;
+    s.embed_model = embed_model_;
+    s.dim = dim_;
+    auto created = GetMeta("created_at");
+    auto updated = GetMeta("updated_at");
+    if (created.ok()) s.created_at = *created;
+    if (updated.ok()) s.updated_at = *updated;
+    return s;
+  }
+
+  Status CheckConsistency() override {
+    Stmt orphans(db_, "SELECT count(*) FROM chunks c LEFT JOIN documents d ON d.doc_id = c.doc_id WHERE d.doc_id IS NULL");
+    if (!orphans.ok() || orphans.Step() != SQLITE_ROW) return SqlError(db_, "consistency check");
+    if (orphans.Int(0) != 0) return Status::Corruption(std::to_string(orphans.Int(0)) + " chunks have no document");
+    Stmt counts(db_, "SELECT (SELECT coalesce(sum(chunk_count), 0) FROM documents), (SELECT count(*) FROM chunks)");
+    if (!counts.ok() || counts.Step() != SQLITE_ROW) return SqlError(db_, "consistency check");
+    if (counts.Int(0) != counts.Int(1))
+      return Status::Corruption("documents list " + std::to_string(counts.Int(0)) + " chunks, the chunks table has " +
+                                std::to_string(counts.Int(1)));
+    if (Exec(db_, "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)").ok() == false)
+      return Status::Corruption("the full-text index disagrees with the chunks table");
+    if (static_cast<int64_t>(index_->size()) != counts.Int(1))
+      return Status::Corruption("the vector index holds " + std::to_string(index_->size()) + " vectors for " +
+                                std::to_string(counts.Int(1)) + " chunks");
+    return Status::OK();
+  }
+
+ private:
+
+  std::string DbPath() const { return (fs::path(dir_) / kDatabaseFile).string(); }
+  std::string VectorPath() const { return (fs::path(dir_) / kVectorFile).string(); }
+
+  Result<std::string> GetMeta(const std::string& key) {
+    Stmt q(db_, "SELECT value FROM meta WHERE key = ?");
+    if (!q.ok()) {
+      Status st = SqlError(db_, DbPath());
+      if (st.code() == StatusCode::kIOError && std::string(sqlite3_errmsg(db_)).find("no such table") != std::string::npos)
+        return Status::Corruption(DbPath() + " is not a ragd knowledge base (no meta table)");
+      return st;
+    }
+    q.Bind(1, key);
+    int rc = q.Step();
+    if (rc == SQLITE_ROW) return q.Text(0);
+    if (rc == SQLITE_DONE) return Status::Corruption(DbPath() + " lacks the '" + key + "' setting");
+    return SqlError(db_, DbPath());
+  }
+
+  Status SetMeta(const std::string& key, const std::string& value) {
+    Stmt q(db_, "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    if (!q.ok()) return SqlError(db_, "set meta");
+    q.Bind(1, key).Bind(2, value);
+    if (q.Step() != SQLITE_DONE) return SqlError(db_, "set meta");
+    return Status::OK();
+  }
+
+  Status LoadVectors() {
+    auto gen = GetMeta("generation");
+    if (!gen.ok()) return gen.status();
+    generation_ = std::stoull(*gen);
+    VectorIndexOptions opts;
+    opts.dim = dim_;
+    uint64_t file_gen = 0;
+    auto loaded = LoadUsearchIndex(VectorPath(), opts, &file_gen);
+    if (loaded.ok() && file_gen == generation_) {
+      index_ = std::move(loaded).value();
+      return Status::OK();
+    }
+    // Missing, stale or damaged: rebuild from the embeddings in the database.
+    index_ = NewUsearchIndex(opts);
+    if (!index_) return Status::Unavailable("cannot create a vector index");
+    Stmt q(db_, "SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL");
+    if (!q.ok()) return SqlError(db_, "read embeddings");
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) {
+      auto vec = q.Floats(1);
+      if (static_cast<int>(vec.size()) != dim_)
+        return Status::Corruption("chunk " + std::to_string(q.Int(0)) + " has an embedding of the wrong size");
+      RAGD_RETURN_IF_ERROR(index_->Add(q.Int(0), vec));
+    }
+    if (rc != SQLITE_DONE) return SqlError(db_, "read embeddings");
+    dirty_ = true;
+    return Status::OK();
+  }
+
+  StoredDocument ReadDoc(const Stmt& q) {
+    StoredDocument d;
+    d.doc_id = q.Text(0);
+    d.source = q.Text(1);
+    d.mime = q.Text(2);
+    d.title = q.Text(3);
+    d.content_hash = q.Text(4);
+    d.size_bytes = q.Int(5);
+    d.mtime = q.Int(6);
+    d.chunk_count = q.Int(7);
+    d.ingested_at = q.Text(8);
+    return d;
+  }
+
+  std::string dir_;
+  sqlite3* db_;
+  int dim_ = 0;
+  std::string embed_model_;
+  uint64_t generation_ = 0;
+  std::unique_ptr<VectorIndex> index_;
+  bool dirty_ = false;
+  bool index_broken_ = false;
+  retrieve::Analyzer analyzer_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<KbStore>> OpenSqliteStore(const std::string& dir, const StoreOptions& options) {
+  std::error_code ec;
+  fs::path db_path = fs::path(dir) / kDatabaseFile;
+  bool exists = fs::exists(db_path, ec);
+  if (!exists && !options.create) return Status::NotFound("no knowledge base at " + dir);
+  if (!exists) {
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
+  }
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+  if (sqlite3_open_v2(db_path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return Status::IOError("cannot open " + db_path.string() + ": " + msg);
+  }
+  auto store = std::make_unique<SqliteStore>(dir, db);
+  if (Status st = store->Init(options, !exists); !st.ok()) return st;
+  return std::unique_ptr<KbStore>(std::move(store));
+}
+
+}  // namespace ragd::store

@@ -1,0 +1,115 @@
+// KbStore: one knowledge base's documents, chunks, lexical index and vectors.
+// The interface speaks only ragd types (no SQLite leaks out), so that a
+// PostgreSQL + pgvector backend can implement it later.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ragd/status.h"
+#include "store/vector_index.h"
+
+namespace ragd::store {
+
+// Frozen: a knowledge base records the schema version it was written with.
+constexpr int kSchemaVersion = 1;
+
+struct ChunkWrite {
+  std::string text;
+  int chunk_index = 0;
+  int page = 0;
+  std::string heading_path;
+  int64_t char_start = 0;
+  int64_t char_end = 0;
+  int row = 0;
+};
+
+struct DocumentWrite {
+  std::string doc_id;
+  std::string source;
+  std::string mime;
+  std::string title;
+  std::string content_hash;
+  int64_t size_bytes = 0;
+  int64_t mtime = 0;
+  std::vector<ChunkWrite> chunks;
+  std::vector<float> embeddings;  // chunks.size() * dim
+};
+
+struct StoredDocument {
+  std::string doc_id;
+  std::string source;
+  std::string mime;
+  std::string title;
+  std::string content_hash;
+  int64_t size_bytes = 0;
+  int64_t mtime = 0;
+  int64_t chunk_count = 0;
+  std::string ingested_at;
+};
+
+struct ChunkRecord {
+  int64_t id = 0;
+  std::string doc_id;
+  std::string source;
+  std::string title;
+  int chunk_index = 0;
+  int page = 0;
+  std::string heading_path;
+  int64_t char_start = 0;
+  int64_t char_end = 0;
+  int row = 0;
+  std::string text;
+};
+
+struct StoreStats {
+  int64_t documents = 0;
+  int64_t chunks = 0;
+  int64_t vectors = 0;
+  uint64_t generation = 0;
+  int schema_version = 0;
+  std::string embed_model;
+  int dim = 0;
+  std::string created_at;
+  std::string updated_at;
+};
+
+struct StoreOptions {
+  bool create = false;      // create the knowledge base if missing
+  std::string embed_model;  // required with create: Embedder::model_id()
+  int dim = 0;              // required with create
+};
+
+class KbStore {
+ public:
+  virtual ~KbStore() = default;
+
+  virtual Result<std::optional<StoredDocument>> FindDocument(const std::string& doc_id) = 0;
+  virtual Result<std::vector<StoredDocument>> ListDocuments() = 0;
+  // Replaces each upserted document (its old chunks and vectors go) and
+  // removes `removes`, in one transaction: all of it is visible or none.
+  virtual Status Commit(std::span<const DocumentWrite> upserts, std::span<const std::string> removes) = 0;
+  // Persists derived state (the vector index file). Commit alone is already
+  // durable; Flush only saves a rebuild on the next open.
+  virtual Status Flush() = 0;
+
+  virtual Result<std::vector<ScoredId>> LexicalSearch(std::string_view query, int k) = 0;
+  virtual Result<std::vector<ScoredId>> DenseSearch(std::span<const float> query, int k, bool exact = false) = 0;
+  virtual Result<std::vector<ChunkRecord>> GetChunks(std::span<const int64_t> ids) = 0;
+  virtual Result<StoreStats> Stats() = 0;
+  // Checks that documents, chunks, the FTS index and the vectors agree.
+  virtual Status CheckConsistency() = 0;
+};
+
+// Opens (or creates) the SQLite-backed store in directory `dir`.
+Result<std::unique_ptr<KbStore>> OpenSqliteStore(const std::string& dir, const StoreOptions& options);
+
+// Files of the SQLite store inside a knowledge-base directory.
+constexpr const char* kDatabaseFile = "kb.sqlite";
+constexpr const char* kVectorFile = "vectors.idx";
+
+}  // namespace ragd::store

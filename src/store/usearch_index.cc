@@ -1,0 +1,178 @@
+#include <xxhash.h>
+
+#include <cstring>
+#include <usearch/index_dense.hpp>
+
+#include "core/files.h"
+#include "store/vector_index.h"
+
+namespace ragd::store {
+
+namespace {
+
+using unum::usearch::index_dense_config_t;
+using unum::usearch::index_dense_t;
+using unum::usearch::index_limits_t;
+using unum::usearch::metric_kind_t;
+using unum::usearch::metric_punned_t;
+using unum::usearch::scalar_kind_t;
+
+// On-disk header of vectors.idx. Frozen: change kFormatVersion instead.
+constexpr char kMagic[8] = {'R', 'A', 'G', 'D', 'V', 'E', 'C', '1'};
+constexpr uint32_t kFormatVersion = 1;
+struct FileHeader {
+  char magic[8];
+  uint32_t format_version;
+  uint32_t dim;
+  uint64_t generation;
+  uint64_t count;
+  uint64_t payload_bytes;
+  uint64_t payload_xxh64;
+};
+
+template <typename E>
+std::string TakeError(E& error) {
+  const char* msg = error.release();
+  return msg ? msg : "unknown error";
+}
+
+class UsearchIndex final : public VectorIndex {
+ public:
+  explicit UsearchIndex(const VectorIndexOptions& options) : options_(options) {
+    metric_punned_t metric(static_cast<size_t>(options.dim), metric_kind_t::cos_k, scalar_kind_t::f32_k);
+    index_dense_config_t config(options.connectivity, options.expansion_add, options.expansion_search);
+    auto made = index_dense_t::make(metric, config, unum::usearch::default_free_value<index_dense_t::vector_key_t>(),
+                                    index_limits_t(0, 1));
+    if (made.error) init_error_ = TakeError(made.error);
+    index_ = std::move(made.index);
+  }
+
+  Status ok() const {
+    if (!init_error_.empty()) return Status::Unavailable("cannot create the vector index: " + init_error_);
+    return Status::OK();
+  }
+
+  Status Add(int64_t id, std::span<const float> vec) override {
+    if (static_cast<int>(vec.size()) != options_.dim)
+      return Status::InvalidArgument("vector of dimension " + std::to_string(vec.size()) + " for an index of " +
+                                     std::to_string(options_.dim));
+    if (index_.size() + 1 > index_.capacity()) {
+      size_t want = std::max<size_t>(1024, index_.capacity() * 2);
+      if (!index_.try_reserve(index_limits_t(want, 1))) return Status::IOError("out of memory growing the vector index");
+    }
+    if (index_.contains(static_cast<uint64_t>(id))) {
+      auto removed = index_.remove(static_cast<uint64_t>(id));
+      if (removed.error) return Status::Corruption("vector index: " + TakeError(removed.error));
+    }
+    auto added = index_.add(static_cast<uint64_t>(id), vec.data());
+    if (added.error) return Status::IOError("vector index: " + TakeError(added.error));
+    return Status::OK();
+  }
+
+  Status Remove(int64_t id) override {
+    if (!index_.contains(static_cast<uint64_t>(id))) return Status::OK();
+    auto removed = index_.remove(static_cast<uint64_t>(id));
+    if (removed.error) return Status::Corruption("vector index: " + TakeError(removed.error));
+    return Status::OK();
+  }
+
+  Result<std::vector<ScoredId>> Search(std::span<const float> query, int k) const override {
+    return DoSearch(query, k, false);
+  }
+  Result<std::vector<ScoredId>> SearchExact(std::span<const float> query, int k) const override {
+    return DoSearch(query, k, true);
+  }
+
+  size_t size() const override { return index_.size(); }
+  int dim() const override { return options_.dim; }
+
+  Status Save(const std::string& path, uint64_t generation) const override {
+    std::string payload;
+    auto saved = index_.save_to_stream([&](const void* data, size_t n) {
+      payload.append(static_cast<const char*>(data), n);
+      return true;
+    });
+    if (saved.error) return Status::IOError("cannot serialise the vector index: " + TakeError(saved.error));
+    FileHeader h;
+    std::memcpy(h.magic, kMagic, sizeof kMagic);
+    h.format_version = kFormatVersion;
+    h.dim = static_cast<uint32_t>(options_.dim);
+    h.generation = generation;
+    h.count = index_.size();
+    h.payload_bytes = payload.size();
+    h.payload_xxh64 = XXH64(payload.data(), payload.size(), 0);
+    std::string file(reinterpret_cast<const char*>(&h), sizeof h);
+    file += payload;
+    return files::WriteFileAtomic(path, file);
+  }
+
+  Status LoadPayload(std::string_view payload) {
+    size_t off = 0;
+    auto loaded = index_.load_from_stream([&](void* out, size_t n) {
+      if (off + n > payload.size()) return false;
+      std::memcpy(out, payload.data() + off, n);
+      off += n;
+      return true;
+    });
+    if (loaded.error) return Status::Corruption("vector index payload: " + TakeError(loaded.error));
+    index_.change_expansion_search(options_.expansion_search);
+    return Status::OK();
+  }
+
+ private:
+  Result<std::vector<ScoredId>> DoSearch(std::span<const float> query, int k, bool exact) const {
+    std::vector<ScoredId> out;
+    if (index_.size() == 0 || k <= 0) return out;
+    if (static_cast<int>(query.size()) != options_.dim)
+      return Status::InvalidArgument("query vector has dimension " + std::to_string(query.size()) +
+                                     ", the index holds " + std::to_string(options_.dim));
+    // HNSW needs a beam at least as wide as the answer.
+    auto result = index_.search(query.data(), static_cast<size_t>(k), index_dense_t::any_thread(), exact);
+    if (result.error) return Status::IOError("vector search: " + TakeError(result.error));
+    std::vector<uint64_t> keys(result.count);
+    std::vector<float> dist(result.count);
+    size_t n = result.dump_to(keys.data(), dist.data());
+    out.reserve(n);
+    for (size_t i = 0; i < n; ++i) out.push_back({static_cast<int64_t>(keys[i]), 1.0f - dist[i]});
+    return out;
+  }
+
+  VectorIndexOptions options_;
+  std::string init_error_;
+  index_dense_t index_;
+};
+
+}  // namespace
+
+std::unique_ptr<VectorIndex> NewUsearchIndex(const VectorIndexOptions& options) {
+  auto idx = std::make_unique<UsearchIndex>(options);
+  if (!idx->ok().ok()) return nullptr;
+  return idx;
+}
+
+Result<std::unique_ptr<VectorIndex>> LoadUsearchIndex(const std::string& path, const VectorIndexOptions& options,
+                                                      uint64_t* generation) {
+  auto data = files::ReadFile(path, 0);
+  if (!data.ok()) return data.status();
+  const std::string& file = data.value();
+  FileHeader h;
+  if (file.size() < sizeof h) return Status::Corruption(path + " is truncated");
+  std::memcpy(&h, file.data(), sizeof h);
+  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) return Status::Corruption(path + " is not a ragd vector index");
+  if (h.format_version != kFormatVersion)
+    return Status::Corruption(path + " has format version " + std::to_string(h.format_version) + ", this ragd reads " +
+                              std::to_string(kFormatVersion));
+  if (static_cast<int>(h.dim) != options.dim)
+    return Status::Corruption(path + " holds " + std::to_string(h.dim) + "-d vectors, expected " +
+                              std::to_string(options.dim));
+  std::string_view payload(file.data() + sizeof h, file.size() - sizeof h);
+  if (payload.size() != h.payload_bytes || XXH64(payload.data(), payload.size(), 0) != h.payload_xxh64)
+    return Status::Corruption(path + " fails its checksum");
+  auto idx = std::make_unique<UsearchIndex>(options);
+  if (Status st = idx->ok(); !st.ok()) return st;
+  if (Status st = idx->LoadPayload(payload); !st.ok()) return st.WithContext(path);
+  *generation = h.generation;
+  return std::unique_ptr<VectorIndex>(std::move(idx));
+}
+
+}  // namespace ragd::store
