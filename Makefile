@@ -1,5 +1,7 @@
 # ragd — the two commands of the README are `make demo` and `make test`.
 # Everything else here is what they are made of.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 BUILD      ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)

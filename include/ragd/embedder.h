@@ -22,7 +22,7 @@ struct EmbedderOptions {
   std::string model_path;
   // CPU threads for inference. 0 = all cores.
   int threads = 0;
-  // Tokens evaluated per llama.cpp batch (several texts share one). 0 = 4096.
+  // Tokens evaluated per llama.cpp batch (several texts share one). 0 = 512.
   int batch_tokens = 0;
   // Prepended to every query / passage before embedding. Empty = the
   // model's convention when known (e.g. "query: " for E5), else nothing.

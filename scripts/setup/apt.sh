@@ -10,7 +10,7 @@ PACKAGES=(
   libpoppler-cpp-dev libzip-dev libpugixml-dev libgumbo-dev libmd4c-dev libcsv-dev
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcpp-httplib-dev
   libgtest-dev libhnswlib-dev libfaiss-dev
-  fonts-droid-fallback
+  fonts-droid-fallback fonts-dejavu-core
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -7,6 +7,9 @@ LLAMA_CPP_PYTHON_VERSION=0.3.36
 LLAMA_CPP_PYTHON_SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 LLAMA_BUILD_FLAVOUR=static-native-1
 
+# ccache hits across clones in different folders (CI uses a fresh clone).
+export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
+
 log() { echo "[setup] $*" >&2; }
 die() { echo "[setup] error: $*" >&2; exit 1; }
 sha256_ok() { [[ "$(sha256sum "$1" | cut -d' ' -f1)" == "$2" ]]; }

@@ -50,7 +50,9 @@ Result<LoadedDocument> LoadPdf(std::string_view bytes, const std::string& path) 
   for (int i = 0; i < pages; ++i) {
     std::unique_ptr<poppler::page> page(pdf->create_page(i));
     if (!page) continue;
-    auto utf8 = page->text().to_utf8();
+    // Reading order (not physical columns), over the whole media box: the
+    // default rectangle can clip the ends of long lines.
+    auto utf8 = page->text(page->page_rect(poppler::media_box), poppler::page::non_raw_non_physical_layout).to_utf8();
     std::string raw(utf8.begin(), utf8.end());
     if (text::FindInvalidUtf8(raw) != std::string::npos) continue;
     std::string norm = text::NormalizeWhitespace(raw);

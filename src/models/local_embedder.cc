@@ -53,7 +53,9 @@ class LocalEmbedder final : public Embedder {
     dim_ = llama_model_n_embd_out(model_);
     if (dim_ <= 0) dim_ = llama_model_n_embd(model_);
     max_tokens_ = std::max(8, llama_model_n_ctx_train(model_));
-    int batch = options.batch_tokens > 0 ? options.batch_tokens : 4096;
+    // Measured on 2 cores (docs/DECISIONS.md): small unified batches win,
+    // because a batch's attention cost grows with its square.
+    int batch = options.batch_tokens > 0 ? options.batch_tokens : 512;
     batch = std::max(batch, max_tokens_);
     llama_context_params cp = llama_context_default_params();
     cp.embeddings = true;
@@ -63,6 +65,7 @@ class LocalEmbedder final : public Embedder {
     n_seq_max_ = static_cast<int>(std::min<size_t>(llama_max_parallel_sequences(), 64));
     cp.n_seq_max = n_seq_max_;
     cp.kv_unified = true;
+
     int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
     cp.n_threads = cp.n_threads_batch = std::max(1, threads);
     ctx_ = llama_init_from_model(model_, cp);
