@@ -66,6 +66,7 @@ static Result<std::string> Convert(std::string_view bytes, const char* charset) 
                            static_cast<int32_t>(bytes.size()), &err);
   if (U_FAILURE(err)) return Status::InvalidArgument(std::string("cannot convert from ") + charset);
   out.resize(n);
+  if (out.starts_with("\xEF\xBB\xBF")) out.erase(0, 3);  // the converted BOM
   return out;
 }
 

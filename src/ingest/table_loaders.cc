@@ -53,7 +53,7 @@ bool MatchesAny(std::string name, std::initializer_list<const char*> words) {
 Result<LoadedDocument> LoadCsv(std::string_view bytes, const std::string& path) {
   RAGD_ASSIGN_OR_RETURN(std::string utf8, text::ToUtf8(bytes, path));
   struct csv_parser parser;
-  if (csv_init(&parser, CSV_APPEND_NULL) != 0) return Status::Unavailable("cannot initialise the CSV parser");
+  if (csv_init(&parser, CSV_APPEND_NULL | CSV_STRICT | CSV_STRICT_FINI) != 0) return Status::Unavailable("cannot initialise the CSV parser");
   csv_set_delim(&parser, SniffDelimiter(utf8, path));
   CsvState st;
   size_t parsed = csv_parse(&parser, utf8.data(), utf8.size(), CsvField, CsvRow, &st);
@@ -63,7 +63,10 @@ Result<LoadedDocument> LoadCsv(std::string_view bytes, const std::string& path) 
     csv_free(&parser);
     return Status::InvalidArgument(path + " is not valid CSV: " + why + " (near byte " + std::to_string(parsed) + ")");
   }
-  csv_fini(&parser, CsvField, CsvRow, &st);
+  if (csv_fini(&parser, CsvField, CsvRow, &st) != 0) {
+    csv_free(&parser);
+    return Status::InvalidArgument(path + " is not valid CSV: a quoted field is never closed");
+  }
   csv_free(&parser);
   // libcsv appends a NUL to each field with CSV_APPEND_NULL; drop it.
   for (auto& r : st.rows)

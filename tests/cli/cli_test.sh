@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Black-box test of the built ragd binary on the example knowledge base:
+# ingest, search in each mode with known top results, incremental re-ingest,
+# --sync, kb list/info/delete, and the errors a user sees.
+set -uo pipefail
+RAGD="$1"
+SRC="$2"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+export RAGD_DATA_DIR="$WORK/data"
+pass=0
+fail=0
+check() {  # check NAME CONDITION-EXIT-CODE
+  if [[ "$2" == 0 ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
+}
+top_source() {  # top_source MODE QUERY -> basename of the top hit's source
+  "$RAGD" search "$2" --kb bank --mode "$1" -k 1 --json |
+    python3 -c 'import json,sys,os; r=json.load(sys.stdin)["results"]; print(os.path.basename(r[0]["source"]) if r else "")'
+}
+
+cp -r "$SRC/examples/bank-kb" "$WORK/kb"
+out="$("$RAGD" -q ingest "$WORK/kb" --kb bank --json)"
+check "ingest exits 0" $?
+echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["added"]==4 and r["failed"]==0 and r["chunks"]>10, r'
+check "ingest report counts" $?
+
+[[ "$(top_source bm25 'Platinum card annual fee')" == platinum-card.docx ]]; check "bm25 docx" $?
+[[ "$(top_source dense 'how much does the platinum card cost per year')" == platinum-card.docx ]]; check "dense docx" $?
+[[ "$(top_source hybrid 'What is the annual fee for the Platinum credit card?')" == platinum-card.docx ]]; check "hybrid docx" $?
+[[ "$(top_source bm25 '信用卡逾期还款会怎么样')" == credit-card-policy.pdf ]]; check "bm25 chinese pdf" $?
+[[ "$(top_source hybrid '如何挂失银行卡')" == faq.csv ]]; check "hybrid chinese faq" $?
+[[ "$(top_source hybrid 'How long does an international wire transfer take?')" == handbook.md ]]; check "hybrid handbook" $?
+
+"$RAGD" search "late payment fee" --kb bank --mode bm25 -k 1 --json |
+  python3 -c 'import json,sys; h=json.load(sys.stdin)["results"][0]; assert h["page"]==2 and h["rank"]==1 and "doc_id" in h and "text" in h, h'
+check "json hit has page, rank, doc_id, text" $?
+
+out="$("$RAGD" -q ingest "$WORK/kb" --kb bank --json)"
+echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["unchanged"]==4 and r["chunks"]==0, r'
+check "unchanged re-ingest does no work" $?
+
+rm "$WORK/kb/faq.csv"
+echo "junk" > "$WORK/kb/broken.pdf"
+"$RAGD" -q ingest "$WORK/kb" --kb bank --sync --json > "$WORK/sync.json" 2>/dev/null
+code=$?
+[[ $code == 3 ]]; check "partial failure exits 3 (got $code)" $?
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["removed"]==1 and r["failed"]==1 and "broken.pdf" in r["failures"][0]["path"], r' "$WORK/sync.json"
+check "sync removes vanished file, broken file reported" $?
+
+"$RAGD" kb list --json | python3 -c 'import json,sys; k=json.load(sys.stdin)["knowledge_bases"]; assert [x["name"] for x in k]==["bank"] and k[0]["documents"]==3, k'
+check "kb list" $?
+"$RAGD" kb info bank | grep -q "documents:    3"
+check "kb info" $?
+
+err="$("$RAGD" search "x" --kb nosuch 2>&1)"
+code=$?
+[[ $code == 1 && "$err" == *"knowledge base 'nosuch' does not exist"* ]]; check "missing kb error" $?
+err="$("$RAGD" search "x" --kb bank --mode fuzzy 2>&1)"
+[[ "$err" == *"unknown search mode 'fuzzy'"* ]]; check "bad mode error" $?
+"$RAGD" search --kb bank >/dev/null 2>&1
+[[ $? == 2 ]]; check "usage error exits 2" $?
+
+"$RAGD" kb delete bank >/dev/null
+check "kb delete" $?
+[[ ! -d "$RAGD_DATA_DIR/bank" ]]; check "kb directory removed" $?
+
+echo "cli_test: $pass passed, $fail failed"
+[[ $fail == 0 ]]

@@ -1,0 +1,170 @@
+// Engine tests with the real packaged embedding model and real SQLite files.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "ragd/engine.h"
+#include "test_util.h"
+
+namespace ragd {
+
+using ragd::testing::TempDir;
+using ragd::testing::WriteFile;
+
+namespace {
+
+std::unique_ptr<Engine> OpenEngine(const std::string& dir) {
+  EngineOptions o;
+  o.data_dir = dir;
+  auto e = Engine::Open(o);
+  EXPECT_TRUE(e.ok()) << e.status().ToString();
+  return std::move(e).value();
+}
+
+double Dot(const std::vector<float>& a, const std::vector<float>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+}  // namespace
+
+TEST(Embedder, ParaphrasesScoreAboveUnrelatedPairs) {
+  auto e = OpenLocalEmbedder({});
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  Embedder& emb = *e.value();
+  EXPECT_EQ(emb.dim(), 384);
+  EXPECT_EQ(emb.model_id(), "all-MiniLM-L6-v2/384");
+  std::vector<std::string> texts{"How do I reset my password?", "I forgot my password, how can I change it?",
+                                 "The weather is sunny in Shanghai today.", "How do I reset my password?"};
+  std::vector<float> out(texts.size() * 384);
+  ASSERT_TRUE(emb.Embed(texts, EmbedKind::kPassage, out.data()).ok());
+  std::vector<std::vector<float>> v;
+  for (size_t i = 0; i < texts.size(); ++i) v.emplace_back(out.begin() + i * 384, out.begin() + (i + 1) * 384);
+  for (auto& x : v) EXPECT_NEAR(Dot(x, x), 1.0, 1e-4);  // L2-normalised
+  double para = Dot(v[0], v[1]), unrelated = Dot(v[0], v[2]);
+  EXPECT_GT(para, 0.6);
+  EXPECT_LT(unrelated, 0.2);
+  EXPECT_GT(para - unrelated, 0.4);
+  for (size_t d = 0; d < 384; ++d) EXPECT_EQ(v[0][d], v[3][d]);  // same text, same vector, even batched
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WriteFile(docs_ / "cards.md",
+              "# Cards\n\n## Annual fee\n\nThe gold card annual fee is 300 yuan, waived after 10 purchases a year.\n\n"
+              "## Lost card\n\nIf your card is lost or stolen, call the hotline at once to block it.\n");
+    WriteFile(docs_ / "faq.csv",
+              "question,answer\nHow long does a wire transfer abroad take?,International transfers take 1 to 3 working days.\n"
+              "定期存款可以提前支取吗？,可以，提前支取部分按活期利率计息。\n");
+    WriteFile(docs_ / "deposits.txt", "Fixed deposits pay 1.5% a year for one year and 2% for three years.\n");
+    engine_ = OpenEngine(data_.path());
+  }
+
+  IngestReport Ingest(bool sync = false) {
+    IngestOptions o;
+    o.kb = "t";
+    o.paths = {docs_.path()};
+    o.sync = sync;
+    auto r = engine_->IngestFiles(o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r.value() : IngestReport{};
+  }
+
+  std::string Top(const std::string& q, SearchMode mode) {
+    SearchOptions o;
+    o.kb = "t";
+    o.query = q;
+    o.mode = mode;
+    o.k = 3;
+    auto r = engine_->Search(o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok() || r->hits.empty()) return "";
+    return r->hits[0].text;
+  }
+
+  TempDir data_, docs_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, KnownAnswersInEveryMode) {
+  IngestReport rep = Ingest();
+  EXPECT_EQ(rep.files_added, 3);
+  EXPECT_EQ(rep.chunks_written, 5);
+  for (SearchMode m : {SearchMode::kBm25, SearchMode::kDense, SearchMode::kHybrid}) {
+    SCOPED_TRACE(SearchModeName(m));
+    EXPECT_NE(Top("what is the annual fee of the gold card", m).find("300 yuan"), std::string::npos);
+    EXPECT_NE(Top("my card was stolen, what should I do?", m).find("block it"), std::string::npos);
+    EXPECT_NE(Top("how many days for an international wire transfer", m).find("1 to 3 working days"), std::string::npos);
+  }
+  EXPECT_NE(Top("定期存款提前支取", SearchMode::kBm25).find("活期利率"), std::string::npos);
+}
+
+TEST_F(EngineTest, HitsCarryCitationMetadata) {
+  Ingest();
+  SearchOptions o;
+  o.kb = "t";
+  o.query = "gold card annual fee";
+  o.mode = SearchMode::kBm25;
+  auto r = engine_->Search(o);
+  ASSERT_TRUE(r.ok());
+  const SearchHit& h = r->hits[0];
+  EXPECT_TRUE(h.source.ends_with("cards.md"));
+  EXPECT_EQ(h.heading_path, "Cards > Annual fee");
+  EXPECT_EQ(h.lexical_rank, 1);
+  EXPECT_EQ(h.char_end - h.char_start, static_cast<int64_t>(h.text.size()));  // ASCII: code points = bytes
+}
+
+TEST_F(EngineTest, UnchangedFilesCostNothingChangedOnesAreReplacedAndSyncRemoves) {
+  Ingest();
+  IngestReport again = Ingest();
+  EXPECT_EQ(again.files_unchanged, 3);
+  EXPECT_EQ(again.chunks_written, 0);
+  WriteFile(docs_ / "deposits.txt", "Fixed deposits now pay 1.8% a year.\n");
+  IngestReport changed = Ingest();
+  EXPECT_EQ(changed.files_updated, 1);
+  EXPECT_EQ(changed.chunks_written, 1);
+  EXPECT_NE(Top("fixed deposit rate per year", SearchMode::kBm25).find("1.8%"), std::string::npos);
+  std::filesystem::remove(docs_ / "faq.csv");
+  IngestReport synced = Ingest(true);
+  EXPECT_EQ(synced.files_removed, 1);
+  auto info = engine_->GetKnowledgeBase("t");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->documents, 2);
+  EXPECT_EQ(info->chunks, 3);
+}
+
+TEST_F(EngineTest, BadFilesAreReportedAndTheRestCommits) {
+  WriteFile(docs_ / "broken.docx", "not a zip at all");
+  WriteFile(docs_ / "empty.txt", "");
+  IngestReport rep = Ingest();
+  EXPECT_EQ(rep.files_added, 3);
+  ASSERT_EQ(rep.failures.size(), 2u);
+  EXPECT_TRUE(rep.failures[0].path.ends_with("broken.docx"));
+  EXPECT_NE(rep.failures[0].status.message().find("not a valid DOCX"), std::string::npos);
+  EXPECT_NE(rep.failures[1].status.message().find("is empty"), std::string::npos);
+}
+
+TEST_F(EngineTest, ClearErrors) {
+  SearchOptions o;
+  o.kb = "missing";
+  o.query = "x";
+  auto r = engine_->Search(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("knowledge base 'missing' does not exist"), std::string::npos);
+  o.kb = "../etc";
+  EXPECT_EQ(engine_->Search(o).status().code(), StatusCode::kInvalidArgument);
+  IngestOptions io;
+  io.kb = "t";
+  io.paths = {docs_ / "nope"};
+  auto ir = engine_->IngestFiles(io);
+  ASSERT_TRUE(ir.ok());
+  ASSERT_EQ(ir->failures.size(), 1u);
+  EXPECT_EQ(ir->failures[0].status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(engine_->DeleteKnowledgeBase("t").code(), StatusCode::kOk);
+  EXPECT_EQ(engine_->DeleteKnowledgeBase("t").code(), StatusCode::kNotFound);
+}
+
+}  // namespace ragd

@@ -1,0 +1,169 @@
+// Store round trip and crash safety with real SQLite files and the real
+// embedding model; the crash is a real SIGKILL of a child process.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "ragd/engine.h"
+#include "store/store.h"
+#include "test_util.h"
+
+namespace ragd {
+
+using ragd::testing::TempDir;
+
+namespace {
+
+store::DocumentWrite Doc(const std::string& id, const std::vector<std::string>& chunks, float seed) {
+  store::DocumentWrite d;
+  d.doc_id = id;
+  d.source = id + ".txt";
+  d.content_hash = "h-" + id;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    store::ChunkWrite c;
+    c.text = chunks[i];
+    c.chunk_index = static_cast<int>(i);
+    d.chunks.push_back(c);
+    for (int k = 0; k < 4; ++k) d.embeddings.push_back(k == static_cast<int>(i % 4) ? 1.0f : seed);
+  }
+  return d;
+}
+
+int64_t CountDocuments(const std::string& db_path) {
+  sqlite3* db = nullptr;
+  int64_t n = -1;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM documents", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+      n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return n;
+}
+
+}  // namespace
+
+TEST(Store, RoundTripReplaceAndRemove) {
+  TempDir dir;
+  {
+    auto s = store::OpenSqliteStore(dir.path(), {true, "test/4", 4});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    std::vector<store::DocumentWrite> docs{Doc("a", {"alpha apples", "alpha pears"}, 0.1f), Doc("b", {"beta bananas"}, 0.2f)};
+    ASSERT_TRUE((*s)->Commit(docs, {}).ok());
+    ASSERT_TRUE((*s)->Flush().ok());
+  }
+  auto s = store::OpenSqliteStore(dir.path(), {});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  auto stats = (*s)->Stats();
+  EXPECT_EQ(stats->documents, 2);
+  EXPECT_EQ(stats->chunks, 3);
+  EXPECT_EQ(stats->vectors, 3);
+  auto lex = (*s)->LexicalSearch("bananas", 5);
+  ASSERT_EQ(lex->size(), 1u);
+  auto chunks = (*s)->GetChunks({&(*lex)[0].id, 1});
+  EXPECT_EQ((*chunks)[0].text, "beta bananas");
+  EXPECT_EQ((*chunks)[0].doc_id, "b");
+  std::vector<float> q{1, 0.1f, 0.1f, 0.1f};
+  auto dense = (*s)->DenseSearch(q, 1);
+  auto top = (*s)->GetChunks({&(*dense)[0].id, 1});
+  EXPECT_EQ((*top)[0].text, "alpha apples");
+  // Replace a, remove b.
+  std::vector<store::DocumentWrite> repl{Doc("a", {"alpha only"}, 0.3f)};
+  std::vector<std::string> removes{"b"};
+  ASSERT_TRUE((*s)->Commit(repl, removes).ok());
+  EXPECT_EQ((*s)->Stats()->chunks, 1);
+  EXPECT_EQ((*s)->Stats()->vectors, 1);
+  EXPECT_TRUE((*s)->LexicalSearch("bananas", 5)->empty());
+  EXPECT_TRUE((*s)->CheckConsistency().ok());
+}
+
+TEST(Store, StaleOrDamagedVectorFileIsRebuiltFromTheDatabase) {
+  TempDir dir;
+  {
+    auto s = store::OpenSqliteStore(dir.path(), {true, "test/4", 4});
+    std::vector<store::DocumentWrite> docs{Doc("a", {"one", "two"}, 0.1f)};
+    ASSERT_TRUE((*s)->Commit(docs, {}).ok());
+    ASSERT_TRUE((*s)->Flush().ok());
+    std::vector<store::DocumentWrite> more{Doc("b", {"three"}, 0.2f)};
+    ASSERT_TRUE((*s)->Commit(more, {}).ok());
+    // Simulate a crash after the commit, before the index file is saved.
+    std::string old = ragd::testing::ReadAll(dir / store::kVectorFile);
+    ragd::testing::WriteFile(dir / "saved.idx", old);
+  }
+  std::filesystem::copy_file(dir / "saved.idx", dir / store::kVectorFile, std::filesystem::copy_options::overwrite_existing);
+  {
+    auto s = store::OpenSqliteStore(dir.path(), {});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ((*s)->Stats()->vectors, 3);  // stale generation -> rebuilt
+    EXPECT_TRUE((*s)->CheckConsistency().ok());
+  }
+  ragd::testing::WriteFile(dir / store::kVectorFile, "garbage");
+  auto s = store::OpenSqliteStore(dir.path(), {});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ((*s)->Stats()->vectors, 3);
+}
+
+TEST(Store, NewerSchemaAndForeignFilesAreRefused) {
+  TempDir dir;
+  ragd::testing::WriteFile(dir / store::kDatabaseFile, "this is not a database, just text that is long enough......");
+  auto s = store::OpenSqliteStore(dir.path(), {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kCorruption) << s.status().ToString();
+}
+
+// A child process ingests many small documents and is SIGKILLed after its
+// first commit; the knowledge base must open consistent, holding whole batches.
+TEST(Store, KilledIngestLeavesTheLastCommittedState) {
+  TempDir data;
+  std::string db = data / "crash/kb.sqlite";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    EngineOptions o;
+    o.data_dir = data.path();
+    auto engine = Engine::Open(o);
+    if (!engine.ok()) _exit(2);
+    std::vector<SourceDocument> docs;
+    for (int i = 0; i < 20000; ++i)
+      docs.push_back({"d" + std::to_string(i), "", "", "note number " + std::to_string(i) + " about fees"});
+    SplitOptions split;
+    (void)(*engine)->IngestDocuments("crash", docs, split);
+    _exit(0);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (std::filesystem::exists(db) && CountDocuments(db) > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // land mid-way through a later batch
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the child finished before it could be killed";
+
+  EngineOptions o;
+  o.data_dir = data.path();
+  auto engine = Engine::Open(o);
+  ASSERT_TRUE(engine.ok());
+  auto info = (*engine)->GetKnowledgeBase("crash");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_GT(info->documents, 0);
+  EXPECT_EQ(info->documents % 256, 0) << "only whole batches of 256 documents may be visible";
+  EXPECT_EQ(info->chunks, info->documents);
+  auto s = store::OpenSqliteStore(data / "crash", {});
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE((*s)->CheckConsistency().ok()) << (*s)->CheckConsistency().ToString();
+  // Searching works and the re-run completes the rest.
+  SearchOptions so;
+  so.kb = "crash";
+  so.query = "note number 7 about fees";
+  EXPECT_TRUE((*engine)->Search(so).ok());
+}
+
+}  // namespace ragd
