@@ -46,7 +46,14 @@ TEST(Embedder, ParaphrasesScoreAboveUnrelatedPairs) {
   EXPECT_GT(para, 0.6);
   EXPECT_LT(unrelated, 0.2);
   EXPECT_GT(para - unrelated, 0.4);
-  for (size_t d = 0; d < 384; ++d) EXPECT_EQ(v[0][d], v[3][d]);  // same text, same vector, even batched
+  // Same text, same vector: within a batch up to float rounding, and
+  // bit for bit across calls.
+  for (size_t d = 0; d < 384; ++d) EXPECT_NEAR(v[0][d], v[3][d], 1e-5);
+  std::vector<float> again(384);
+  ASSERT_TRUE(emb.Embed({texts.data(), 1}, EmbedKind::kPassage, again.data()).ok());
+  std::vector<float> once(384);
+  ASSERT_TRUE(emb.Embed({texts.data(), 1}, EmbedKind::kPassage, once.data()).ok());
+  EXPECT_EQ(again, once);
 }
 
 class EngineTest : public ::testing::Test {
