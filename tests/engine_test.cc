@@ -56,6 +56,35 @@ TEST(Embedder, ParaphrasesScoreAboveUnrelatedPairs) {
   EXPECT_EQ(again, once);
 }
 
+TEST(Embedder, MultilingualE5RanksChineseAnswersAndFoldsFullWidth) {
+  EmbedderOptions o;
+  o.model_path = "multilingual-e5-small";
+  auto e = OpenLocalEmbedder(o);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  Embedder& emb = *e.value();
+  EXPECT_EQ(emb.model_id(), "multilingual-e5-small/384");
+  std::vector<std::string> docs{"信用卡逾期还款会收取违约金和利息。", "今天上海天气晴朗，适合出游。",
+                                "Late credit card payments are charged a fee and interest."};
+  std::vector<float> d(3 * 384), q(384);
+  ASSERT_TRUE(emb.Embed(docs, EmbedKind::kPassage, d.data()).ok());
+  std::string query = "信用卡晚还款有什么后果？";
+  ASSERT_TRUE(emb.Embed({&query, 1}, EmbedKind::kQuery, q.data()).ok());
+  auto sim = [&](int i) {
+    double s = 0;
+    for (int k = 0; k < 384; ++k) s += q[k] * d[i * 384 + k];
+    return s;
+  };
+  EXPECT_GT(sim(0), sim(1) + 0.05);  // the Chinese answer beats unrelated Chinese
+  EXPECT_GT(sim(0), sim(2));         // e5-small prefers its own language (measured, not a goal)
+  // NFKC: full-width forms embed like their ASCII equivalents.
+  std::vector<std::string> forms{"ATM 取款", "ＡＴＭ　取款"};
+  std::vector<float> f(2 * 384);
+  ASSERT_TRUE(emb.Embed(forms, EmbedKind::kPassage, f.data()).ok());
+  double same = 0;
+  for (int k = 0; k < 384; ++k) same += f[k] * f[384 + k];
+  EXPECT_GT(same, 0.999);
+}
+
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {

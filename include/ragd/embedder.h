@@ -17,8 +17,9 @@ namespace ragd {
 enum class EmbedKind { kPassage, kQuery };
 
 struct EmbedderOptions {
-  // Path to a GGUF embedding model. Empty = the packaged default
-  // (all-MiniLM-L6-v2) found through ModelSearchPath().
+  // Path to a GGUF embedding model, or the name of a packaged one found
+  // through ModelSearchPath() ("all-MiniLM-L6-v2", "multilingual-e5-small").
+  // Empty = "all-MiniLM-L6-v2".
   std::string model_path;
   // CPU threads for inference. 0 = all cores.
   int threads = 0;

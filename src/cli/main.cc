@@ -140,6 +140,13 @@ int main(int argc, char** argv) {
   auto* kb_delete = kbcmd->add_subcommand("delete", "delete a knowledge base and its files");
   kb_delete->add_option("name", kb_name)->required();
 
+  // embed
+  auto* embed = app.add_subcommand("embed", "print the embedding of each text as JSON (one array per line)");
+  std::vector<std::string> embed_texts;
+  bool embed_query = false;
+  embed->add_option("texts", embed_texts, "texts to embed")->required();
+  embed->add_flag("--query", embed_query, "embed as queries (models such as E5 distinguish them)");
+
   // eval
   auto* evalcmd = app.add_subcommand("eval", "evaluate retrieval quality");
   evalcmd->require_subcommand(1);
@@ -274,6 +281,21 @@ int main(int argc, char** argv) {
       std::printf("deleted knowledge base '%s'\n", kb_name.c_str());
       return 0;
     }
+  }
+
+  if (*embed) {
+    auto engine = OpenEngine(g);
+    if (!engine.ok()) return Fail(engine.status());
+    auto e = (*engine)->embedder();
+    if (!e.ok()) return Fail(e.status());
+    std::vector<float> out(embed_texts.size() * (*e)->dim());
+    Status st = (*e)->Embed(embed_texts, embed_query ? EmbedKind::kQuery : EmbedKind::kPassage, out.data());
+    if (!st.ok()) return Fail(st);
+    for (size_t i = 0; i < embed_texts.size(); ++i) {
+      json v(std::vector<float>(out.begin() + i * (*e)->dim(), out.begin() + (i + 1) * (*e)->dim()));
+      std::cout << v.dump() << "\n";
+    }
+    return 0;
   }
 
   if (*eval_ret) {

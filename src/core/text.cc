@@ -1,7 +1,9 @@
 #include "core/text.h"
 
 #include <unicode/ucnv.h>
+#include <unicode/normalizer2.h>
 #include <unicode/ucsdet.h>
+#include <unicode/unistr.h>
 
 #include <memory>
 #include <vector>
@@ -94,6 +96,18 @@ Result<std::string> ToUtf8(std::string_view bytes, const std::string& what) {
   }
   return Status::InvalidArgument(what + " is not valid UTF-8 (first bad byte at offset " + std::to_string(bad) +
                                  ") and its encoding could not be detected; convert it to UTF-8");
+}
+
+std::string NormalizeNfkc(std::string_view s) {
+  UErrorCode err = U_ZERO_ERROR;
+  const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(err);
+  if (U_FAILURE(err)) return std::string(s);
+  icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
+  icu::UnicodeString n = nfkc->normalize(u, err);
+  if (U_FAILURE(err)) return std::string(s);
+  std::string out;
+  n.toUTF8String(out);
+  return out;
 }
 
 std::string_view Trim(std::string_view s) {

@@ -26,5 +26,7 @@ std::string_view TruncateUtf8(std::string_view s, size_t max_bytes);
 // Code point at s[i] and its length in bytes (s valid UTF-8, i < size).
 char32_t DecodeAt(std::string_view s, size_t i, int* len);
 bool IsCjk(char32_t c);
+// Unicode NFKC (full-width forms to ASCII, compatibility characters folded).
+std::string NormalizeNfkc(std::string_view s);
 
 }  // namespace ragd::text

@@ -11,6 +11,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "core/text.h"
 #include "ragd/embedder.h"
 
 namespace ragd {
@@ -82,6 +83,8 @@ class LocalEmbedder final : public Embedder {
     query_prefix_ = !options.query_prefix.empty() ? options.query_prefix : (e5 ? "query: " : "");
     passage_prefix_ = !options.passage_prefix.empty() ? options.passage_prefix : (e5 ? "passage: " : "");
     ends_with_special_ = llama_vocab_get_add_eos(vocab_) || llama_vocab_get_add_sep(vocab_);
+    // Set by our converters when the model's own normaliser has no GGUF form.
+    nfkc_ = MetaString(model_, "ragd.normalize") == "nfkc";
     return Status::OK();
   }
 
@@ -90,7 +93,7 @@ class LocalEmbedder final : public Embedder {
     const std::string& prefix = kind == EmbedKind::kQuery ? query_prefix_ : passage_prefix_;
     std::vector<std::vector<llama_token>> toks(texts.size());
     for (size_t i = 0; i < texts.size(); ++i) {
-      auto t = Tokenize(prefix + texts[i], true);
+      auto t = Tokenize(nfkc_ ? text::NormalizeNfkc(prefix + texts[i]) : prefix + texts[i], true);
       if (!t.ok()) return t.status();
       toks[i] = std::move(t).value();
       if (static_cast<int>(toks[i].size()) > max_tokens_) {
@@ -126,8 +129,8 @@ class LocalEmbedder final : public Embedder {
     return st;
   }
 
-  Result<int> CountTokens(std::string_view text) override {
-    auto t = Tokenize(std::string(text), false);
+  Result<int> CountTokens(std::string_view s) override {
+    auto t = Tokenize(nfkc_ ? text::NormalizeNfkc(s) : std::string(s), false);
     if (!t.ok()) return t.status();
     return static_cast<int>(t->size());
   }
@@ -174,6 +177,7 @@ class LocalEmbedder final : public Embedder {
   int batch_tokens_ = 0;
   int n_seq_max_ = 1;
   bool ends_with_special_ = false;
+  bool nfkc_ = false;
   std::string name_;
   std::string query_prefix_;
   std::string passage_prefix_;
@@ -221,9 +225,11 @@ Result<std::string> FindPackagedModel(const std::string& file_name) {
 }
 
 Result<std::unique_ptr<Embedder>> OpenLocalEmbedder(const EmbedderOptions& options) {
+  // Empty = the default; a bare name (no '/', no .gguf) = a packaged model.
   std::string path = options.model_path;
-  if (path.empty()) {
-    auto found = FindPackagedModel("all-MiniLM-L6-v2.gguf");
+  if (path.empty()) path = "all-MiniLM-L6-v2";
+  if (path.find('/') == std::string::npos && !path.ends_with(".gguf")) {
+    auto found = FindPackagedModel(path + ".gguf");
     if (!found.ok()) return found.status();
     path = found.value();
   }
