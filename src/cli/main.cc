@@ -316,7 +316,10 @@ int main(int argc, char** argv) {
     if (eval_json) {
       json out{{"ndcg@10", m.ndcg_at_10},   {"recall@10", m.recall_at_10}, {"recall@100", m.recall_at_100},
                {"mrr@10", m.mrr_at_10},     {"queries", m.queries},        {"mode", SearchModeName(o.mode)},
-               {"split", split},            {"kb", r->kb},                 {"search_seconds", r->search_seconds}};
+               {"split", split},            {"kb", r->kb},                 {"search_seconds", r->search_seconds},
+               {"ingest", {{"documents", r->ingest.files_seen}, {"added", r->ingest.files_added},
+                           {"unchanged", r->ingest.files_unchanged}, {"chunks", r->ingest.chunks_written},
+                           {"seconds", r->ingest.seconds}}}};
       std::cout << out.dump(2) << "\n";
     } else {
       std::printf("%s on %s (%s split, %d queries, knowledge base '%s')\n", SearchModeName(o.mode), beir_dir.c_str(),

@@ -129,11 +129,11 @@ class UsearchIndex final : public VectorIndex {
     // HNSW needs a beam at least as wide as the answer.
     auto result = index_.search(query.data(), static_cast<size_t>(k), index_dense_t::any_thread(), exact);
     if (result.error) return Status::IOError("vector search: " + TakeError(result.error));
-    std::vector<uint64_t> keys(result.count);
-    std::vector<float> dist(result.count);
-    size_t n = result.dump_to(keys.data(), dist.data());
-    out.reserve(n);
-    for (size_t i = 0; i < n; ++i) out.push_back({static_cast<int64_t>(keys[i]), 1.0f - dist[i]});
+    out.reserve(result.count);
+    for (size_t i = 0; i < result.count; ++i) {
+      auto match = result[i];
+      out.push_back({static_cast<int64_t>(match.member.key), 1.0f - static_cast<float>(match.distance)});
+    }
     return out;
   }
 

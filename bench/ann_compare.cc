@@ -1,0 +1,164 @@
+// ann_compare: the ANN libraries considered for the vector index, side by
+// side on the same real embeddings: usearch (through ragd's VectorIndex),
+// hnswlib and FAISS IndexHNSWFlat, all HNSW with M=16, ef_construction=128,
+// single thread. Ground truth is exact inner-product search.
+//
+//   ann_compare KB_DIR QUERIES.jsonl [--embed-model NAME]
+#include <faiss/IndexHNSW.h>
+#include <hnswlib/hnswlib.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "ragd/embedder.h"
+#include "store/vector_index.h"
+
+using namespace ragd;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double Secs(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+double Recall(const std::vector<std::vector<int64_t>>& got, const std::vector<std::vector<int64_t>>& truth) {
+  double hits = 0, total = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    std::set<int64_t> t(truth[i].begin(), truth[i].end());
+    for (auto id : got[i]) hits += t.count(id);
+    total += truth[i].size();
+  }
+  return hits / total;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: ann_compare KB_DIR QUERIES.jsonl [--embed-model NAME]\n");
+    return 2;
+  }
+  std::string kb_dir = argv[1], queries_path = argv[2];
+  EmbedderOptions eo;
+  if (argc >= 5 && std::string(argv[3]) == "--embed-model") eo.model_path = argv[4];
+  const int k = 10;
+
+  // Vectors from the knowledge base.
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2((kb_dir + "/kb.sqlite").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return 1;
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "SELECT id, embedding FROM chunks", -1, &st, nullptr);
+  std::vector<int64_t> ids;
+  std::vector<float> base;
+  int dim = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    ids.push_back(sqlite3_column_int64(st, 0));
+    const float* v = static_cast<const float*>(sqlite3_column_blob(st, 1));
+    dim = sqlite3_column_bytes(st, 1) / 4;
+    base.insert(base.end(), v, v + dim);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  size_t n = ids.size();
+
+  auto emb = OpenLocalEmbedder(eo);
+  if (!emb.ok()) { std::fprintf(stderr, "%s\n", emb.status().ToString().c_str()); return 1; }
+  std::vector<std::string> texts;
+  std::ifstream in(queries_path);
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("text")) texts.push_back(j["text"].get<std::string>());
+  }
+  std::vector<float> q(texts.size() * dim);
+  if (!(*emb)->Embed(texts, EmbedKind::kQuery, q.data()).ok()) return 1;
+  size_t nq = texts.size();
+
+  // Exact ground truth.
+  std::vector<std::vector<int64_t>> truth(nq);
+  for (size_t i = 0; i < nq; ++i) {
+    std::vector<std::pair<float, int64_t>> s(n);
+    for (size_t j = 0; j < n; ++j) {
+      float d = 0;
+      for (int c = 0; c < dim; ++c) d += q[i * dim + c] * base[j * dim + c];
+      s[j] = {-d, ids[j]};
+    }
+    std::partial_sort(s.begin(), s.begin() + k, s.end());
+    for (int r = 0; r < k; ++r) truth[i].push_back(s[r].second);
+  }
+
+  std::printf("{\"vectors\": %zu, \"dim\": %d, \"queries\": %zu, \"k\": %d, \"M\": 16, \"ef_construction\": 128}\n", n, dim, nq, k);
+  std::printf("%-8s %8s %10s %10s %10s\n", "library", "ef", "build_s", "recall@10", "qps");
+  const std::vector<int> efs{16, 32, 64, 128};
+
+  // usearch through ragd's VectorIndex.
+  for (int ef : efs) {
+    store::VectorIndexOptions o;
+    o.dim = dim;
+    o.expansion_search = ef;
+    auto t0 = Clock::now();
+    auto idx = store::NewUsearchIndex(o);
+    for (size_t j = 0; j < n; ++j) (void)idx->Add(ids[j], {base.data() + j * dim, static_cast<size_t>(dim)});
+    auto t1 = Clock::now();
+    std::vector<std::vector<int64_t>> got(nq);
+    for (size_t i = 0; i < nq; ++i)
+      for (auto& s : idx->Search({q.data() + i * dim, static_cast<size_t>(dim)}, k).value()) got[i].push_back(s.id);
+    auto t2 = Clock::now();
+    std::printf("%-8s %8d %10.2f %10.4f %10.0f\n", "usearch", ef, Secs(t0, t1), Recall(got, truth), nq / Secs(t1, t2));
+    if (ef == efs.back()) {
+      std::vector<std::vector<int64_t>> ex(nq);
+      for (size_t i = 0; i < nq; ++i)
+        for (auto& s : idx->SearchExact({q.data() + i * dim, static_cast<size_t>(dim)}, k).value()) ex[i].push_back(s.id);
+      std::printf("%-8s %8s %10s %10.4f %10s\n", "usearch", "exact", "-", Recall(ex, truth), "-");
+    }
+  }
+  // hnswlib.
+  {
+    hnswlib::InnerProductSpace space(dim);
+    auto t0 = Clock::now();
+    hnswlib::HierarchicalNSW<float> h(&space, n, 16, 128);
+    for (size_t j = 0; j < n; ++j) h.addPoint(base.data() + j * dim, static_cast<size_t>(ids[j]));
+    auto t1 = Clock::now();
+    for (int ef : efs) {
+      h.setEf(ef);
+      auto s0 = Clock::now();
+      std::vector<std::vector<int64_t>> got(nq);
+      for (size_t i = 0; i < nq; ++i) {
+        auto pq = h.searchKnn(q.data() + i * dim, k);
+        while (!pq.empty()) {
+          got[i].push_back(static_cast<int64_t>(pq.top().second));
+          pq.pop();
+        }
+      }
+      auto s1 = Clock::now();
+      std::printf("%-8s %8d %10.2f %10.4f %10.0f\n", "hnswlib", ef, Secs(t0, t1), Recall(got, truth), nq / Secs(s0, s1));
+    }
+  }
+  // FAISS.
+  {
+    auto t0 = Clock::now();
+    faiss::IndexHNSWFlat f(dim, 16, faiss::METRIC_INNER_PRODUCT);
+    f.hnsw.efConstruction = 128;
+    f.add(static_cast<faiss::Index::idx_t>(n), base.data());
+    auto t1 = Clock::now();
+    for (int ef : efs) {
+      f.hnsw.efSearch = ef;
+      std::vector<faiss::Index::idx_t> labels(k);
+      std::vector<float> dist(k);
+      auto s0 = Clock::now();
+      std::vector<std::vector<int64_t>> got(nq);
+      for (size_t i = 0; i < nq; ++i) {
+        f.search(1, q.data() + i * dim, k, dist.data(), labels.data());
+        for (auto l : labels)
+          if (l >= 0) got[i].push_back(ids[l]);
+      }
+      auto s1 = Clock::now();
+      std::printf("%-8s %8d %10.2f %10.4f %10.0f\n", "faiss", ef, Secs(t0, t1), Recall(got, truth), nq / Secs(s0, s1));
+    }
+  }
+  return 0;
+}
