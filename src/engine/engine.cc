@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_set>
 
@@ -228,6 +229,50 @@ struct Engine::Impl {
     pending->clear();
     return Status::OK();
   }
+
+  // What an ingest holds while it writes one knowledge base.
+  struct Writer {
+    explicit Writer(KbLock l) : lock(std::move(l)) {}
+    KbLock lock;  // held until the ingest ends
+    Embedder* embedder = nullptr;
+    store::KbStore* kb = nullptr;
+    std::optional<ingest::RecursiveSplitter> splitter;
+    std::vector<store::DocumentWrite> pending;
+    size_t pending_chunks = 0;
+    size_t batch_docs = 64;
+  };
+
+  Result<std::unique_ptr<Writer>> OpenWriter(const std::string& kb_name, const SplitOptions& split, size_t batch_docs) {
+    RAGD_RETURN_IF_ERROR(ValidateKbName(kb_name));
+    RAGD_ASSIGN_OR_RETURN(Embedder * e, GetEmbedder());
+    std::error_code ec;
+    fs::create_directories(KbDir(kb_name), ec);
+    if (ec) return Status::IOError("cannot create " + KbDir(kb_name).string() + ": " + ec.message());
+    RAGD_ASSIGN_OR_RETURN(KbLock lock, KbLock::Acquire(KbDir(kb_name).string(), kb_name));
+    auto w = std::make_unique<Writer>(std::move(lock));
+    w->embedder = e;
+    w->batch_docs = batch_docs;
+    RAGD_ASSIGN_OR_RETURN(w->kb, OpenKb(kb_name, true));
+    RAGD_RETURN_IF_ERROR(EmbedderFor(kb_name, w->kb).status());
+    RAGD_ASSIGN_OR_RETURN(ingest::RecursiveSplitter splitter, MakeSplitter(split));
+    w->splitter.emplace(std::move(splitter));
+    return w;
+  }
+
+  // Queues a document; a full batch (by documents or 512 chunks) commits.
+  Status Stage(Writer& w, store::DocumentWrite doc, IngestReport* report) {
+    w.pending_chunks += doc.chunks.size();
+    w.pending.push_back(std::move(doc));
+    if (w.pending.size() < w.batch_docs && w.pending_chunks < 512) return Status::OK();
+    w.pending_chunks = 0;
+    return CommitBatch(w.kb, w.embedder, &w.pending, {}, report);
+  }
+
+  // Commits what is left (and the removals), then saves the vector index.
+  Status Finish(Writer& w, const std::vector<std::string>& removes, IngestReport* report) {
+    RAGD_RETURN_IF_ERROR(CommitBatch(w.kb, w.embedder, &w.pending, removes, report));
+    return w.kb->Flush();
+  }
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -303,18 +348,11 @@ Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const Pro
   found.erase(std::unique(found.begin(), found.end(), [](const FoundFile& a, const FoundFile& b) { return a.path == b.path; }),
               found.end());
 
-  RAGD_ASSIGN_OR_RETURN(Embedder * e, impl_->GetEmbedder());
-  fs::create_directories(impl_->KbDir(options.kb));
-  RAGD_ASSIGN_OR_RETURN(KbLock lock, KbLock::Acquire(impl_->KbDir(options.kb).string(), options.kb));
-  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(options.kb, true));
-  RAGD_RETURN_IF_ERROR(impl_->EmbedderFor(options.kb, kb).status());
-  RAGD_ASSIGN_OR_RETURN(ingest::RecursiveSplitter splitter, impl_->MakeSplitter(options.split));
-
-  int64_t max_bytes = options.max_file_bytes > 0 ? options.max_file_bytes : (int64_t{256} << 20);
   size_t batch_files = options.batch_files > 0 ? options.batch_files : 64;
+  RAGD_ASSIGN_OR_RETURN(std::unique_ptr<Impl::Writer> writer, impl_->OpenWriter(options.kb, options.split, batch_files));
+  store::KbStore* kb = writer->kb;
+  int64_t max_bytes = options.max_file_bytes > 0 ? options.max_file_bytes : (int64_t{256} << 20);
   ingest::TypeDetector detector;
-  std::vector<store::DocumentWrite> pending;
-  size_t pending_chunks = 0;
   std::unordered_set<std::string> seen;
   IngestProgress prog;
   prog.total = static_cast<int64_t>(found.size());
@@ -351,18 +389,13 @@ Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const Pro
             w.size_bytes = static_cast<int64_t>(bytes->size());
             struct stat st;
             if (::stat(f.path.c_str(), &st) == 0) w.mtime = st.st_mtime;
-            w.chunks = ingest::ChunkDocument(doc.value(), splitter);
-            pending_chunks += w.chunks.size();
+            w.chunks = ingest::ChunkDocument(doc.value(), *writer->splitter);
             prog.chunks += static_cast<int64_t>(w.chunks.size());
             (existing ? report.files_updated : report.files_added)++;
-            pending.push_back(std::move(w));
+            RAGD_RETURN_IF_ERROR(impl_->Stage(*writer, std::move(w), &report));
           }
         }
       }
-    }
-    if (pending.size() >= batch_files || pending_chunks >= 512) {
-      RAGD_RETURN_IF_ERROR(impl_->CommitBatch(kb, e, &pending, {}, &report));
-      pending_chunks = 0;
     }
     ++prog.done;
     if (progress) progress(prog);
@@ -388,8 +421,7 @@ Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const Pro
     }
     report.files_removed = static_cast<int64_t>(removes.size());
   }
-  RAGD_RETURN_IF_ERROR(impl_->CommitBatch(kb, e, &pending, removes, &report));
-  RAGD_RETURN_IF_ERROR(kb->Flush());
+  RAGD_RETURN_IF_ERROR(impl_->Finish(*writer, removes, &report));
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
 }
@@ -397,18 +429,11 @@ Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const Pro
 Result<IngestReport> Engine::IngestDocuments(const std::string& kb_name, std::span<const SourceDocument> docs,
                                              const SplitOptions& split, const ProgressFn& progress) {
   auto t0 = std::chrono::steady_clock::now();
-  RAGD_RETURN_IF_ERROR(ValidateKbName(kb_name));
-  RAGD_ASSIGN_OR_RETURN(Embedder * e, impl_->GetEmbedder());
-  fs::create_directories(impl_->KbDir(kb_name));
-  RAGD_ASSIGN_OR_RETURN(KbLock lock, KbLock::Acquire(impl_->KbDir(kb_name).string(), kb_name));
-  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, true));
-  RAGD_RETURN_IF_ERROR(impl_->EmbedderFor(kb_name, kb).status());
-  RAGD_ASSIGN_OR_RETURN(ingest::RecursiveSplitter splitter, impl_->MakeSplitter(split));
+  RAGD_ASSIGN_OR_RETURN(std::unique_ptr<Impl::Writer> writer, impl_->OpenWriter(kb_name, split, 256));
+  store::KbStore* kb = writer->kb;
   IngestReport report;
   IngestProgress prog;
   prog.total = static_cast<int64_t>(docs.size());
-  std::vector<store::DocumentWrite> pending;
-  size_t pending_chunks = 0;
   for (const SourceDocument& d : docs) {
     ++report.files_seen;
     prog.current = d.id;
@@ -438,23 +463,17 @@ Result<IngestReport> Engine::IngestDocuments(const std::string& kb_name, std::sp
           w.title = d.title;
           w.content_hash = hash;
           w.size_bytes = static_cast<int64_t>(full.size());
-          w.chunks = ingest::ChunkDocument(doc, splitter);
-          pending_chunks += w.chunks.size();
+          w.chunks = ingest::ChunkDocument(doc, *writer->splitter);
           prog.chunks += static_cast<int64_t>(w.chunks.size());
           (existing ? report.files_updated : report.files_added)++;
-          pending.push_back(std::move(w));
+          RAGD_RETURN_IF_ERROR(impl_->Stage(*writer, std::move(w), &report));
         }
       }
-    }
-    if (pending.size() >= 256 || pending_chunks >= 512) {
-      RAGD_RETURN_IF_ERROR(impl_->CommitBatch(kb, e, &pending, {}, &report));
-      pending_chunks = 0;
     }
     ++prog.done;
     if (progress) progress(prog);
   }
-  RAGD_RETURN_IF_ERROR(impl_->CommitBatch(kb, e, &pending, {}, &report));
-  RAGD_RETURN_IF_ERROR(kb->Flush());
+  RAGD_RETURN_IF_ERROR(impl_->Finish(*writer, {}, &report));
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
 }

@@ -24,6 +24,9 @@ struct LoadedDocument {
   std::vector<Segment> segments;
 };
 
+// "A > B > C" from a stack of headings, skipping empty levels.
+std::string JoinHeadingPath(const std::vector<std::string>& headings);
+
 enum class DocType { kText, kMarkdown, kHtml, kPdf, kDocx, kCsv, kJson, kJsonl };
 const char* DocTypeName(DocType t);
 

@@ -11,6 +11,16 @@
 
 namespace ragd::ingest {
 
+std::string JoinHeadingPath(const std::vector<std::string>& headings) {
+  std::string p;
+  for (const auto& h : headings) {
+    if (h.empty()) continue;
+    if (!p.empty()) p += " > ";
+    p += h;
+  }
+  return p;
+}
+
 Result<LoadedDocument> LoadText(std::string_view bytes, const std::string& path) {
   RAGD_ASSIGN_OR_RETURN(std::string utf8, text::ToUtf8(bytes, path));
   LoadedDocument doc;
@@ -46,15 +56,7 @@ class SectionBuilder {
     current_.clear();
     has_body_ = false;
   }
-  std::string Path() const {
-    std::string p;
-    for (const auto& h : stack_) {
-      if (h.empty()) continue;
-      if (!p.empty()) p += " > ";
-      p += h;
-    }
-    return p;
-  }
+  std::string Path() const { return JoinHeadingPath(stack_); }
   std::vector<Segment> Take() {
     Flush();
     return std::move(segments_);

@@ -163,18 +163,9 @@ Result<LoadedDocument> LoadDocx(std::string_view bytes, const std::string& path)
   doc.mime = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
   std::vector<std::string> stack;
   std::string current;
-  auto heading_path = [&] {
-    std::string p;
-    for (const auto& h : stack) {
-      if (h.empty()) continue;
-      if (!p.empty()) p += " > ";
-      p += h;
-    }
-    return p;
-  };
   auto flush = [&] {
     std::string norm = text::NormalizeWhitespace(current);
-    if (!norm.empty()) doc.segments.push_back(Segment{std::move(norm), 0, heading_path()});
+    if (!norm.empty()) doc.segments.push_back(Segment{std::move(norm), 0, JoinHeadingPath(stack)});
     current.clear();
   };
   for (pugi::xml_node block : xbody.children()) {
