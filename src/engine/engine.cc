@@ -120,7 +120,10 @@ void CollectFiles(const std::string& input, std::vector<FoundFile>* out) {
       else if (fs::is_regular_file(target))
         out->push_back({fs::canonical(e.path(), eec).string(), Status::OK()});
     } else if (e.is_regular_file(eec)) {
-      out->push_back({fs::absolute(e.path(), eec).lexically_normal().string(), Status::OK()});
+      // Canonical, so a file reached through different spellings of its
+      // folder is one document.
+      fs::path canon = fs::canonical(e.path(), eec);
+      out->push_back({(eec ? fs::absolute(e.path()).lexically_normal() : canon).string(), Status::OK()});
     } else if (e.is_directory(eec) && ::access(e.path().c_str(), R_OK | X_OK) != 0) {
       out->push_back({e.path().string(), Status::IOError("permission denied: cannot read directory " + e.path().string())});
       it.disable_recursion_pending();
