@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ragd/engine.h"
+#include "ragd/eval.h"
 #include "test_util.h"
 
 namespace ragd {
@@ -201,6 +202,49 @@ TEST_F(EngineTest, ClearErrors) {
   EXPECT_EQ(ir->failures[0].status.code(), StatusCode::kNotFound);
   EXPECT_EQ(engine_->DeleteKnowledgeBase("t").code(), StatusCode::kOk);
   EXPECT_EQ(engine_->DeleteKnowledgeBase("t").code(), StatusCode::kNotFound);
+}
+
+}  // namespace ragd
+
+namespace ragd {
+
+TEST(Eval, BeirFolderGivesKnownScoresAndSkipsEmptyQueries) {
+  ragd::testing::TempDir beir, data;
+  ragd::testing::WriteFile(beir / "corpus.jsonl",
+                           "{\"_id\":\"d1\",\"title\":\"Cards\",\"text\":\"Annual fee of the gold card.\"}\n"
+                           "{\"_id\":\"d2\",\"title\":\"Loans\",\"text\":\"Mortgage interest rates for home buyers.\"}\n"
+                           "{\"_id\":\"d3\",\"title\":\"存款\",\"text\":\"定期存款提前支取按活期利率计息。\"}\n");
+  ragd::testing::WriteFile(beir / "queries.jsonl",
+                           "{\"_id\":\"q1\",\"text\":\"gold card annual fee\"}\n"
+                           "{\"_id\":\"q2\",\"text\":\"mortgage rates\"}\n"
+                           "{\"_id\":\"q3\",\"text\":\"定期存款提前支取\"}\n"
+                           "{\"_id\":\"q4\",\"text\":\"\"}\n"
+                           "{\"_id\":\"q5\",\"text\":\"unjudged\"}\n");
+  ragd::testing::WriteFile(beir / "qrels/test.tsv", "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\nq4\td1\t1\n");
+  EngineOptions o;
+  o.data_dir = data.path();
+  auto engine = Engine::Open(o);
+  ASSERT_TRUE(engine.ok());
+  RetrievalEvalOptions eo;
+  eo.beir_dir = beir.path();
+  eo.mode = SearchMode::kBm25;
+  auto r = EvaluateRetrieval(**engine, eo);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->metrics.queries, 3);
+  EXPECT_EQ(r->skipped_queries, std::vector<std::string>{"q4"});
+  EXPECT_DOUBLE_EQ(r->metrics.ndcg_at_10, 1.0);
+  EXPECT_DOUBLE_EQ(r->metrics.mrr_at_10, 1.0);
+  EXPECT_EQ(r->ingest.files_added, 3);
+  // The knowledge base is reused: a second run ingests nothing.
+  auto again = EvaluateRetrieval(**engine, eo);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->ingest.files_unchanged, 3);
+  EXPECT_EQ(again->ingest.chunks_written, 0);
+  // A malformed corpus line is named.
+  ragd::testing::WriteFile(beir / "corpus.jsonl", "{\"_id\":\"d1\",\"text\":\"ok\"}\n{broken\n");
+  auto bad = EvaluateRetrieval(**engine, eo);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("corpus.jsonl:2: not a JSON object"), std::string::npos) << bad.status().message();
 }
 
 }  // namespace ragd

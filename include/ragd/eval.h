@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ragd/engine.h"
 
@@ -31,6 +32,8 @@ struct RetrievalEvalReport {
   RetrievalMetrics metrics;
   IngestReport ingest;
   double search_seconds = 0;
+  // Judged queries with empty text: skipped (and named here), not scored.
+  std::vector<std::string> skipped_queries;
 };
 
 // Builds (or reuses) the corpus knowledge base and scores the split's queries.

@@ -317,6 +317,7 @@ int main(int argc, char** argv) {
       json out{{"ndcg@10", m.ndcg_at_10},   {"recall@10", m.recall_at_10}, {"recall@100", m.recall_at_100},
                {"mrr@10", m.mrr_at_10},     {"queries", m.queries},        {"mode", SearchModeName(o.mode)},
                {"split", split},            {"kb", r->kb},                 {"search_seconds", r->search_seconds},
+               {"skipped_queries", r->skipped_queries},
                {"ingest", {{"documents", r->ingest.files_seen}, {"added", r->ingest.files_added},
                            {"unchanged", r->ingest.files_unchanged}, {"chunks", r->ingest.chunks_written},
                            {"seconds", r->ingest.seconds}}}};
@@ -326,6 +327,8 @@ int main(int argc, char** argv) {
                   split.c_str(), m.queries, r->kb.c_str());
       std::printf("  nDCG@10    %.4f\n  recall@10  %.4f\n  recall@100 %.4f\n  MRR@10     %.4f\n", m.ndcg_at_10,
                   m.recall_at_10, m.recall_at_100, m.mrr_at_10);
+      if (!r->skipped_queries.empty())
+        std::printf("  skipped %zu empty queries (first: %s)\n", r->skipped_queries.size(), r->skipped_queries[0].c_str());
       std::printf("  %.1f queries/s\n", r->search_seconds > 0 ? m.queries / r->search_seconds : 0.0);
     }
     return 0;

@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "core/status_macros.h"
+#include "core/text.h"
 #include "eval/beir.h"
 #include "eval/metrics.h"
 #include "ragd/eval.h"
@@ -33,7 +34,12 @@ Result<RetrievalEvalReport> EvaluateRetrieval(Engine& engine, const RetrievalEva
   IngestProgress prog;
   prog.total = static_cast<int64_t>(set.queries.size());
   double ndcg = 0, r10 = 0, r100 = 0, mrr = 0;
+  int scored = 0;
   for (const auto& q : set.queries) {
+    if (text::Trim(q.text).empty()) {
+      report.skipped_queries.push_back(q.id);
+      continue;
+    }
     SearchOptions so;
     so.kb = report.kb;
     so.query = q.text;
@@ -49,12 +55,14 @@ Result<RetrievalEvalReport> EvaluateRetrieval(Engine& engine, const RetrievalEva
     r10 += eval::RecallAtK(ranked, rel, 10);
     r100 += eval::RecallAtK(ranked, rel, 100);
     mrr += eval::MrrAtK(ranked, rel, 10);
+    ++scored;
     ++prog.done;
     prog.current = q.id;
     if (progress) progress(prog);
   }
-  double n = static_cast<double>(set.queries.size());
-  report.metrics = {ndcg / n, r10 / n, r100 / n, mrr / n, static_cast<int>(set.queries.size())};
+  if (scored == 0) return Status::InvalidArgument(options.beir_dir + ": every judged query is empty");
+  double n = static_cast<double>(scored);
+  report.metrics = {ndcg / n, r10 / n, r100 / n, mrr / n, scored};
   report.search_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
 }
