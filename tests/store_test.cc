@@ -109,12 +109,25 @@ TEST(Store, StaleOrDamagedVectorFileIsRebuiltFromTheDatabase) {
   EXPECT_EQ((*s)->Stats()->vectors, 3);
 }
 
-TEST(Store, NewerSchemaAndForeignFilesAreRefused) {
+TEST(Store, AFileThatIsNotADatabaseIsCorruption) {
   TempDir dir;
   ragd::testing::WriteFile(dir / store::kDatabaseFile, "this is not a database, just text that is long enough......");
   auto s = store::OpenSqliteStore(dir.path(), {});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kCorruption) << s.status().ToString();
+}
+
+TEST(Store, ANewerSchemaVersionIsRefused) {
+  TempDir dir;
+  { ASSERT_TRUE(store::OpenSqliteStore(dir.path(), {true, "test/4", 4}).ok()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / store::kDatabaseFile).c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '99' WHERE key = 'schema_version'", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = store::OpenSqliteStore(dir.path(), {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(s.status().message().find("schema version 99, newer than this ragd"), std::string::npos) << s.status().message();
 }
 
 // A child process ingests many small documents and is SIGKILLed after its
