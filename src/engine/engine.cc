@@ -181,10 +181,9 @@ struct Engine::Impl {
   // The current embedder must be the one the knowledge base was built with.
   Result<Embedder*> EmbedderFor(const std::string& name, store::KbStore* kb) {
     RAGD_ASSIGN_OR_RETURN(Embedder * e, GetEmbedder());
-    RAGD_ASSIGN_OR_RETURN(store::StoreStats stats, kb->Stats());
-    if (stats.embed_model != e->model_id())
+    if (kb->embed_model() != e->model_id())
       return Status::InvalidArgument("knowledge base '" + name + "' was built with the embedding model " +
-                                     stats.embed_model + ", but the current one is " + e->model_id() +
+                                     kb->embed_model() + ", but the current one is " + e->model_id() +
                                      "; pass the original model with --embed-model, or ingest into a new knowledge base");
     return e;
   }
@@ -508,34 +507,38 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
     case SearchMode::kHybrid: fused = retrieve::ReciprocalRankFusion(lexical, dense, options.rrf_k); break;
   }
 
-  // Fetch chunk records for the top of the list (more when deduplicating).
-  std::vector<int64_t> ids;
-  size_t want = options.one_per_document ? fused.size() : std::min<size_t>(fused.size(), options.k);
-  for (size_t i = 0; i < want; ++i) ids.push_back(fused[i].id);
-  RAGD_ASSIGN_OR_RETURN(std::vector<store::ChunkRecord> chunks, kb->GetChunks(ids));
-
+  // Fetch chunk records for the top of the list; when deduplicating by
+  // document, in windows until k documents are found.
   SearchResponse resp;
   std::unordered_set<std::string> docs_seen;
-  for (size_t i = 0; i < chunks.size() && static_cast<int>(resp.hits.size()) < options.k; ++i) {
-    store::ChunkRecord& c = chunks[i];
-    if (options.one_per_document && !docs_seen.insert(c.doc_id).second) continue;
-    SearchHit h;
-    h.rank = static_cast<int>(resp.hits.size()) + 1;
-    h.score = fused[i].score;
-    h.lexical_rank = fused[i].lexical_rank;
-    h.dense_rank = fused[i].dense_rank;
-    h.doc_id = std::move(c.doc_id);
-    h.source = std::move(c.source);
-    h.title = std::move(c.title);
-    h.chunk_id = c.id;
-    h.chunk_index = c.chunk_index;
-    h.page = c.page;
-    h.heading_path = std::move(c.heading_path);
-    h.row = c.row;
-    h.char_start = c.char_start;
-    h.char_end = c.char_end;
-    h.text = std::move(c.text);
-    resp.hits.push_back(std::move(h));
+  size_t window = options.one_per_document ? std::max<size_t>(options.k, 32) : options.k;
+  for (size_t start = 0; start < fused.size() && static_cast<int>(resp.hits.size()) < options.k; start += window) {
+    size_t end = std::min(fused.size(), start + window);
+    std::vector<int64_t> ids;
+    for (size_t i = start; i < end; ++i) ids.push_back(fused[i].id);
+    RAGD_ASSIGN_OR_RETURN(std::vector<store::ChunkRecord> chunks, kb->GetChunks(ids));
+    for (size_t j = 0; j < chunks.size() && static_cast<int>(resp.hits.size()) < options.k; ++j) {
+      store::ChunkRecord& c = chunks[j];
+      const retrieve::FusedHit& f = fused[start + j];
+      if (options.one_per_document && !docs_seen.insert(c.doc_id).second) continue;
+      SearchHit h;
+      h.rank = static_cast<int>(resp.hits.size()) + 1;
+      h.score = f.score;
+      h.lexical_rank = f.lexical_rank;
+      h.dense_rank = f.dense_rank;
+      h.doc_id = std::move(c.doc_id);
+      h.source = std::move(c.source);
+      h.title = std::move(c.title);
+      h.chunk_id = c.id;
+      h.chunk_index = c.chunk_index;
+      h.page = c.page;
+      h.heading_path = std::move(c.heading_path);
+      h.row = c.row;
+      h.char_start = c.char_start;
+      h.char_end = c.char_end;
+      h.text = std::move(c.text);
+      resp.hits.push_back(std::move(h));
+    }
   }
   resp.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return resp;

@@ -38,6 +38,7 @@ Result<RetrievalEvalReport> EvaluateRetrieval(Engine& engine, const RetrievalEva
   for (const auto& q : set.queries) {
     if (text::Trim(q.text).empty()) {
       report.skipped_queries.push_back(q.id);
+      ++prog.done;  // so progress still reaches its total
       continue;
     }
     SearchOptions so;

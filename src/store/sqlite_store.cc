@@ -349,6 +349,8 @@ class SqliteStore final : public KbStore {
     return s;
   }
 
+  const std::string& embed_model() const override { return embed_model_; }
+
   Status CheckConsistency() override {
     Stmt orphans(db_, "SELECT count(*) FROM chunks c LEFT JOIN documents d ON d.doc_id = c.doc_id WHERE d.doc_id IS NULL");
     if (!orphans.ok() || orphans.Step() != SQLITE_ROW) return SqlError(db_, "consistency check");

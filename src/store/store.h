@@ -100,7 +100,9 @@ class KbStore {
   virtual Result<std::vector<ScoredId>> LexicalSearch(std::string_view query, int k) = 0;
   virtual Result<std::vector<ScoredId>> DenseSearch(std::span<const float> query, int k, bool exact = false) = 0;
   virtual Result<std::vector<ChunkRecord>> GetChunks(std::span<const int64_t> ids) = 0;
-  virtual Result<StoreStats> Stats() = 0;
+  virtual Result<StoreStats> Stats() = 0;  // counts rows: not for per-query use
+  // The Embedder::model_id() the knowledge base was built with (cached).
+  virtual const std::string& embed_model() const = 0;
   // Checks that documents, chunks, the FTS index and the vectors agree.
   virtual Status CheckConsistency() = 0;
 };
