@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "ragd/embedder.h"
+#include "ragd/models.h"
+#include "ragd/trace.h"
 #include "ragd/status.h"
 
 namespace ragd {
@@ -21,7 +23,12 @@ namespace ragd {
 struct EngineOptions {
   // Folder holding one sub-folder per knowledge base. Empty = DefaultDataDir().
   std::string data_dir;
+  // Which backend embeds (local by default, configured by `embedder`).
+  BackendOptions embed_backend;
   EmbedderOptions embedder;
+  // When set, every embedding call is recorded there, tagged with *trace_tags.
+  std::shared_ptr<TraceLog> trace;
+  std::shared_ptr<const TraceTags> trace_tags;
 };
 
 // $RAGD_DATA_DIR, else $XDG_DATA_HOME/ragd, else ~/.local/share/ragd.
@@ -129,10 +136,15 @@ struct SearchHit {
   std::string text;
   int lexical_rank = 0;  // rank in the BM25 list, 0 = absent
   int dense_rank = 0;    // rank in the dense list, 0 = absent
+  double lexical_score = 0;  // BM25 score, 0 = absent
+  double dense_score = 0;    // cosine similarity to the query, 0 = absent
 };
 
 struct SearchResponse {
   std::vector<SearchHit> hits;
+  // Cosine similarity of the best dense candidate (dense and hybrid modes;
+  // 0 in bm25 mode): how close the knowledge base comes to the query at all.
+  double best_dense_score = 0;
   double seconds = 0;
 };
 

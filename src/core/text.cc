@@ -150,4 +150,16 @@ std::string_view TruncateUtf8(std::string_view s, size_t max_bytes) {
   return s.substr(0, end);
 }
 
+size_t CompleteUtf8Prefix(std::string_view s) {
+  // Walk back over at most 3 continuation bytes to the last lead byte.
+  size_t n = s.size();
+  size_t i = n;
+  int back = 0;
+  while (i > 0 && back < 4 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80) --i, ++back;
+  if (i == 0) return back == 0 ? 0 : n;  // only continuation bytes: pass them on
+  unsigned char lead = static_cast<unsigned char>(s[i - 1]);
+  size_t need = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 1;
+  return (n - (i - 1)) >= need ? n : i - 1;
+}
+
 }  // namespace ragd::text

@@ -23,6 +23,9 @@ std::string NormalizeWhitespace(std::string_view s);
 std::string_view Trim(std::string_view s);
 // Cuts s to at most max_bytes without splitting a UTF-8 sequence.
 std::string_view TruncateUtf8(std::string_view s, size_t max_bytes);
+// Length of the longest prefix of s that does not end inside a UTF-8
+// sequence (for streaming model output piece by piece).
+size_t CompleteUtf8Prefix(std::string_view s);
 // Code point at s[i] and its length in bytes (s valid UTF-8, i < size).
 char32_t DecodeAt(std::string_view s, size_t i, int* len);
 bool IsCjk(char32_t c);

@@ -148,7 +148,9 @@ struct Engine::Impl {
 
   Result<Embedder*> GetEmbedder() {
     if (!embedder) {
-      RAGD_ASSIGN_OR_RETURN(embedder, OpenLocalEmbedder(options.embedder));
+      RAGD_ASSIGN_OR_RETURN(embedder, OpenEmbedder(options.embed_backend, options.embedder));
+      if (options.trace)
+        embedder = TraceEmbedder(std::move(embedder), options.embed_backend.backend, options.trace, options.trace_tags);
     }
     return embedder.get();
   }
@@ -500,6 +502,8 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
     RAGD_RETURN_IF_ERROR(e->Embed({&query, 1}, EmbedKind::kQuery, q.data()));
     RAGD_ASSIGN_OR_RETURN(dense, kb->DenseSearch(q, candidates));
   }
+  SearchResponse resp;
+  for (const auto& d : dense) resp.best_dense_score = std::max(resp.best_dense_score, static_cast<double>(d.score));
   std::vector<retrieve::FusedHit> fused;
   switch (options.mode) {
     case SearchMode::kBm25: fused = retrieve::FromLexical(lexical); break;
@@ -509,7 +513,6 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
 
   // Fetch chunk records for the top of the list; when deduplicating by
   // document, in windows until k documents are found.
-  SearchResponse resp;
   std::unordered_set<std::string> docs_seen;
   size_t window = options.one_per_document ? std::max<size_t>(options.k, 32) : options.k;
   for (size_t start = 0; start < fused.size() && static_cast<int>(resp.hits.size()) < options.k; start += window) {
@@ -526,6 +529,8 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
       h.score = f.score;
       h.lexical_rank = f.lexical_rank;
       h.dense_rank = f.dense_rank;
+      h.lexical_score = f.lexical_score;
+      h.dense_score = f.dense_score;
       h.doc_id = std::move(c.doc_id);
       h.source = std::move(c.source);
       h.title = std::move(c.title);

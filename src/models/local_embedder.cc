@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/text.h"
+#include "models/llama_common.h"
 #include "ragd/embedder.h"
 
 namespace ragd {
@@ -19,21 +20,6 @@ namespace ragd {
 namespace {
 
 namespace fs = std::filesystem;
-
-void InitLlamaOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    // The library never prints: llama.cpp's log goes nowhere unless asked.
-    if (!std::getenv("RAGD_LLAMA_LOG")) llama_log_set([](ggml_log_level, const char*, void*) {}, nullptr);
-    llama_backend_init();
-  });
-}
-
-std::string MetaString(const llama_model* model, const char* key) {
-  char buf[256];
-  int n = llama_model_meta_val_str(model, key, buf, sizeof buf);
-  return n > 0 ? std::string(buf, std::min<size_t>(n, sizeof buf - 1)) : std::string();
-}
 
 class LocalEmbedder final : public Embedder {
  public:
@@ -43,7 +29,7 @@ class LocalEmbedder final : public Embedder {
   }
 
   Status Open(const EmbedderOptions& options, const std::string& path) {
-    InitLlamaOnce();
+    llama::InitOnce();
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = 0;
     model_ = llama_model_load_from_file(path.c_str(), mp);
@@ -74,7 +60,7 @@ class LocalEmbedder final : public Embedder {
     if (llama_pooling_type(ctx_) == LLAMA_POOLING_TYPE_NONE)
       return Status::InvalidArgument(path + " has no pooling type: it is not a sentence-embedding model");
     batch_tokens_ = batch;
-    name_ = MetaString(model_, "general.name");
+    name_ = llama::MetaString(model_, "general.name");
     if (name_.empty()) name_ = fs::path(path).stem().string();
     // E5-family models were trained with these prefixes.
     std::string lower = name_;
@@ -84,7 +70,7 @@ class LocalEmbedder final : public Embedder {
     passage_prefix_ = !options.passage_prefix.empty() ? options.passage_prefix : (e5 ? "passage: " : "");
     ends_with_special_ = llama_vocab_get_add_eos(vocab_) || llama_vocab_get_add_sep(vocab_);
     // Set by our converters when the model's own normaliser has no GGUF form.
-    nfkc_ = MetaString(model_, "ragd.normalize") == "nfkc";
+    nfkc_ = llama::MetaString(model_, "ragd.normalize") == "nfkc";
     return Status::OK();
   }
 
@@ -141,17 +127,7 @@ class LocalEmbedder final : public Embedder {
 
  private:
   Result<std::vector<llama_token>> Tokenize(const std::string& text, bool add_special) {
-    std::vector<llama_token> out(text.size() + 8);
-    int n = llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), out.data(),
-                           static_cast<int32_t>(out.size()), add_special, false);
-    if (n < 0) {
-      out.resize(-n);
-      n = llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), out.data(),
-                         static_cast<int32_t>(out.size()), add_special, false);
-    }
-    if (n < 0) return Status::InvalidArgument("cannot tokenize the text for the embedding model");
-    out.resize(n);
-    return out;
+    return llama::Tokenize(vocab_, text, add_special, false);
   }
 
   Status Run(llama_batch& batch, size_t n_seq, float* out) {
@@ -225,19 +201,11 @@ Result<std::string> FindPackagedModel(const std::string& file_name) {
 }
 
 Result<std::unique_ptr<Embedder>> OpenLocalEmbedder(const EmbedderOptions& options) {
-  // Empty = the default; a bare name (no '/', no .gguf) = a packaged model.
-  std::string path = options.model_path;
-  if (path.empty()) path = "all-MiniLM-L6-v2";
-  if (path.find('/') == std::string::npos && !path.ends_with(".gguf")) {
-    auto found = FindPackagedModel(path + ".gguf");
-    if (!found.ok()) return found.status();
-    path = found.value();
-  }
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return Status::NotFound("embedding model file not found: " + path);
-  if (::access(path.c_str(), R_OK) != 0) return Status::IOError("embedding model file is not readable: " + path);
+  auto path = llama::ResolveModelPath(options.model_path.empty() ? "all-MiniLM-L6-v2" : options.model_path,
+                                     "embedding model");
+  if (!path.ok()) return path.status();
   auto e = std::make_unique<LocalEmbedder>();
-  if (Status st = e->Open(options, path); !st.ok()) return st;
+  if (Status st = e->Open(options, path.value()); !st.ok()) return st;
   return std::unique_ptr<Embedder>(std::move(e));
 }
 

@@ -18,9 +18,11 @@ std::vector<FusedHit> ReciprocalRankFusion(const std::vector<store::ScoredId>& l
       if (is_lexical) {
         if (h.lexical_rank) continue;  // duplicate id in one list: first rank counts
         h.lexical_rank = rank;
+        h.lexical_score = list[r].score;
       } else {
         if (h.dense_rank) continue;
         h.dense_rank = rank;
+        h.dense_score = list[r].score;
       }
       h.score += 1.0 / (k + rank);
     }
@@ -33,13 +35,13 @@ std::vector<FusedHit> ReciprocalRankFusion(const std::vector<store::ScoredId>& l
 
 std::vector<FusedHit> FromLexical(const std::vector<store::ScoredId>& lexical) {
   std::vector<FusedHit> out;
-  for (size_t r = 0; r < lexical.size(); ++r) out.push_back({lexical[r].id, lexical[r].score, static_cast<int>(r) + 1, 0});
+  for (size_t r = 0; r < lexical.size(); ++r) out.push_back({lexical[r].id, lexical[r].score, static_cast<int>(r) + 1, 0, lexical[r].score, 0});
   return out;
 }
 
 std::vector<FusedHit> FromDense(const std::vector<store::ScoredId>& dense) {
   std::vector<FusedHit> out;
-  for (size_t r = 0; r < dense.size(); ++r) out.push_back({dense[r].id, dense[r].score, 0, static_cast<int>(r) + 1});
+  for (size_t r = 0; r < dense.size(); ++r) out.push_back({dense[r].id, dense[r].score, 0, static_cast<int>(r) + 1, 0, dense[r].score});
   return out;
 }
 

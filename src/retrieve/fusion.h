@@ -13,6 +13,8 @@ struct FusedHit {
   double score = 0;
   int lexical_rank = 0;  // 1-based, 0 = not in that list
   int dense_rank = 0;
+  double lexical_score = 0;  // BM25 (higher = better), 0 = not in that list
+  double dense_score = 0;    // cosine similarity, 0 = not in that list
 };
 
 // Reciprocal Rank Fusion (Cormack, Clarke & Büttcher 2009):

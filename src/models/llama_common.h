@@ -1,0 +1,32 @@
+// Helpers shared by the llama.cpp backends (embeddings, chat, rerank).
+#pragma once
+
+#include <llama.h>
+
+#include <string>
+#include <vector>
+
+#include "ragd/status.h"
+
+namespace ragd::llama {
+
+// Silences llama.cpp's log (unless RAGD_LLAMA_LOG is set) and initialises
+// its backend, once per process.
+void InitOnce();
+
+// A GGUF metadata string, empty when absent.
+std::string MetaString(const llama_model* model, const char* key);
+
+// A GGUF path as given, or a packaged model found by bare name
+// ("gemma-3-270m-q4_k_m" -> <models dir>/gemma-3-270m-q4_k_m.gguf). what
+// names the role for messages ("chat model", "embedding model").
+Result<std::string> ResolveModelPath(const std::string& name_or_path, const std::string& what);
+
+// Tokenizes text; special tokens in the text are parsed when parse_special.
+Result<std::vector<llama_token>> Tokenize(const llama_vocab* vocab, const std::string& text, bool add_special,
+                                          bool parse_special);
+
+// The text of one token (special tokens rendered only when special).
+std::string TokenPiece(const llama_vocab* vocab, llama_token token, bool special);
+
+}  // namespace ragd::llama

@@ -1,0 +1,23 @@
+// Backend constructors behind OpenChatModel / OpenEmbedder / OpenReranker
+// (private to libragd).
+#pragma once
+
+#include <memory>
+
+#include "core/status_macros.h"
+#include "ragd/models.h"
+
+namespace ragd {
+
+// The packaged chat model (scripts/setup/models.sh).
+inline constexpr char kDefaultChatModel[] = "gemma-3-270m-q4_k_m";
+
+Result<std::unique_ptr<ChatModel>> OpenLocalChatModel(const BackendOptions& options);
+Result<std::unique_ptr<ChatModel>> OpenOpenAiChatModel(const BackendOptions& options);
+Result<std::unique_ptr<ChatModel>> OpenOllamaChatModel(const BackendOptions& options);
+Result<std::unique_ptr<Embedder>> OpenOpenAiEmbedder(const BackendOptions& options);
+Result<std::unique_ptr<Embedder>> OpenOllamaEmbedder(const BackendOptions& options);
+Result<std::unique_ptr<Reranker>> OpenLocalReranker(const BackendOptions& options);
+Result<std::unique_ptr<Reranker>> OpenOpenAiReranker(const BackendOptions& options);
+
+}  // namespace ragd

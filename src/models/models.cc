@@ -1,0 +1,47 @@
+// The factories of include/ragd/models.h: pick a backend by name.
+#include "core/text.h"
+#include "models/model_factory.h"
+
+namespace ragd {
+
+Status CheckBackendName(const std::string& name) {
+  if (name == "local" || name == "openai" || name == "ollama") return Status::OK();
+  return Status::InvalidArgument("unknown backend '" + name + "' (use local, openai or ollama)");
+}
+
+Result<std::unique_ptr<ChatModel>> OpenChatModel(const BackendOptions& options) {
+  RAGD_RETURN_IF_ERROR(CheckBackendName(options.backend));
+  if (options.backend == "openai") return OpenOpenAiChatModel(options);
+  if (options.backend == "ollama") return OpenOllamaChatModel(options);
+  return OpenLocalChatModel(options);
+}
+
+Result<std::unique_ptr<Embedder>> OpenEmbedder(const BackendOptions& options, const EmbedderOptions& local) {
+  RAGD_RETURN_IF_ERROR(CheckBackendName(options.backend));
+  if (options.backend == "openai") return OpenOpenAiEmbedder(options);
+  if (options.backend == "ollama") return OpenOllamaEmbedder(options);
+  return OpenLocalEmbedder(local);
+}
+
+Result<std::unique_ptr<Reranker>> OpenReranker(const BackendOptions& options) {
+  RAGD_RETURN_IF_ERROR(CheckBackendName(options.backend));
+  if (options.backend == "openai") return OpenOpenAiReranker(options);
+  return Status::InvalidArgument("the " + options.backend + " backend has no rerank support yet; serve a GGUF "
+                                 "reranker with `llama-server --reranking` and use backend openai");
+}
+
+int EstimateTokens(std::string_view s) {
+  int cjk = 0;
+  size_t other = 0;
+  for (size_t i = 0; i < s.size();) {
+    int len = 1;
+    char32_t c = text::DecodeAt(s, i, &len);
+    if (len <= 0) len = 1;
+    if (text::IsCjk(c)) ++cjk;
+    else other += len;
+    i += len;
+  }
+  return cjk + static_cast<int>((other + 3) / 4);
+}
+
+}  // namespace ragd

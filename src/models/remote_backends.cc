@@ -1,0 +1,383 @@
+// Remote backends: OpenAI-compatible HTTP (chat completions with and without
+// SSE streaming, embeddings, rerank) and Ollama's native API (/api/chat with
+// NDJSON streaming, /api/embed).
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/text.h"
+#include "models/http_client.h"
+#include "models/model_factory.h"
+
+namespace ragd {
+
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+json Messages(std::span<const ChatMessage> messages) {
+  json arr = json::array();
+  for (const auto& m : messages) arr.push_back({{"role", m.role}, {"content", m.content}});
+  return arr;
+}
+
+Result<json> ParseSchema(const std::string& schema) {
+  auto j = json::parse(schema, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("the JSON schema is not a JSON object");
+  return j;
+}
+
+int EstimateMessages(std::span<const ChatMessage> messages) {
+  int n = 0;
+  for (const auto& m : messages) n += EstimateTokens(m.content) + 4;
+  return n;
+}
+
+// Pulls the "data:" payloads out of an SSE stream, line by line.
+class SseReader {
+ public:
+  // Returns the payload of a data line, or nullopt for other lines.
+  static std::optional<std::string_view> Data(std::string_view line) {
+    if (!line.starts_with("data:")) return std::nullopt;
+    line.remove_prefix(5);
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    return line;
+  }
+};
+
+class OpenAiChatModel final : public ChatModel {
+ public:
+  OpenAiChatModel(http::Endpoint ep, const BackendOptions& o) : client_(std::move(ep), o), opt_(o) {}
+
+  Result<ChatResult> Chat(std::span<const ChatMessage> messages, const GenerateOptions& g,
+                          const TokenFn& on_token) override {
+    auto t0 = Clock::now();
+    json req = {{"messages", Messages(messages)}, {"temperature", g.temperature}, {"top_p", g.top_p}};
+    if (!opt_.model.empty()) req["model"] = opt_.model;
+    if (g.max_tokens > 0) req["max_tokens"] = g.max_tokens;
+    if (g.seed >= 0) req["seed"] = g.seed;
+    if (!g.stop.empty()) req["stop"] = g.stop;
+    if (!g.json_schema.empty()) {
+      RAGD_ASSIGN_OR_RETURN(json schema, ParseSchema(g.json_schema));
+      req["response_format"] = {{"type", "json_schema"},
+                                {"json_schema", {{"name", "output"}, {"schema", schema}, {"strict", true}}}};
+    }
+    ChatResult out;
+    const std::string& where = client_.endpoint().display;
+    if (!on_token) {
+      req["stream"] = false;
+      RAGD_ASSIGN_OR_RETURN(http::Response r, client_.PostJson("/chat/completions", req.dump()));
+      auto j = json::parse(r.body, nullptr, false);
+      if (j.is_discarded() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty())
+        return Status::Unavailable("the server at " + where + " sent a reply that is not a chat completion: " +
+                                   http::ErrorDetail(r.body));
+      const auto& c = j["choices"][0];
+      if (c.contains("message") && c["message"].contains("content") && c["message"]["content"].is_string())
+        out.text = c["message"]["content"].get<std::string>();
+      out.finish_reason = c.value("finish_reason", json("stop")).is_string() ? c.value("finish_reason", "stop") : "stop";
+      ReadUsage(j, &out);
+      out.first_token_seconds = out.seconds = Since(t0);
+    } else {
+      req["stream"] = true;
+      req["stream_options"] = {{"include_usage", true}};
+      bool done = false;
+      Status bad;
+      bool cancelled = false;
+      auto on_line = [&](std::string_view line) {
+        auto data = SseReader::Data(line);
+        if (!data) return true;
+        if (*data == "[DONE]") {
+          done = true;
+          return true;
+        }
+        auto j = json::parse(*data, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) {
+          bad = Status::Unavailable("the server at " + where + " sent a malformed stream event: '" +
+                                    std::string(text::TruncateUtf8(*data, 80)) + "'");
+          return false;
+        }
+        if (j.contains("error")) {
+          bad = Status::Unavailable("the server at " + where + " reported an error mid-stream: " +
+                                    http::ErrorDetail(std::string(*data)));
+          return false;
+        }
+        ReadUsage(j, &out);
+        if (j.contains("choices") && j["choices"].is_array() && !j["choices"].empty()) {
+          const auto& c = j["choices"][0];
+          if (c.contains("delta") && c["delta"].contains("content") && c["delta"]["content"].is_string()) {
+            std::string piece = c["delta"]["content"].get<std::string>();
+            if (!piece.empty()) {
+              if (out.text.empty()) out.first_token_seconds = Since(t0);
+              out.text += piece;
+              if (!on_token(piece)) {
+                cancelled = true;
+                return false;
+              }
+            }
+          }
+          if (c.contains("finish_reason") && c["finish_reason"].is_string())
+            out.finish_reason = c["finish_reason"].get<std::string>();
+        }
+        return true;
+      };
+      RAGD_ASSIGN_OR_RETURN(http::Response r, client_.PostJson("/chat/completions", req.dump(), on_line));
+      (void)r;
+      if (!bad.ok()) return bad;
+      if (cancelled) {
+        out.finish_reason = "cancelled";
+      } else if (!done && out.finish_reason.empty()) {
+        return Status::Unavailable("the stream from " + where + " ended before the answer was complete (no " +
+                                   "finish_reason, no [DONE]) after " + std::to_string(out.text.size()) + " bytes");
+      }
+      out.seconds = Since(t0);
+    }
+    if (out.finish_reason.empty()) out.finish_reason = "stop";
+    if (out.prompt_tokens == 0) out.prompt_tokens = EstimateMessages(messages);
+    if (out.completion_tokens == 0) out.completion_tokens = EstimateTokens(out.text);
+    return out;
+  }
+
+  Result<int> CountTokens(std::string_view text) override { return EstimateTokens(text); }
+  int context_tokens() const override { return opt_.context_tokens > 0 ? opt_.context_tokens : 8192; }
+  std::string backend() const override { return "openai"; }
+  std::string model() const override { return opt_.model.empty() ? "(server default)" : opt_.model; }
+
+ private:
+  static void ReadUsage(const json& j, ChatResult* out) {
+    if (!j.contains("usage") || !j["usage"].is_object()) return;
+    const auto& u = j["usage"];
+    if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number()) out->prompt_tokens = u["prompt_tokens"];
+    if (u.contains("completion_tokens") && u["completion_tokens"].is_number())
+      out->completion_tokens = u["completion_tokens"];
+  }
+
+  http::Client client_;
+  BackendOptions opt_;
+};
+
+class OllamaChatModel final : public ChatModel {
+ public:
+  OllamaChatModel(http::Endpoint ep, const BackendOptions& o) : client_(std::move(ep), o), opt_(o) {}
+
+  Result<ChatResult> Chat(std::span<const ChatMessage> messages, const GenerateOptions& g,
+                          const TokenFn& on_token) override {
+    auto t0 = Clock::now();
+    json options = {{"temperature", g.temperature}, {"top_p", g.top_p}};
+    if (g.max_tokens > 0) options["num_predict"] = g.max_tokens;
+    if (g.seed >= 0) options["seed"] = g.seed;
+    if (!g.stop.empty()) options["stop"] = g.stop;
+    json req = {{"model", opt_.model}, {"messages", Messages(messages)}, {"stream", bool(on_token)},
+                {"options", options}};
+    if (!g.json_schema.empty()) {
+      RAGD_ASSIGN_OR_RETURN(json schema, ParseSchema(g.json_schema));
+      req["format"] = schema;
+    }
+    ChatResult out;
+    const std::string& where = client_.endpoint().display;
+    bool done = false, cancelled = false;
+    Status bad;
+    // Each NDJSON line (and the whole non-streamed body) has the same shape.
+    auto take = [&](const json& j) {
+      if (j.contains("error")) {
+        bad = Status::Unavailable("the Ollama server at " + where + " reported: " + http::ErrorDetail(j.dump()));
+        return false;
+      }
+      if (j.contains("message") && j["message"].contains("content") && j["message"]["content"].is_string()) {
+        std::string piece = j["message"]["content"].get<std::string>();
+        if (!piece.empty()) {
+          if (out.text.empty()) out.first_token_seconds = Since(t0);
+          out.text += piece;
+          if (on_token && !on_token(piece)) {
+            cancelled = true;
+            return false;
+          }
+        }
+      }
+      if (j.value("done", false)) {
+        done = true;
+        out.finish_reason = j.value("done_reason", std::string("stop"));
+        out.prompt_tokens = j.value("prompt_eval_count", 0);
+        out.completion_tokens = j.value("eval_count", 0);
+      }
+      return true;
+    };
+    auto on_line = [&](std::string_view line) {
+      if (text::Trim(line).empty()) return true;
+      auto j = json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) {
+        bad = Status::Unavailable("the Ollama server at " + where + " sent a malformed stream line: '" +
+                                  std::string(text::TruncateUtf8(line, 80)) + "'");
+        return false;
+      }
+      return take(j);
+    };
+    RAGD_ASSIGN_OR_RETURN(http::Response r,
+                          client_.PostJson("/api/chat", req.dump(), on_token ? http::LineFn(on_line) : http::LineFn()));
+    if (!on_token) {
+      auto j = json::parse(r.body, nullptr, false);
+      if (j.is_discarded() || !j.is_object())
+        return Status::Unavailable("the Ollama server at " + where + " sent a reply that is not JSON");
+      take(j);
+    }
+    if (!bad.ok()) return bad;
+    if (cancelled) out.finish_reason = "cancelled";
+    else if (!done)
+      return Status::Unavailable("the stream from " + where + " ended before the answer was complete");
+    out.seconds = Since(t0);
+    if (out.prompt_tokens == 0) out.prompt_tokens = EstimateMessages(messages);
+    if (out.completion_tokens == 0) out.completion_tokens = EstimateTokens(out.text);
+    return out;
+  }
+
+  Result<int> CountTokens(std::string_view text) override { return EstimateTokens(text); }
+  int context_tokens() const override { return opt_.context_tokens > 0 ? opt_.context_tokens : 8192; }
+  std::string backend() const override { return "ollama"; }
+  std::string model() const override { return opt_.model; }
+
+ private:
+  http::Client client_;
+  BackendOptions opt_;
+};
+
+// Embeddings over HTTP. The dimension is learnt from a first call at open,
+// which also proves the server is there.
+class RemoteEmbedder final : public Embedder {
+ public:
+  RemoteEmbedder(http::Endpoint ep, const BackendOptions& o, bool ollama)
+      : client_(std::move(ep), o), opt_(o), ollama_(ollama) {}
+
+  Status Probe() {
+    std::vector<std::string> one{"dimension probe"};
+    RAGD_ASSIGN_OR_RETURN(auto rows, Call(one));
+    dim_ = static_cast<int>(rows[0].size());
+    if (dim_ == 0) return Status::Unavailable("the server at " + client_.endpoint().display + " returned an empty embedding");
+    return Status::OK();
+  }
+
+  Status Embed(std::span<const std::string> texts, EmbedKind, float* out) override {
+    for (size_t start = 0; start < texts.size(); start += 64) {
+      size_t n = std::min<size_t>(64, texts.size() - start);
+      RAGD_ASSIGN_OR_RETURN(auto rows, Call(texts.subspan(start, n)));
+      for (size_t i = 0; i < n; ++i) {
+        if (static_cast<int>(rows[i].size()) != dim_)
+          return Status::Unavailable("the server at " + client_.endpoint().display + " returned a " +
+                                     std::to_string(rows[i].size()) + "-dimensional vector, expected " +
+                                     std::to_string(dim_));
+        double norm = 0;
+        for (float v : rows[i]) norm += double(v) * v;
+        float inv = norm > 0 ? float(1.0 / std::sqrt(norm)) : 0.f;
+        for (int d = 0; d < dim_; ++d) out[(start + i) * dim_ + d] = rows[i][d] * inv;
+      }
+    }
+    return Status::OK();
+  }
+  Result<int> CountTokens(std::string_view text) override { return EstimateTokens(text); }
+  int dim() const override { return dim_; }
+  int max_tokens() const override { return opt_.context_tokens > 0 ? opt_.context_tokens : 512; }
+  std::string model_id() const override {
+    return (ollama_ ? "ollama:" : "openai:") + opt_.model + "/" + std::to_string(dim_);
+  }
+
+ private:
+  Result<std::vector<std::vector<float>>> Call(std::span<const std::string> texts) {
+    json req = {{"model", opt_.model}, {"input", json::array()}};
+    for (const auto& t : texts) req["input"].push_back(t);
+    RAGD_ASSIGN_OR_RETURN(http::Response r, client_.PostJson(ollama_ ? "/api/embed" : "/embeddings", req.dump()));
+    auto j = json::parse(r.body, nullptr, false);
+    std::vector<std::vector<float>> rows(texts.size());
+    const std::string bad = "the server at " + client_.endpoint().display + " sent a reply that is not an embedding list";
+    if (j.is_discarded() || !j.is_object()) return Status::Unavailable(bad);
+    try {
+      if (ollama_) {
+        const auto& e = j.at("embeddings");
+        if (e.size() != texts.size()) return Status::Unavailable(bad + " of " + std::to_string(texts.size()));
+        for (size_t i = 0; i < texts.size(); ++i) rows[i] = e[i].get<std::vector<float>>();
+      } else {
+        const auto& d = j.at("data");
+        if (d.size() != texts.size()) return Status::Unavailable(bad + " of " + std::to_string(texts.size()));
+        for (size_t i = 0; i < d.size(); ++i) {
+          size_t idx = d[i].value("index", i);
+          if (idx >= rows.size()) return Status::Unavailable(bad + " (index out of range)");
+          rows[idx] = d[i].at("embedding").get<std::vector<float>>();
+        }
+      }
+    } catch (const json::exception&) {
+      return Status::Unavailable(bad);
+    }
+    return rows;
+  }
+
+  http::Client client_;
+  BackendOptions opt_;
+  bool ollama_;
+  int dim_ = 0;
+};
+
+class OpenAiReranker final : public Reranker {
+ public:
+  OpenAiReranker(http::Endpoint ep, const BackendOptions& o) : client_(std::move(ep), o), opt_(o) {}
+  Result<std::vector<double>> Rerank(std::string_view query, std::span<const std::string> docs) override {
+    json req = {{"query", query}, {"documents", json::array()}, {"top_n", docs.size()}};
+    if (!opt_.model.empty()) req["model"] = opt_.model;
+    for (const auto& d : docs) req["documents"].push_back(d);
+    RAGD_ASSIGN_OR_RETURN(http::Response r, client_.PostJson("/rerank", req.dump()));
+    auto j = json::parse(r.body, nullptr, false);
+    std::vector<double> scores(docs.size(), -1e30);
+    const std::string bad = "the server at " + client_.endpoint().display + " sent a reply that is not a rerank result";
+    if (j.is_discarded() || !j.contains("results") || !j["results"].is_array()) return Status::Unavailable(bad);
+    for (const auto& x : j["results"]) {
+      size_t idx = x.value("index", docs.size());
+      if (idx >= docs.size() || !x.contains("relevance_score")) return Status::Unavailable(bad);
+      scores[idx] = x["relevance_score"].get<double>();
+    }
+    return scores;
+  }
+  std::string backend() const override { return "openai"; }
+  std::string model() const override { return opt_.model; }
+
+ private:
+  http::Client client_;
+  BackendOptions opt_;
+};
+
+Result<http::Endpoint> RemoteEndpoint(const BackendOptions& o, const char* fallback) {
+  return http::ParseBaseUrl(o.base_url.empty() ? fallback : o.base_url);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ChatModel>> OpenOpenAiChatModel(const BackendOptions& o) {
+  RAGD_ASSIGN_OR_RETURN(auto ep, RemoteEndpoint(o, "https://api.openai.com/v1"));
+  return std::unique_ptr<ChatModel>(std::make_unique<OpenAiChatModel>(std::move(ep), o));
+}
+
+Result<std::unique_ptr<ChatModel>> OpenOllamaChatModel(const BackendOptions& o) {
+  if (o.model.empty()) return Status::InvalidArgument("the ollama backend needs a model name (e.g. --model llama3.2)");
+  RAGD_ASSIGN_OR_RETURN(auto ep, RemoteEndpoint(o, "http://127.0.0.1:11434"));
+  return std::unique_ptr<ChatModel>(std::make_unique<OllamaChatModel>(std::move(ep), o));
+}
+
+Result<std::unique_ptr<Embedder>> OpenOpenAiEmbedder(const BackendOptions& o) {
+  RAGD_ASSIGN_OR_RETURN(auto ep, RemoteEndpoint(o, "https://api.openai.com/v1"));
+  auto e = std::make_unique<RemoteEmbedder>(std::move(ep), o, false);
+  RAGD_RETURN_IF_ERROR(e->Probe());
+  return std::unique_ptr<Embedder>(std::move(e));
+}
+
+Result<std::unique_ptr<Embedder>> OpenOllamaEmbedder(const BackendOptions& o) {
+  if (o.model.empty()) return Status::InvalidArgument("the ollama backend needs an embedding model name");
+  RAGD_ASSIGN_OR_RETURN(auto ep, RemoteEndpoint(o, "http://127.0.0.1:11434"));
+  auto e = std::make_unique<RemoteEmbedder>(std::move(ep), o, true);
+  RAGD_RETURN_IF_ERROR(e->Probe());
+  return std::unique_ptr<Embedder>(std::move(e));
+}
+
+Result<std::unique_ptr<Reranker>> OpenOpenAiReranker(const BackendOptions& o) {
+  RAGD_ASSIGN_OR_RETURN(auto ep, RemoteEndpoint(o, "http://127.0.0.1:8080/v1"));
+  return std::unique_ptr<Reranker>(std::make_unique<OpenAiReranker>(std::move(ep), o));
+}
+
+}  // namespace ragd
