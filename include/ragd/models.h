@@ -30,8 +30,9 @@ struct BackendOptions {
   std::string api_key;   // remote: sent as "Authorization: Bearer <key>"
   int threads = 0;       // local: CPU threads, 0 = all cores
   int context_tokens = 0;  // local: context window, 0 = min(trained, 4096)
-  // local: a chat template name llama.cpp knows ("gemma", "chatml", ...) used
-  // when the GGUF carries none. Empty = the model's own, else by architecture.
+  // local: a chat template name llama.cpp knows ("gemma", "chatml", ...) or
+  // "plain" (ragd's text format for base models). Empty = the GGUF's own
+  // template, or "plain" when it has none.
   std::string chat_template;
   double timeout_seconds = 120;         // remote: per request, read timeout
   double connect_timeout_seconds = 5;   // remote

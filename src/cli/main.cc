@@ -10,6 +10,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/answer_commands.h"
+#include "cli/config.h"
 #include "cli/progress.h"
 #include "core/text.h"
 #include "ragd/engine.h"
@@ -20,12 +22,7 @@ namespace {
 using nlohmann::json;
 using namespace ragd;
 
-struct GlobalFlags {
-  std::string data_dir;
-  std::string embed_model;
-  int threads = 0;
-  bool quiet = false;
-};
+using GlobalFlags = ragd::cli::CommonFlags;
 
 int Fail(const Status& st) {
   std::fprintf(stderr, "ragd: error: %s\n", st.ToString().c_str());
@@ -33,10 +30,18 @@ int Fail(const Status& st) {
 }
 
 Result<std::unique_ptr<Engine>> OpenEngine(const GlobalFlags& g) {
+  auto settings = cli::LoadSettings(g.config);
+  if (!settings.ok()) return settings.status();
   EngineOptions o;
-  o.data_dir = g.data_dir;
-  o.embedder.model_path = g.embed_model;
-  o.embedder.threads = g.threads;
+  o.data_dir = !g.data_dir.empty() ? g.data_dir : settings->data_dir;
+  o.embed_backend = settings->embed;
+  cli::ApplyEnvironment(settings.value(), &o.embed_backend);
+  if (o.embed_backend.backend == "local") o.embedder.model_path = settings->embed.model;
+  if (!g.embed_model.empty()) {
+    if (o.embed_backend.backend == "local") o.embedder.model_path = g.embed_model;
+    else o.embed_backend.model = g.embed_model;
+  }
+  o.embedder.threads = g.threads > 0 ? g.threads : settings->embed.threads;
   return Engine::Open(o);
 }
 
@@ -89,13 +94,16 @@ Result<ChunkUnit> ParseUnit(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ragd — retrieval-augmented generation engine: ingest documents, search them, evaluate"};
+  CLI::App app{"ragd — retrieval-augmented generation engine: ingest documents, search them, answer with cited sources"};
   app.require_subcommand(1);
   GlobalFlags g;
   app.add_option("--data-dir", g.data_dir, "folder of knowledge bases (default: $RAGD_DATA_DIR or ~/.local/share/ragd)");
   app.add_option("--embed-model", g.embed_model, "GGUF embedding model (default: packaged all-MiniLM-L6-v2)");
   app.add_option("--threads", g.threads, "CPU threads for the models (default: all cores)");
   app.add_flag("-q,--quiet", g.quiet, "no progress output");
+  app.add_option("--config", g.config, "settings file (default ./ragd.toml when present; see docs/CONFIG.md)");
+  app.add_flag("--no-trace", g.no_trace, "do not record model calls");
+  app.add_option("--trace-file", g.trace_file, "JSONL file for traces (default <kb dir>/traces.jsonl)");
 
   // ingest
   auto* ingest = app.add_subcommand("ingest", "add files or folders to a knowledge base");
@@ -159,12 +167,16 @@ int main(int argc, char** argv) {
   eval_ret->add_option("--kb", eval_kb, "knowledge base to build or reuse (default derived from the corpus hash)");
   eval_ret->add_flag("--json", eval_json, "print metrics as JSON");
 
+  cli::AnswerCommands answer_commands(&app, &g);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);  // prints help or the usage error
     return rc == 0 ? 0 : 2;
   }
+
+  if (auto rc = answer_commands.Run()) return *rc;
 
   if (*ingest) {
     auto unit = ParseUnit(chunk_unit);

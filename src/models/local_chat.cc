@@ -24,6 +24,9 @@ double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 // Any well-formed JSON object: llama.cpp's core takes GBNF grammars, and the
 // JSON-schema compiler lives outside its library, so the local backend
 // guarantees JSON syntax but not the schema's shape (docs/MODELS.md).
+// ragd's own prompt format for models without a chat template.
+constexpr char kPlainTemplate[] = "plain";
+
 constexpr char kJsonObjectGrammar[] = R"GBNF(
 root    ::= object
 value   ::= object | array | string | number | "true" | "false" | "null"
@@ -71,10 +74,12 @@ class LocalChatModel final : public ChatModel {
     } else if (const char* t = llama_model_chat_template(model_, nullptr)) {
       template_ = t;
     } else {
-      std::string arch = llama::MetaString(model_, "general.architecture");
-      template_ = arch.starts_with("gemma") ? "gemma" : "chatml";
+      // No template in the GGUF: a base (pre-trained only) model. Measured
+      // on Gemma 3 270M base, the architecture's chat markup made it emit
+      // junk, while plain text with answer cues works (docs/MODELS.md).
+      template_ = kPlainTemplate;
     }
-    ChatMessage probe{"user", "x"};
+    ChatMessage probe{"user", "x"};  // fails early on a template llama.cpp cannot apply
     if (auto p = Render(std::span<const ChatMessage>(&probe, 1)); !p.ok())
       return Status::InvalidArgument("the chat template of " + path + " is not one llama.cpp can apply; pass a "
                                      "known template name (e.g. chat_template = \"chatml\")");
@@ -114,13 +119,17 @@ class LocalChatModel final : public ChatModel {
     }
 
     RAGD_ASSIGN_OR_RETURN(llama_sampler * sampler, MakeSampler(options));
+    std::vector<std::string> stops = options.stop;
+    // A base model does not end its turn: it answers in one paragraph, and
+    // the first line break after some text ends the answer.
+    const bool plain = template_ == kPlainTemplate;
     ChatResult result;
     result.prompt_tokens = n_prompt;
     result.finish_reason = "length";
     std::string text;      // everything generated (after stop-string trimming)
     std::string pending;   // bytes not yet given to on_token
     size_t hold = 0;       // bytes held back in case a stop string is forming
-    for (const auto& s : options.stop) hold = std::max(hold, s.size());
+    for (const auto& s : stops) hold = std::max(hold, s.size());
     bool stopped = false;
     for (int i = 0; i < max_new && !stopped; ++i) {
       llama_token tok = llama_sampler_sample(sampler, ctx_, -1);
@@ -133,8 +142,19 @@ class LocalChatModel final : public ChatModel {
       std::string piece = llama::TokenPiece(vocab_, tok, false);
       text += piece;
       pending += piece;
-      for (const auto& s : options.stop) {
-        if (s.empty()) continue;
+      if (plain && !stopped) {
+        size_t content = text.find_first_not_of(" \n");
+        if (size_t nl = content == std::string::npos ? std::string::npos : text.find('\n', content);
+            nl != std::string::npos) {
+          size_t cut = text.size() - nl;
+          text.resize(nl);
+          pending.resize(pending.size() > cut ? pending.size() - cut : 0);
+          result.finish_reason = "stop";
+          stopped = true;
+        }
+      }
+      for (const auto& s : stops) {
+        if (s.empty() || stopped) continue;
         if (size_t at = text.find(s); at != std::string::npos) {
           size_t cut = text.size() - at;  // bytes to drop from the end
           text.resize(at);
@@ -180,6 +200,19 @@ class LocalChatModel final : public ChatModel {
 
  private:
   Result<std::string> Render(std::span<const ChatMessage> messages) {
+    if (template_ == kPlainTemplate) {
+      // Paragraphs of text; an answer follows its question on the same line
+      // (the prompts end with a cue such as "Answer:").
+      std::string out;
+      for (size_t i = 0; i < messages.size(); ++i) {
+        const auto& m = messages[i];
+        if (m.role == "assistant") out += " " + m.content + "\n\n";
+        else out += m.content + (i + 1 < messages.size() && messages[i + 1].role == "assistant" ? "" : "\n\n");
+      }
+      // The last message is the question: generation continues its line.
+      while (!messages.empty() && messages.back().role != "assistant" && out.ends_with("\n")) out.pop_back();
+      return out;
+    }
     std::vector<llama_chat_message> msgs;
     size_t total = 0;
     for (const auto& m : messages) {

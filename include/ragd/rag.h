@@ -1,0 +1,203 @@
+// RAG: answers grounded in a knowledge base. Prompt templates (files, with
+// {{variables}}), the context assembled within a token budget, the answer
+// strategies (stuff, map-reduce, refine), [n] citations mapped back to their
+// sources, conversation memory and persistent sessions.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ragd/engine.h"
+#include "ragd/models.h"
+#include "ragd/status.h"
+#include "ragd/trace.h"
+
+namespace ragd {
+
+// The prompt templates. The defaults are the files of the repository's
+// prompts/ folder, compiled into the library; a folder given to Load()
+// overrides any of them file by file. A name is looked up as
+// "<name>.<language>.txt" first ("answer.zh.txt"), then "<name>.txt".
+class Prompts {
+ public:
+  static Result<Prompts> Load(const std::string& override_dir = "");
+  // Renders template `name` for `language` ("en" | "zh"), replacing each
+  // {{var}} with vars[var]. A variable the template uses but vars lacks is
+  // an error naming the file, so a typo in an override is caught.
+  Result<std::string> Render(const std::string& name, const std::string& language,
+                             const std::map<std::string, std::string>& vars) const;
+  // The raw text of a template (after language lookup), or NotFound.
+  Result<std::string> Raw(const std::string& name, const std::string& language) const;
+  // Names of all templates known, "answer.en.txt" etc.
+  std::vector<std::string> Names() const;
+
+ private:
+  std::map<std::string, std::string> files_;  // file name -> text
+  std::map<std::string, std::string> origin_;  // file name -> "built-in" or path
+};
+
+// "zh" when the text is mostly Han characters (of its letters), else "en".
+std::string DetectLanguage(std::string_view text);
+
+// Citation numbers in an answer, in order of first appearance: [1], [2, 3],
+// [1][2], 【1】 and full-width ［1］ are understood.
+std::vector<int> ExtractCitations(std::string_view answer);
+
+enum class AnswerStrategy { kStuff, kMapReduce, kRefine };
+Result<AnswerStrategy> ParseAnswerStrategy(const std::string& name);
+const char* AnswerStrategyName(AnswerStrategy s);
+
+struct AskOptions {
+  std::string kb;
+  SearchMode mode = SearchMode::kHybrid;
+  int k = 4;  // sources retrieved (before the token budget)
+  // Answer "not in the knowledge base" when the best dense candidate's
+  // cosine similarity is below this (dense and hybrid modes). Unset = the
+  // value calibrated for the knowledge base's embedding model
+  // (DefaultMinScore); negative = never refuse.
+  std::optional<double> min_score;
+  // Tokens for the numbered sources. 0 = what the model's context leaves
+  // after the rest of the prompt and max_tokens.
+  int context_budget = 0;
+  AnswerStrategy strategy = AnswerStrategy::kStuff;
+  bool no_retrieval = false;  // talk to the model directly
+  // Sentences the model left uncited get the source they overlap most
+  // (AttributeCitations); Answer::citations_added says when that happened.
+  // Negative = off.
+  double attribute_min_overlap = 0.5;
+  GenerateOptions generate;
+};
+
+struct Source {
+  int n = 0;  // the number the prompt gave it
+  SearchHit hit;
+  bool cited = false;     // the answer cites [n]
+  bool truncated = false; // cut to fit the budget
+};
+
+struct Answer {
+  std::string question;
+  std::string standalone_question;  // after condensing (= question without history)
+  std::string language;             // "en" | "zh"
+  std::string text;
+  bool found = true;  // false: nothing relevant was retrieved
+  double best_score = 0;   // cosine similarity of the best dense candidate
+  double min_score = -1;   // the refusal threshold applied (-1 = none)
+  std::vector<Source> sources;
+  std::vector<int> unknown_citations;  // [n] the model wrote that match no source
+  bool citations_added = false;        // ragd attributed sentences the model left uncited
+  std::string model_text;              // the answer as the model wrote it
+  int context_tokens = 0;  // tokens the sources took in the prompt
+  ChatResult generation;   // the final model call
+  double retrieval_seconds = 0;
+  double prompt_seconds = 0;      // assembling and counting
+  double generation_seconds = 0;  // every model call (condense, map, answer, summary)
+  double condense_seconds = 0;
+};
+
+// One question-and-answer exchange of a session.
+struct Turn {
+  std::string time;
+  std::string question;
+  std::string standalone_question;
+  std::string answer;
+  std::vector<std::string> cited_sources;  // "file (page 2)" labels
+};
+
+enum class MemoryKind { kBuffer, kWindow, kSummary };
+Result<MemoryKind> ParseMemoryKind(const std::string& name);
+const char* MemoryKindName(MemoryKind m);
+
+struct Session {
+  std::string id;
+  std::string kb;
+  std::string created_at;
+  std::string updated_at;
+  MemoryKind memory = MemoryKind::kWindow;
+  int window = 4;       // turns kept by kWindow
+  std::string summary;  // kSummary's running summary
+  std::vector<Turn> turns;
+};
+
+// Sessions of one knowledge base, as JSON files in <kb dir>/sessions/,
+// each replaced atomically.
+class SessionStore {
+ public:
+  explicit SessionStore(std::string kb_dir);
+  Result<Session> Create(const std::string& kb, MemoryKind memory, int window);
+  Result<Session> Load(const std::string& id) const;
+  Status Save(const Session& session) const;
+  Result<std::vector<Session>> List() const;  // newest first
+  Status Delete(const std::string& id) const;
+
+ private:
+  std::string dir_;
+};
+
+// The numbered-sources prompt as it goes to the model.
+struct BuiltPrompt {
+  std::vector<ChatMessage> messages;
+  std::vector<Source> sources;  // those that fit, numbered from 1
+  int context_tokens = 0;
+};
+
+// Assembles system prompt, few-shot examples, history and the numbered
+// sources, in rank order, as many as fit in `budget` tokens counted with the
+// model's tokenizer (the best one is cut to fit when alone it is too long).
+// The budget is capped by what the model's context leaves after the rest of
+// the prompt and answer_tokens; budget <= 0 means exactly that.
+Result<BuiltPrompt> BuildAnswerPrompt(const Prompts& prompts, ChatModel& model, const std::string& language,
+                                      const std::string& question, const std::vector<SearchHit>& hits,
+                                      const std::vector<ChatMessage>& history, int budget, int answer_tokens);
+
+// The condensing prompt: the history (as the memory keeps it) and the
+// follow-up question.
+Result<std::vector<ChatMessage>> BuildCondensePrompt(const Prompts& prompts, const std::string& language,
+                                                     const Session& session, const std::string& question);
+
+// Post-hoc attribution for models that cite badly (small local ones): each
+// sentence of answer without a valid [n] gets the source sharing the largest
+// share of its terms (at least min_overlap), and [n] numbers that match no
+// source are replaced the same way. *changed tells whether anything moved.
+std::string AttributeCitations(std::string_view answer, const std::vector<Source>& sources, double min_overlap,
+                               bool* changed);
+
+// The refusal threshold measured for an embedding model (docs/RAG.md):
+// all-MiniLM-L6-v2 0.3, multilingual-e5-small 0.85; others -1 (never refuse).
+double DefaultMinScore(const std::string& embed_model_id);
+
+// How a source is shown: "handbook.md > Wire transfers", "policy.pdf p.2", "faq.csv row 3".
+std::string SourceLabel(const SearchHit& hit);
+
+class Assistant {
+ public:
+  // engine, model and prompts must outlive the assistant. tags, when given,
+  // is updated with the session and question before each model call.
+  Assistant(Engine* engine, ChatModel* model, const Prompts* prompts, std::shared_ptr<TraceTags> tags = nullptr);
+
+  // Retrieves, assembles and answers; the final answer streams to on_token.
+  Result<Answer> Ask(const std::string& question, const AskOptions& options, const TokenFn& on_token = {});
+
+  // One turn of a conversation: condenses the question with the session's
+  // memory, answers it, appends the turn and updates the memory. The caller
+  // saves the session.
+  Result<Answer> ChatTurn(Session* session, const std::string& question, const AskOptions& options,
+                          const TokenFn& on_token = {});
+
+ private:
+  Result<Answer> Answer_(const std::string& question, const std::string& standalone, const std::string& language,
+                         const std::vector<ChatMessage>& history, const AskOptions& options, const TokenFn& on_token);
+  Result<ChatResult> Generate(const std::vector<ChatMessage>& messages, const GenerateOptions& g,
+                              const TokenFn& on_token, Answer* answer);
+
+  Engine* engine_;
+  ChatModel* model_;
+  const Prompts* prompts_;
+  std::shared_ptr<TraceTags> tags_;
+};
+
+}  // namespace ragd

@@ -1,0 +1,503 @@
+#include "cli/answer_commands.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/config.h"
+#include "core/files.h"
+#include "core/text.h"
+#include "ragd/engine.h"
+#include "ragd/rag.h"
+#include "ragd/trace.h"
+
+namespace ragd::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+int Fail(const Status& st) {
+  std::fprintf(stderr, "ragd: error: %s\n", st.ToString().c_str());
+  return 1;
+}
+
+std::string Snippet(std::string_view s, size_t max_bytes) {
+  std::string out;
+  for (char c : s) out += (c == '\n' || c == '\t' || c == '\r') ? ' ' : c;
+  std::string_view cut = text::TruncateUtf8(out, max_bytes);
+  return cut.size() < out.size() ? std::string(cut) + "…" : out;
+}
+
+// Everything one ask or chat run needs, built from settings and flags.
+struct Run {
+  Settings settings;
+  AskOptions ask;
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<ChatModel> model;
+  Prompts prompts;
+  std::shared_ptr<TraceLog> trace;
+  std::shared_ptr<TraceTags> tags = std::make_shared<TraceTags>();
+};
+
+Result<std::string> KbDir(const Settings& s, const std::string& kb) {
+  std::string dir = s.data_dir.empty() ? DefaultDataDir() : s.data_dir;
+  return (fs::path(dir) / kb).string();
+}
+
+Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f, bool need_kb) {
+  auto run = std::make_unique<Run>();
+  auto loaded = LoadSettings(c.config);
+  if (!loaded.ok()) return loaded.status();
+  Settings& s = run->settings = std::move(loaded).value();
+  if (!c.data_dir.empty()) s.data_dir = c.data_dir;
+
+  // Chat backend: file < environment < flags.
+  if (f.backend) s.chat.backend = *f.backend;
+  if (Status st = CheckBackendName(s.chat.backend); !st.ok()) return st;
+  ApplyEnvironment(s, &s.chat);
+  if (f.model) s.chat.model = *f.model;
+  if (f.base_url) s.chat.base_url = *f.base_url;
+  if (f.api_key) s.chat.api_key = *f.api_key;
+  if (f.chat_template) s.chat.chat_template = *f.chat_template;
+  if (f.timeout) s.chat.timeout_seconds = *f.timeout;
+  if (f.retries) s.chat.max_retries = *f.retries;
+  if (f.ctx) s.chat.context_tokens = *f.ctx;
+  if (c.threads > 0) s.chat.threads = c.threads;
+
+  AskOptions& a = run->ask = s.ask;
+  a.kb = f.kb;
+  a.generate = s.generate;
+  if (f.temperature) a.generate.temperature = *f.temperature;
+  if (f.top_p) a.generate.top_p = *f.top_p;
+  if (f.max_tokens) a.generate.max_tokens = *f.max_tokens;
+  if (f.seed) a.generate.seed = *f.seed;
+  if (!f.stop.empty()) a.generate.stop = f.stop;
+  if (!f.json_schema_file.empty()) {
+    auto schema = files::ReadFile(f.json_schema_file, 1 << 20);
+    if (!schema.ok()) return schema.status().WithContext("--json-schema");
+    a.generate.json_schema = schema.value();
+  }
+  if (f.mode) {
+    auto m = ParseSearchMode(*f.mode);
+    if (!m.ok()) return m.status();
+    a.mode = m.value();
+  }
+  if (f.strategy) {
+    auto st = ParseAnswerStrategy(*f.strategy);
+    if (!st.ok()) return st.status();
+    a.strategy = st.value();
+  }
+  if (f.k) a.k = *f.k;
+  if (f.min_score) a.min_score = *f.min_score;
+  if (f.context_budget) a.context_budget = *f.context_budget;
+  a.no_retrieval = f.no_retrieval;
+  if (a.k < 1 || a.k > 100) return Status::InvalidArgument("-k must be between 1 and 100");
+  if (need_kb && a.kb.empty() && !a.no_retrieval)
+    return Status::InvalidArgument("--kb is required (or --no-retrieval to talk to the model directly)");
+
+  // Traces: <kb dir>/traces.jsonl unless configured.
+  if (s.trace && !c.no_trace) {
+    std::string path = !c.trace_file.empty() ? c.trace_file : s.trace_file;
+    if (path.empty()) {
+      std::string dir = s.data_dir.empty() ? DefaultDataDir() : s.data_dir;
+      path = a.kb.empty() ? (fs::path(dir) / "traces.jsonl").string() : (fs::path(dir) / a.kb / "traces.jsonl").string();
+    }
+    run->trace = std::make_shared<TraceLog>(path);
+  }
+
+  auto prompts = Prompts::Load(f.prompts_dir ? *f.prompts_dir : s.prompts_dir);
+  if (!prompts.ok()) return prompts.status();
+  run->prompts = std::move(prompts).value();
+
+  EngineOptions eo;
+  eo.data_dir = s.data_dir;
+  eo.embed_backend = s.embed;
+  ApplyEnvironment(s, &eo.embed_backend);
+  eo.embedder.model_path = !c.embed_model.empty() ? c.embed_model : (s.embed.backend == "local" ? s.embed.model : "");
+  if (!c.embed_model.empty() && s.embed.backend != "local") eo.embed_backend.model = c.embed_model;
+  eo.embedder.threads = c.threads > 0 ? c.threads : s.embed.threads;
+  eo.trace = run->trace;
+  eo.trace_tags = run->tags;
+  auto engine = Engine::Open(eo);
+  if (!engine.ok()) return engine.status();
+  run->engine = std::move(engine).value();
+  if (need_kb && !a.no_retrieval) {
+    auto info = run->engine->GetKnowledgeBase(a.kb);  // fail before loading the chat model
+    if (!info.ok()) return info.status();
+    // Load the embedder now so that retrieval timings are retrieval only.
+    if (a.mode != SearchMode::kBm25) {
+      auto e = run->engine->embedder();
+      if (!e.ok()) return e.status();
+    }
+  }
+
+  auto model = OpenChatModel(s.chat);
+  if (!model.ok()) return model.status();
+  run->model = std::move(model).value();
+  if (run->trace) run->model = TraceChatModel(std::move(run->model), run->trace, run->tags);
+  return run;
+}
+
+json SourceJson(const Source& s) {
+  const SearchHit& h = s.hit;
+  return json{{"n", s.n},
+              {"cited", s.cited},
+              {"label", SourceLabel(h)},
+              {"source", h.source},
+              {"doc_id", h.doc_id},
+              {"chunk_id", h.chunk_id},
+              {"page", h.page},
+              {"row", h.row},
+              {"heading_path", h.heading_path},
+              {"char_start", h.char_start},
+              {"char_end", h.char_end},
+              {"score", h.score},
+              {"dense_score", h.dense_score},
+              {"truncated", s.truncated},
+              {"text", h.text}};
+}
+
+json AnswerJson(const Answer& a, const ChatModel& m, const AskOptions& o) {
+  json sources = json::array();
+  for (const auto& s : a.sources) sources.push_back(SourceJson(s));
+  return json{{"question", a.question},
+              {"standalone_question", a.standalone_question},
+              {"language", a.language},
+              {"answer", std::string(text::Trim(a.text))},
+              {"found", a.found},
+              {"best_score", a.best_score},
+              {"min_score", a.min_score},
+              {"citations_added", a.citations_added},
+              {"model_answer", std::string(text::Trim(a.model_text))},
+              {"sources", sources},
+              {"unknown_citations", a.unknown_citations},
+              {"backend", m.backend()},
+              {"model", m.model()},
+              {"strategy", AnswerStrategyName(o.strategy)},
+              {"mode", SearchModeName(o.mode)},
+              {"usage",
+               {{"prompt_tokens", a.generation.prompt_tokens},
+                {"completion_tokens", a.generation.completion_tokens},
+                {"context_tokens", a.context_tokens}}},
+              {"timings",
+               {{"retrieval_seconds", a.retrieval_seconds},
+                {"prompt_seconds", a.prompt_seconds},
+                {"generation_seconds", a.generation_seconds},
+                {"condense_seconds", a.condense_seconds},
+                {"first_token_seconds", a.generation.first_token_seconds}}}};
+}
+
+// Streams pieces to stdout, dropping the leading whitespace base models emit.
+struct Printer {
+  bool started = false;
+  bool operator()(std::string_view piece) {
+    if (!started) {
+      size_t i = 0;
+      while (i < piece.size() && (piece[i] == ' ' || piece[i] == '\n')) ++i;
+      piece.remove_prefix(i);
+      if (piece.empty()) return true;
+      started = true;
+    }
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    return true;
+  }
+};
+
+void PrintSources(const Answer& a, bool cited_only) {
+  if (!a.found) {
+    if (a.min_score >= 0)
+      std::printf("\n(no passage came close enough: best similarity %.2f, threshold %.2f; see --min-score)\n",
+                  a.best_score, a.min_score);
+    else
+      std::printf("\n");
+    return;
+  }
+  std::printf("\n\nSources:\n");
+  for (const auto& s : a.sources) {
+    if (cited_only && !s.cited) continue;
+    std::printf("  [%d]%s %s — %s\n", s.n, s.cited ? "*" : " ", SourceLabel(s.hit).c_str(),
+                Snippet(s.hit.text, 160).c_str());
+  }
+  if (!a.unknown_citations.empty()) {
+    std::string list;
+    for (int n : a.unknown_citations) list += (list.empty() ? "" : ", ") + std::to_string(n);
+    std::printf("  (the answer cites [%s], which no source has)\n", list.c_str());
+  }
+}
+
+void PrintTimings(const Answer& a, bool quiet) {
+  std::fflush(stdout);
+  if (quiet || !a.found) return;
+  double tps = a.generation.seconds > a.generation.first_token_seconds && a.generation.completion_tokens > 1
+                   ? (a.generation.completion_tokens - 1) / (a.generation.seconds - a.generation.first_token_seconds)
+                   : 0;
+  std::fprintf(stderr,
+               "(retrieval %.3f s · prompt %.3f s · generation %.2f s: %d prompt + %d answer tokens, first token "
+               "%.2f s, %.1f tokens/s)\n",
+               a.retrieval_seconds, a.prompt_seconds, a.generation_seconds, a.generation.prompt_tokens,
+               a.generation.completion_tokens, a.generation.first_token_seconds, tps);
+}
+
+void WarnTrace(const Run& run) {
+  if (run.trace && !run.trace->last_error().ok())
+    std::fprintf(stderr, "ragd: warning: %s\n", run.trace->last_error().ToString().c_str());
+}
+
+}  // namespace
+
+AnswerCommands::AnswerCommands(CLI::App* app, CommonFlags* common) : common_(common) {
+  auto model_flags = [this](CLI::App* cmd) {
+    cmd->add_option("--backend", f_.backend, "chat backend: local, openai or ollama (default local)");
+    cmd->add_option("--model", f_.model, "local: GGUF path or packaged name; remote: the server's model name");
+    cmd->add_option("--base-url", f_.base_url, "remote server, e.g. http://127.0.0.1:8080/v1 (or OPENAI_BASE_URL)");
+    cmd->add_option("--api-key", f_.api_key, "remote API key (or OPENAI_API_KEY, or .env)");
+    cmd->add_option("--chat-template", f_.chat_template, "local: template name when the GGUF has none (plain, gemma, chatml...)");
+    cmd->add_option("--ctx", f_.ctx, "local: context window in tokens (default min(trained, 4096))");
+    cmd->add_option("--timeout", f_.timeout, "remote: seconds to wait for the server (default 120)");
+    cmd->add_option("--retries", f_.retries, "remote: retries on 429/5xx/connection errors (default 3)");
+    cmd->add_option("--temperature", f_.temperature, "sampling temperature, 0 = greedy (default 0.2)");
+    cmd->add_option("--top-p", f_.top_p, "nucleus sampling (default 0.95)");
+    cmd->add_option("--max-tokens", f_.max_tokens, "longest answer in tokens (default 512)");
+    cmd->add_option("--seed", f_.seed, "sampling seed (default random)");
+    cmd->add_option("--stop", f_.stop, "stop sequence (repeatable)");
+    cmd->add_option("--json-schema", f_.json_schema_file, "file with a JSON schema the answer must follow");
+    cmd->add_option("--prompts", f_.prompts_dir, "folder of prompt templates overriding the defaults");
+    cmd->add_option("--kb", f_.kb, "knowledge base to answer from");
+    cmd->add_option("--mode", f_.mode, "retrieval: bm25, dense or hybrid (default hybrid)");
+    cmd->add_option("-k", f_.k, "sources to retrieve (default 4)");
+    cmd->add_option("--min-score", f_.min_score, "refuse when the best cosine similarity is below this (default 0.2; <0 never)");
+    cmd->add_option("--context-budget", f_.context_budget, "tokens for sources (default: what the context leaves)");
+    cmd->add_option("--strategy", f_.strategy, "stuff, map-reduce or refine (default stuff)");
+    cmd->add_flag("--no-retrieval", f_.no_retrieval, "talk to the model directly");
+    cmd->add_flag("--json", f_.json, "print the answer as JSON (no streaming)");
+  };
+  ask_ = app->add_subcommand("ask", "answer a question from a knowledge base, with cited sources");
+  ask_->add_option("question", question_, "the question")->required();
+  model_flags(ask_);
+
+  chat_ = app->add_subcommand("chat", "a conversation with memory over a knowledge base (reads questions from stdin)");
+  model_flags(chat_);
+  chat_->add_option("--session", f_.session, "resume this session (default: start a new one)");
+  chat_->add_option("--memory", f_.memory, "buffer, window or summary (default window)");
+  chat_->add_option("--window", f_.window, "turns kept by --memory window (default 4)");
+
+  sessions_ = app->add_subcommand("sessions", "list, show or delete chat sessions of a knowledge base");
+  sessions_->require_subcommand(1);
+  sessions_list_ = sessions_->add_subcommand("list", "list sessions, newest first");
+  sessions_show_ = sessions_->add_subcommand("show", "show a session's turns");
+  sessions_show_->add_option("id", session_id_)->required();
+  sessions_delete_ = sessions_->add_subcommand("delete", "delete a session");
+  sessions_delete_->add_option("id", session_id_)->required();
+  for (CLI::App* c : {sessions_list_, sessions_show_, sessions_delete_}) {
+    c->add_option("--kb", f_.kb, "knowledge base")->required();
+    c->add_flag("--json", f_.json, "print as JSON");
+  }
+
+  traces_ = app->add_subcommand("traces", "show recorded model calls");
+  traces_->add_option("--kb", f_.kb, "knowledge base whose traces to show (default: the data folder's)");
+  traces_->add_option("--last", last_, "the last N calls (default 20, 0 = all)");
+  traces_->add_flag("--json", f_.json, "print as JSON lines");
+}
+
+std::optional<int> AnswerCommands::Run() {
+  if (*ask_) return Ask();
+  if (*chat_) return Chat();
+  if (*sessions_) return Sessions();
+  if (*traces_) return Traces();
+  return std::nullopt;
+}
+
+int AnswerCommands::Ask() {
+  auto prepared = Prepare(*common_, f_, true);
+  if (!prepared.ok()) return Fail(prepared.status());
+  auto& run = *prepared.value();
+  Assistant assistant(run.engine.get(), run.model.get(), &run.prompts, run.tags);
+  Printer print;
+  auto r = assistant.Ask(question_, run.ask, f_.json ? TokenFn() : TokenFn(std::ref(print)));
+  WarnTrace(run);
+  if (!r.ok()) {
+    if (print.started) std::printf("\n");
+    return Fail(r.status());
+  }
+  if (f_.json) {
+    std::cout << AnswerJson(r.value(), *run.model, run.ask).dump(2) << "\n";
+  } else {
+    PrintSources(r.value(), false);
+    PrintTimings(r.value(), common_->quiet);
+  }
+  return 0;
+}
+
+int AnswerCommands::Chat() {
+  auto prepared = Prepare(*common_, f_, true);
+  if (!prepared.ok()) return Fail(prepared.status());
+  auto& run = *prepared.value();
+  std::string kb_dir = (fs::path(run.settings.data_dir.empty() ? DefaultDataDir() : run.settings.data_dir) /
+                        (f_.kb.empty() ? "_direct" : f_.kb)).string();
+  SessionStore store(kb_dir);
+  Session session;
+  if (!f_.session.empty()) {
+    auto s = store.Load(f_.session);
+    if (!s.ok()) return Fail(s.status());
+    session = std::move(s).value();
+    if (f_.memory) {
+      auto m = ParseMemoryKind(*f_.memory);
+      if (!m.ok()) return Fail(m.status());
+      session.memory = m.value();
+    }
+    if (f_.window) session.window = *f_.window;
+  } else {
+    MemoryKind memory = run.settings.memory;
+    if (f_.memory) {
+      auto m = ParseMemoryKind(*f_.memory);
+      if (!m.ok()) return Fail(m.status());
+      memory = m.value();
+    }
+    auto s = store.Create(f_.kb, memory, f_.window.value_or(run.settings.window));
+    if (!s.ok()) return Fail(s.status());
+    session = std::move(s).value();
+  }
+  bool tty = ::isatty(0);
+  if (!f_.json)
+    std::fprintf(stderr, "session %s (%s memory%s) — resume with --session %s; end with /exit or Ctrl-D\n",
+                 session.id.c_str(), MemoryKindName(session.memory),
+                 session.memory == MemoryKind::kWindow ? (", " + std::to_string(session.window) + " turns").c_str() : "",
+                 session.id.c_str());
+  Assistant assistant(run.engine.get(), run.model.get(), &run.prompts, run.tags);
+  std::string line;
+  int rc = 0;
+  while (true) {
+    if (tty && !f_.json) std::fprintf(stderr, "> "), std::fflush(stderr);
+    if (!std::getline(std::cin, line)) break;
+    std::string q(text::Trim(line));
+    if (q.empty()) continue;
+    if (q == "/exit" || q == "/quit") break;
+    Printer print;
+    auto r = assistant.ChatTurn(&session, q, run.ask, f_.json ? TokenFn() : TokenFn(std::ref(print)));
+    WarnTrace(run);
+    if (!r.ok()) {
+      if (print.started) std::printf("\n");
+      Fail(r.status());
+      rc = 1;
+      continue;  // the conversation goes on; nothing was stored for this turn
+    }
+    if (Status st = store.Save(session); !st.ok()) return Fail(st);
+    if (f_.json) {
+      json j = AnswerJson(r.value(), *run.model, run.ask);
+      j["session"] = session.id;
+      j["turn"] = session.turns.size();
+      std::cout << j.dump() << "\n" << std::flush;
+    } else {
+      if (r->standalone_question != q && !common_->quiet)
+        std::fprintf(stderr, "(searched for: %s)\n", r->standalone_question.c_str());
+      PrintSources(r.value(), true);
+      PrintTimings(r.value(), common_->quiet);
+    }
+  }
+  return rc;
+}
+
+int AnswerCommands::Sessions() {
+  auto settings = LoadSettings(common_->config);
+  if (!settings.ok()) return Fail(settings.status());
+  std::string data_dir = !common_->data_dir.empty() ? common_->data_dir : settings->data_dir;
+  std::string kb_dir = (fs::path(data_dir.empty() ? DefaultDataDir() : data_dir) / f_.kb).string();
+  std::error_code ec;
+  if (!fs::is_directory(kb_dir, ec)) return Fail(Status::NotFound("knowledge base '" + f_.kb + "' does not exist"));
+  SessionStore store(kb_dir);
+  auto turns_json = [](const Session& s) {
+    json turns = json::array();
+    for (const auto& t : s.turns)
+      turns.push_back({{"time", t.time}, {"question", t.question}, {"standalone_question", t.standalone_question},
+                       {"answer", t.answer}, {"cited_sources", t.cited_sources}});
+    return turns;
+  };
+  auto head_json = [](const Session& s) {
+    return json{{"id", s.id},           {"kb", s.kb},
+                {"created_at", s.created_at}, {"updated_at", s.updated_at},
+                {"memory", MemoryKindName(s.memory)}, {"window", s.window},
+                {"turns", s.turns.size()}, {"summary", s.summary}};
+  };
+  if (*sessions_list_) {
+    auto list = store.List();
+    if (!list.ok()) return Fail(list.status());
+    if (f_.json) {
+      json arr = json::array();
+      for (const auto& s : list.value()) arr.push_back(head_json(s));
+      std::cout << json{{"kb", f_.kb}, {"sessions", arr}}.dump(2) << "\n";
+      return 0;
+    }
+    if (list->empty()) std::printf("no sessions in '%s'\n", f_.kb.c_str());
+    for (const auto& s : list.value())
+      std::printf("%s  %s  %3zu turns  %-7s  %s\n", s.id.c_str(), s.updated_at.c_str(), s.turns.size(),
+                  MemoryKindName(s.memory), s.turns.empty() ? "" : Snippet(s.turns[0].question, 60).c_str());
+    return 0;
+  }
+  if (*sessions_show_) {
+    auto s = store.Load(session_id_);
+    if (!s.ok()) return Fail(s.status());
+    if (f_.json) {
+      json j = head_json(s.value());
+      j["turns"] = turns_json(s.value());
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    std::printf("session %s on '%s' (%s memory), %zu turns\n", s->id.c_str(), s->kb.c_str(), MemoryKindName(s->memory),
+                s->turns.size());
+    if (!s->summary.empty()) std::printf("summary: %s\n", s->summary.c_str());
+    for (const auto& t : s->turns) {
+      std::printf("\n[%s] > %s\n", t.time.c_str(), t.question.c_str());
+      if (t.standalone_question != t.question) std::printf("  (searched for: %s)\n", t.standalone_question.c_str());
+      std::printf("%s\n", std::string(text::Trim(t.answer)).c_str());
+      for (const auto& c : t.cited_sources) std::printf("  · %s\n", c.c_str());
+    }
+    return 0;
+  }
+  if (*sessions_delete_) {
+    if (Status st = store.Delete(session_id_); !st.ok()) return Fail(st);
+    std::printf("deleted session %s\n", session_id_.c_str());
+    return 0;
+  }
+  return 0;
+}
+
+int AnswerCommands::Traces() {
+  auto settings = LoadSettings(common_->config);
+  if (!settings.ok()) return Fail(settings.status());
+  std::string path = !common_->trace_file.empty() ? common_->trace_file : settings->trace_file;
+  if (path.empty()) {
+    std::string data_dir = !common_->data_dir.empty() ? common_->data_dir : settings->data_dir;
+    fs::path dir = data_dir.empty() ? DefaultDataDir() : data_dir;
+    path = (f_.kb.empty() ? dir / "traces.jsonl" : dir / f_.kb / "traces.jsonl").string();
+  }
+  int skipped = 0;
+  auto r = ReadTraces(path, last_, &skipped);
+  if (!r.ok()) return Fail(r.status());
+  if (f_.json) {
+    for (const auto& t : r.value()) std::cout << TraceToJson(t) << "\n";
+    return 0;
+  }
+  if (r->empty()) std::printf("no traces in %s\n", path.c_str());
+  for (const auto& t : r.value()) {
+    std::printf("%s  %-6s %-6s %-28s %6.3f s", t.time.c_str(), t.kind.c_str(), t.backend.c_str(),
+                Snippet(t.model, 28).c_str(), t.latency_seconds);
+    if (t.kind == "chat")
+      std::printf("  %d+%d tokens, first token %.3f s", t.prompt_tokens, t.completion_tokens, t.first_token_seconds);
+    std::printf("\n");
+    if (!t.session.empty() || !t.question.empty())
+      std::printf("    %s%s\n", t.session.empty() ? "" : ("session " + t.session + " · ").c_str(),
+                  Snippet(t.question, 100).c_str());
+    if (!t.error.empty()) std::printf("    error: %s\n", t.error.c_str());
+    else if (t.kind == "chat") std::printf("    → %s\n", Snippet(text::Trim(t.output), 140).c_str());
+  }
+  if (skipped) std::fprintf(stderr, "ragd: %d damaged trace lines skipped\n", skipped);
+  return 0;
+}
+
+}  // namespace ragd::cli

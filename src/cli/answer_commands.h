@@ -1,0 +1,65 @@
+// The answering commands of the ragd program: ask, chat, sessions, traces.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ragd::cli {
+
+// Flags shared by the program (set in main).
+struct CommonFlags {
+  std::string data_dir;
+  std::string config;
+  std::string embed_model;
+  int threads = 0;
+  bool quiet = false;
+  bool no_trace = false;
+  std::string trace_file;
+};
+
+// Flags of ask and chat; optionals override ragd.toml only when given.
+struct AnswerFlags {
+  std::string kb;
+  bool json = false;
+  std::optional<std::string> backend, model, base_url, api_key, chat_template, prompts_dir, mode, strategy;
+  std::optional<double> temperature, top_p, timeout, min_score;
+  std::optional<int> max_tokens, retries, k, context_budget, ctx;
+  std::optional<int64_t> seed;
+  std::vector<std::string> stop;
+  std::string json_schema_file;
+  bool no_retrieval = false;
+  // chat
+  std::string session;
+  std::optional<std::string> memory;
+  std::optional<int> window;
+};
+
+class AnswerCommands {
+ public:
+  AnswerCommands(CLI::App* app, CommonFlags* common);
+  // Runs the subcommand that was parsed, if it is one of these; nullopt if not.
+  std::optional<int> Run();
+
+ private:
+  int Ask();
+  int Chat();
+  int Sessions();
+  int Traces();
+
+  CommonFlags* common_;
+  AnswerFlags f_;
+  CLI::App* ask_ = nullptr;
+  CLI::App* chat_ = nullptr;
+  CLI::App* sessions_ = nullptr;
+  CLI::App* sessions_list_ = nullptr;
+  CLI::App* sessions_show_ = nullptr;
+  CLI::App* sessions_delete_ = nullptr;
+  CLI::App* traces_ = nullptr;
+  std::string question_;
+  std::string session_id_;
+  int last_ = 20;
+};
+
+}  // namespace ragd::cli

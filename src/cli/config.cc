@@ -1,0 +1,186 @@
+#include "cli/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <toml++/toml.h>
+
+#include "core/files.h"
+#include "core/status_macros.h"
+#include "core/text.h"
+
+namespace ragd::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Every key ragd.toml may hold, by table.
+const std::map<std::string, std::set<std::string>>& KnownKeys() {
+  static const std::map<std::string, std::set<std::string>> keys = {
+      {"", {"data_dir"}},
+      {"chat",
+       {"backend", "model", "base_url", "api_key", "threads", "context_tokens", "chat_template", "timeout_seconds",
+        "connect_timeout_seconds", "max_retries", "retry_backoff_seconds", "temperature", "top_p", "max_tokens", "seed",
+        "stop"}},
+      {"embed", {"backend", "model", "base_url", "api_key", "threads", "timeout_seconds", "max_retries"}},
+      {"ask", {"mode", "k", "min_score", "context_budget", "strategy", "prompts_dir"}},
+      {"memory", {"kind", "window"}},
+      {"trace", {"enabled", "file"}},
+  };
+  return keys;
+}
+
+Status Check(const toml::table& root, const std::string& path) {
+  for (const auto& [k, v] : root) {
+    std::string key(k.str());
+    if (v.is_table()) {
+      auto it = KnownKeys().find(key);
+      if (it == KnownKeys().end() || key.empty())
+        return Status::InvalidArgument(path + ": unknown table [" + key + "] (known: chat, embed, ask, memory, trace)");
+      for (const auto& [k2, v2] : *v.as_table())
+        if (!it->second.count(std::string(k2.str())))
+          return Status::InvalidArgument(path + ": unknown key '" + std::string(k2.str()) + "' in [" + key + "]");
+    } else if (!KnownKeys().at("").count(key)) {
+      return Status::InvalidArgument(path + ": unknown top-level key '" + key + "'");
+    }
+  }
+  return Status::OK();
+}
+
+template <typename T>
+void Take(const toml::table& t, const char* table, const char* key, T* out) {
+  if (auto v = t[table][key].value<T>()) *out = *v;
+}
+
+void TakeBackend(const toml::table& t, const char* table, BackendOptions* b) {
+  Take(t, table, "backend", &b->backend);
+  Take(t, table, "model", &b->model);
+  Take(t, table, "base_url", &b->base_url);
+  Take(t, table, "api_key", &b->api_key);
+  Take(t, table, "threads", &b->threads);
+  Take(t, table, "context_tokens", &b->context_tokens);
+  Take(t, table, "chat_template", &b->chat_template);
+  Take(t, table, "timeout_seconds", &b->timeout_seconds);
+  Take(t, table, "connect_timeout_seconds", &b->connect_timeout_seconds);
+  Take(t, table, "max_retries", &b->max_retries);
+  Take(t, table, "retry_backoff_seconds", &b->retry_backoff_seconds);
+}
+
+std::string Unquote(std::string_view v) {
+  v = text::Trim(v);
+  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
+    std::string out(v.substr(1, v.size() - 2));
+    if (v.front() == '"') {
+      std::string r;
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (out[i] == '\\' && i + 1 < out.size()) {
+          char c = out[++i];
+          r += c == 'n' ? '\n' : c;
+        } else {
+          r += out[i];
+        }
+      }
+      return r;
+    }
+    return out;
+  }
+  // Unquoted: a " #" starts a comment.
+  size_t hash = v.find(" #");
+  return std::string(text::Trim(v.substr(0, hash)));
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::string>> ParseDotEnv(const std::string& text) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  int line_no = 0;
+  while (start <= text.size()) {
+    size_t nl = text.find('\n', start);
+    std::string_view line = std::string_view(text).substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    ++line_no;
+    start = nl == std::string::npos ? text.size() + 1 : nl + 1;
+    line = text::Trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    if (line.starts_with("export ")) line.remove_prefix(7);
+    size_t eq = line.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return Status::InvalidArgument(".env line " + std::to_string(line_no) + " is not KEY=VALUE");
+    out[std::string(text::Trim(line.substr(0, eq)))] = Unquote(line.substr(eq + 1));
+  }
+  return out;
+}
+
+Result<Settings> LoadSettings(const std::string& config_path) {
+  Settings s;
+  s.chat.backend = "local";
+  s.embed.backend = "local";
+  std::string path = config_path;
+  std::error_code ec;
+  if (path.empty() && fs::is_regular_file("ragd.toml", ec)) path = "ragd.toml";
+  if (!path.empty()) {
+    if (!fs::is_regular_file(path, ec)) return Status::NotFound("config file not found: " + path);
+    RAGD_ASSIGN_OR_RETURN(std::string raw, files::ReadFile(path, 1 << 20));
+    toml::table t;
+    try {
+      t = toml::parse(raw, path);
+    } catch (const toml::parse_error& e) {
+      return Status::InvalidArgument(path + ":" + std::to_string(e.source().begin.line) + ": " +
+                                     std::string(e.description()));
+    }
+    RAGD_RETURN_IF_ERROR(Check(t, path));
+    s.config_path = path;
+    if (auto v = t["data_dir"].value<std::string>()) s.data_dir = *v;
+    TakeBackend(t, "chat", &s.chat);
+    TakeBackend(t, "embed", &s.embed);
+    Take(t, "chat", "temperature", &s.generate.temperature);
+    Take(t, "chat", "top_p", &s.generate.top_p);
+    Take(t, "chat", "max_tokens", &s.generate.max_tokens);
+    Take(t, "chat", "seed", &s.generate.seed);
+    if (auto* arr = t["chat"]["stop"].as_array())
+      for (const auto& x : *arr)
+        if (auto v = x.value<std::string>()) s.generate.stop.push_back(*v);
+    std::string mode, strategy, memory;
+    Take(t, "ask", "mode", &mode);
+    if (!mode.empty()) { RAGD_ASSIGN_OR_RETURN(s.ask.mode, ParseSearchMode(mode)); }
+    Take(t, "ask", "k", &s.ask.k);
+    if (auto v = t["ask"]["min_score"].value<double>()) s.ask.min_score = *v;
+    Take(t, "ask", "context_budget", &s.ask.context_budget);
+    Take(t, "ask", "strategy", &strategy);
+    if (!strategy.empty()) { RAGD_ASSIGN_OR_RETURN(s.ask.strategy, ParseAnswerStrategy(strategy)); }
+    Take(t, "ask", "prompts_dir", &s.prompts_dir);
+    Take(t, "memory", "kind", &memory);
+    if (!memory.empty()) { RAGD_ASSIGN_OR_RETURN(s.memory, ParseMemoryKind(memory)); }
+    Take(t, "memory", "window", &s.window);
+    Take(t, "trace", "enabled", &s.trace);
+    Take(t, "trace", "file", &s.trace_file);
+    RAGD_RETURN_IF_ERROR(CheckBackendName(s.chat.backend).WithContext(path + " [chat]"));
+    RAGD_RETURN_IF_ERROR(CheckBackendName(s.embed.backend).WithContext(path + " [embed]"));
+  }
+
+  // The environment: a .env file fills in what the process lacks.
+  std::map<std::string, std::string> env;
+  if (fs::is_regular_file(".env", ec)) {
+    RAGD_ASSIGN_OR_RETURN(std::string raw, files::ReadFile(".env", 1 << 20));
+    RAGD_ASSIGN_OR_RETURN(env, ParseDotEnv(raw));
+  }
+  for (const char* key : {"OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST", "RAGD_DATA_DIR"})
+    if (const char* v = std::getenv(key); v && *v) env[key] = v;
+  s.env = std::move(env);
+  if (s.env.count("RAGD_DATA_DIR") && s.data_dir.empty()) s.data_dir = s.env["RAGD_DATA_DIR"];
+  return s;
+}
+
+void ApplyEnvironment(const Settings& s, BackendOptions* b) {
+  auto get = [&](const char* k) { return s.env.count(k) ? s.env.at(k) : std::string(); };
+  if (b->backend == "openai") {
+    if (!get("OPENAI_BASE_URL").empty()) b->base_url = get("OPENAI_BASE_URL");
+    if (!get("OPENAI_API_KEY").empty()) b->api_key = get("OPENAI_API_KEY");
+  } else if (b->backend == "ollama" && !get("OLLAMA_HOST").empty()) {
+    std::string host = get("OLLAMA_HOST");
+    b->base_url = host.starts_with("http") ? host : "http://" + host;
+  }
+}
+
+}  // namespace ragd::cli

@@ -1,0 +1,45 @@
+// Settings of the ragd program: defaults, then ragd.toml, then a .env file
+// in the working directory, then the process environment, then flags (the
+// caller applies those last). docs/CONFIG.md lists every key.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "ragd/models.h"
+#include "ragd/rag.h"
+#include "ragd/status.h"
+
+namespace ragd::cli {
+
+struct Settings {
+  std::string data_dir;
+  BackendOptions chat;       // [chat]
+  GenerateOptions generate;  // [chat] temperature, top_p, max_tokens, seed, stop
+  BackendOptions embed;      // [embed]; backend local takes model as the GGUF
+  AskOptions ask;            // [ask] mode, k, min_score, context_budget, strategy
+  std::string prompts_dir;   // [ask] prompts_dir
+  MemoryKind memory = MemoryKind::kWindow;  // [memory] kind
+  int window = 4;                           // [memory] window
+  bool trace = true;          // [trace] enabled
+  std::string trace_file;     // [trace] file; empty = <kb dir>/traces.jsonl
+  std::string config_path;    // the file read, empty = none
+  std::map<std::string, std::string> env;  // OPENAI_*, OLLAMA_HOST, RAGD_DATA_DIR (process over .env)
+};
+
+// Reads config_path (when empty: ./ragd.toml if it exists) and the
+// environment: OPENAI_BASE_URL, OPENAI_API_KEY, OLLAMA_HOST, RAGD_DATA_DIR,
+// also taken from ./.env. Unknown keys in the file are errors, so typos do
+// not pass silently.
+Result<Settings> LoadSettings(const std::string& config_path);
+
+// Puts the environment's base URL and API key into b for its backend
+// (openai: OPENAI_BASE_URL / OPENAI_API_KEY; ollama: OLLAMA_HOST). Call
+// after the backend is final and before flags are applied.
+void ApplyEnvironment(const Settings& s, BackendOptions* b);
+
+// KEY=VALUE lines of a .env file ("export " prefix, quotes and # comments
+// understood).
+Result<std::map<std::string, std::string>> ParseDotEnv(const std::string& text);
+
+}  // namespace ragd::cli

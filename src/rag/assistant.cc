@@ -1,0 +1,281 @@
+// The answer chains: retrieve, refuse when nothing relevant came back,
+// then stuff / map-reduce / refine, and read the citations back. Chat turns
+// add condensing and memory on top.
+#include <chrono>
+#include <map>
+
+#include "core/files.h"
+#include "core/status_macros.h"
+#include "core/text.h"
+#include "ragd/rag.h"
+
+namespace ragd {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Refine feeds one source at a time; each is cut to this many bytes.
+constexpr size_t kRefineSourceBytes = 3000;
+// Helper calls (condense, map, summary) are short and deterministic.
+GenerateOptions HelperOptions(const GenerateOptions& g, int max_tokens) {
+  GenerateOptions h = g;
+  h.temperature = 0;
+  h.max_tokens = max_tokens;
+  h.json_schema.clear();
+  return h;
+}
+
+std::string FirstLine(std::string_view s) {
+  s = text::Trim(s);
+  size_t nl = s.find('\n');
+  return std::string(text::Trim(s.substr(0, nl)));
+}
+
+}  // namespace
+
+double DefaultMinScore(const std::string& embed_model_id) {
+  // Measured on the example knowledge base: off-topic questions vs questions
+  // it answers (docs/RAG.md has the table).
+  if (embed_model_id.starts_with("all-MiniLM-L6-v2/")) return 0.3;
+  if (embed_model_id.starts_with("multilingual-e5-small/")) return 0.85;
+  return -1;
+}
+
+Assistant::Assistant(Engine* engine, ChatModel* model, const Prompts* prompts, std::shared_ptr<TraceTags> tags)
+    : engine_(engine), model_(model), prompts_(prompts), tags_(std::move(tags)) {}
+
+Result<ChatResult> Assistant::Generate(const std::vector<ChatMessage>& messages, const GenerateOptions& g,
+                                       const TokenFn& on_token, Answer* answer) {
+  auto t0 = Clock::now();
+  auto r = model_->Chat(messages, g, on_token);
+  if (answer) answer->generation_seconds += Since(t0);
+  return r;
+}
+
+Result<Answer> Assistant::Ask(const std::string& question, const AskOptions& options, const TokenFn& on_token) {
+  if (text::Trim(question).empty()) return Status::InvalidArgument("the question is empty");
+  if (text::FindInvalidUtf8(question) != std::string::npos)
+    return Status::InvalidArgument("the question is not valid UTF-8");
+  if (tags_) tags_->question = question;
+  return Answer_(question, question, DetectLanguage(question), {}, options, on_token);
+}
+
+Result<Answer> Assistant::Answer_(const std::string& question, const std::string& standalone,
+                                  const std::string& language, const std::vector<ChatMessage>& history,
+                                  const AskOptions& options, const TokenFn& on_token) {
+  Answer a;
+  a.question = question;
+  a.standalone_question = standalone;
+  a.language = language;
+  const GenerateOptions& g = options.generate;
+
+  if (options.no_retrieval) {
+    auto t0 = Clock::now();
+    std::vector<ChatMessage> msgs;
+    for (const auto& m : history)
+      if (m.role != "system") msgs.push_back(m);
+    RAGD_ASSIGN_OR_RETURN(std::string user, prompts_->Render("direct", language, {{"question", question}}));
+    msgs.push_back({"user", user});
+    a.prompt_seconds = Since(t0);
+    RAGD_ASSIGN_OR_RETURN(a.generation, Generate(msgs, g, on_token, &a));
+    a.text = a.generation.text;
+    return a;
+  }
+
+  // Retrieval.
+  auto t0 = Clock::now();
+  SearchOptions so;
+  so.kb = options.kb;
+  so.query = standalone;
+  so.mode = options.mode;
+  so.k = options.k;
+  RAGD_ASSIGN_OR_RETURN(SearchResponse found, engine_->Search(so));
+  a.retrieval_seconds = Since(t0);
+
+  double threshold = -1;
+  if (options.min_score) {
+    threshold = *options.min_score;
+  } else if (options.mode != SearchMode::kBm25) {
+    RAGD_ASSIGN_OR_RETURN(KbInfo info, engine_->GetKnowledgeBase(options.kb));
+    threshold = DefaultMinScore(info.embed_model);
+  }
+  a.best_score = found.best_dense_score;
+  a.min_score = threshold;
+  bool relevant = !found.hits.empty() && (options.mode == SearchMode::kBm25 || threshold < 0 ||
+                                          found.best_dense_score >= threshold);
+  if (!relevant) {
+    a.found = false;
+    RAGD_ASSIGN_OR_RETURN(a.text, prompts_->Render("not_found", language, {}));
+    if (on_token) on_token(a.text);
+    return a;
+  }
+
+  std::vector<SearchHit> hits = std::move(found.hits);
+  std::map<int64_t, std::string> passages;  // chunk id -> text, when map-reduce replaced it
+  if (options.strategy == AnswerStrategy::kMapReduce) {
+    // Map: keep what each source says about the question; drop the silent.
+    std::vector<SearchHit> notes;
+    for (const auto& hit : hits) {
+      RAGD_ASSIGN_OR_RETURN(std::string user, prompts_->Render("map", language,
+                                                               {{"text", hit.text}, {"question", standalone}}));
+      RAGD_ASSIGN_OR_RETURN(ChatResult r, Generate({{"user", user}}, HelperOptions(g, 200), {}, &a));
+      std::string note(text::Trim(r.text));
+      if (note.empty() || note.starts_with("NONE")) continue;
+      SearchHit h = hit;
+      passages[h.chunk_id] = h.text;
+      h.text = note;
+      notes.push_back(std::move(h));
+    }
+    if (notes.empty()) {
+      a.found = false;
+      RAGD_ASSIGN_OR_RETURN(a.text, prompts_->Render("not_found", language, {}));
+      if (on_token) on_token(a.text);
+      return a;
+    }
+    hits = std::move(notes);
+  }
+
+  if (options.strategy == AnswerStrategy::kRefine && hits.size() > 1) {
+    // Answer from the best source, then improve the answer source by source.
+    auto tp = Clock::now();
+    std::vector<SearchHit> first(hits.begin(), hits.begin() + 1);
+    RAGD_ASSIGN_OR_RETURN(BuiltPrompt built, BuildAnswerPrompt(*prompts_, *model_, language, standalone, first,
+                                                               history, options.context_budget, g.max_tokens));
+    a.prompt_seconds += Since(tp);
+    RAGD_ASSIGN_OR_RETURN(ChatResult r, Generate(built.messages, g, {}, &a));
+    std::string answer = r.text;
+    a.sources = built.sources;
+    a.context_tokens = built.context_tokens;
+    for (size_t i = 1; i < hits.size(); ++i) {
+      tp = Clock::now();
+      std::string body(text::TruncateUtf8(hits[i].text, kRefineSourceBytes));
+      RAGD_ASSIGN_OR_RETURN(std::string user,
+                            prompts_->Render("refine", language,
+                                             {{"question", standalone}, {"answer", answer},
+                                              {"n", std::to_string(i + 1)}, {"text", body}}));
+      RAGD_ASSIGN_OR_RETURN(std::string system, prompts_->Render("system", language, {}));
+      a.prompt_seconds += Since(tp);
+      bool last = i + 1 == hits.size();
+      RAGD_ASSIGN_OR_RETURN(a.generation, Generate({{"system", system}, {"user", user}}, g, last ? on_token : TokenFn(), &a));
+      if (!text::Trim(a.generation.text).empty()) answer = a.generation.text;
+      Source s;
+      s.n = static_cast<int>(i) + 1;
+      s.hit = hits[i];
+      s.truncated = body.size() < hits[i].text.size();
+      a.sources.push_back(std::move(s));
+      if (auto c = model_->CountTokens(body); c.ok()) a.context_tokens += c.value();
+    }
+    a.text = answer;
+  } else {
+    auto tp = Clock::now();
+    RAGD_ASSIGN_OR_RETURN(BuiltPrompt built, BuildAnswerPrompt(*prompts_, *model_, language, standalone, hits,
+                                                               history, options.context_budget, g.max_tokens));
+    a.prompt_seconds += Since(tp);
+    a.sources = std::move(built.sources);
+    a.context_tokens = built.context_tokens;
+    RAGD_ASSIGN_OR_RETURN(a.generation, Generate(built.messages, g, on_token, &a));
+    a.text = a.generation.text;
+  }
+  // The listing shows the passages, not the notes map-reduce took from them.
+  for (auto& s : a.sources)
+    if (auto it = passages.find(s.hit.chunk_id); it != passages.end()) s.hit.text = it->second;
+
+  a.model_text = a.text;
+  for (int n : ExtractCitations(a.text))
+    if (n < 1 || n > static_cast<int>(a.sources.size())) a.unknown_citations.push_back(n);
+  if (options.attribute_min_overlap >= 0)
+    a.text = AttributeCitations(a.text, a.sources, options.attribute_min_overlap, &a.citations_added);
+  for (int n : ExtractCitations(a.text))
+    if (n >= 1 && n <= static_cast<int>(a.sources.size())) a.sources[n - 1].cited = true;
+  return a;
+}
+
+Result<Answer> Assistant::ChatTurn(Session* session, const std::string& question, const AskOptions& options,
+                                   const TokenFn& on_token) {
+  if (text::Trim(question).empty()) return Status::InvalidArgument("the question is empty");
+  if (text::FindInvalidUtf8(question) != std::string::npos)
+    return Status::InvalidArgument("the question is not valid UTF-8");
+  if (tags_) {
+    tags_->session = session->id;
+    tags_->question = question;
+  }
+  const std::string language = DetectLanguage(question);
+  const GenerateOptions& g = options.generate;
+  Answer probe;  // collects the helper calls' time
+
+  // Condense a follow-up into a standalone question for retrieval.
+  std::string standalone = question;
+  auto tc = Clock::now();
+  if (!session->turns.empty() && !options.no_retrieval) {
+    RAGD_ASSIGN_OR_RETURN(auto msgs, BuildCondensePrompt(*prompts_, language, *session, question));
+    RAGD_ASSIGN_OR_RETURN(ChatResult r, Generate(msgs, HelperOptions(g, 96), {}, &probe));
+    std::string line = FirstLine(r.text);
+    // A tiny model may ramble; a rewrite far longer than the question is not one.
+    if (!line.empty() && line.size() <= 3 * question.size() + 200) standalone = line;
+  }
+  double condense_seconds = Since(tc);
+
+  // The history the answer prompt sees, as the memory keeps it.
+  std::vector<ChatMessage> history;
+  size_t first = 0;
+  if (session->memory == MemoryKind::kWindow && session->turns.size() > static_cast<size_t>(session->window))
+    first = session->turns.size() - session->window;
+  if (session->memory == MemoryKind::kSummary) {
+    first = session->turns.size();
+    if (!session->summary.empty()) {
+      RAGD_ASSIGN_OR_RETURN(std::string label, prompts_->Render("summary_label", language, {}));
+      history.push_back({"system", label + " " + session->summary});
+    }
+  }
+  for (size_t i = first; i < session->turns.size(); ++i) {
+    RAGD_ASSIGN_OR_RETURN(std::string user,
+                          prompts_->Render("direct", language, {{"question", session->turns[i].question}}));
+    history.push_back({"user", user});
+    history.push_back({"assistant", session->turns[i].answer});
+  }
+  // Keep the history within a third of the context: oldest turns go first.
+  int limit = model_->context_tokens() / 3, total = 0;
+  for (const auto& m : history) {
+    RAGD_ASSIGN_OR_RETURN(int t, model_->CountTokens(m.content));
+    total += t + 8;
+  }
+  size_t drop_from = (!history.empty() && history[0].role == "system") ? 1 : 0;
+  while (total > limit && history.size() >= drop_from + 2) {
+    for (int k = 0; k < 2; ++k) {
+      RAGD_ASSIGN_OR_RETURN(int t, model_->CountTokens(history[drop_from].content));
+      total -= t + 8;
+      history.erase(history.begin() + drop_from);
+    }
+  }
+
+  RAGD_ASSIGN_OR_RETURN(Answer a, Answer_(question, standalone, language, history, options, on_token));
+  a.condense_seconds = condense_seconds;
+  a.generation_seconds += probe.generation_seconds;
+
+  Turn turn;
+  turn.time = files::NowIso8601();
+  turn.question = question;
+  turn.standalone_question = standalone;
+  turn.answer = a.text;
+  for (const auto& s : a.sources)
+    if (s.cited) turn.cited_sources.push_back(SourceLabel(s.hit));
+  session->turns.push_back(turn);
+  session->updated_at = turn.time;
+
+  if (session->memory == MemoryKind::kSummary) {
+    RAGD_ASSIGN_OR_RETURN(std::string lines,
+                          prompts_->Render("history", language, {{"question", question}, {"answer", a.text}}));
+    RAGD_ASSIGN_OR_RETURN(std::string user, prompts_->Render("summary", language,
+                                                             {{"summary", session->summary}, {"new_lines", lines}}));
+    RAGD_ASSIGN_OR_RETURN(ChatResult r, Generate({{"user", user}}, HelperOptions(g, 160), {}, &a));
+    std::string summary(text::Trim(r.text));
+    // Never lose the conversation to an empty summary.
+    session->summary = summary.empty() ? (session->summary + "\n" + lines) : summary;
+  }
+  return a;
+}
+
+}  // namespace ragd
