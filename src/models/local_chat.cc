@@ -102,9 +102,13 @@ class LocalChatModel final : public ChatModel {
     const int max_new = std::min(options.max_tokens > 0 ? options.max_tokens : n_ctx_, n_ctx_ - n_prompt - 1);
 
     // Reuse the cached prefix; at least one token is evaluated for logits.
+    // A fixed seed asks for reproducible output: evaluating the prompt in
+    // other batch splits changes the logits in their last bits, so the whole
+    // prompt is evaluated afresh then.
     size_t keep = 0;
-    while (keep < cached_.size() && keep < tokens.size() && cached_[keep] == tokens[keep]) ++keep;
-    if (keep == tokens.size()) --keep;
+    if (options.seed < 0)
+      while (keep < cached_.size() && keep < tokens.size() && cached_[keep] == tokens[keep]) ++keep;
+    if (keep == tokens.size() && keep > 0) --keep;
     llama_memory_t mem = llama_get_memory(ctx_);
     if (!llama_memory_seq_rm(mem, 0, static_cast<llama_pos>(keep), -1)) {
       llama_memory_clear(mem, true);
@@ -133,7 +137,10 @@ class LocalChatModel final : public ChatModel {
     bool stopped = false;
     for (int i = 0; i < max_new && !stopped; ++i) {
       llama_token tok = llama_sampler_sample(sampler, ctx_, -1);
-      if (llama_vocab_is_eog(vocab_, tok)) {
+      // End of generation, or a control token (e.g. an image marker a base
+      // model emits): the answer is over.
+      if (llama_vocab_is_eog(vocab_, tok) ||
+          (llama_vocab_get_attr(vocab_, tok) & (LLAMA_TOKEN_ATTR_CONTROL | LLAMA_TOKEN_ATTR_USER_DEFINED))) {
         result.finish_reason = "stop";
         break;
       }
