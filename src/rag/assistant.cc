@@ -123,10 +123,14 @@ Result<Answer> Assistant::Answer_(const std::string& question, const std::string
                                                                {{"text", hit.text}, {"question", standalone}}));
       RAGD_ASSIGN_OR_RETURN(ChatResult r, Generate({{"user", user}}, HelperOptions(g, 200), {}, &a));
       std::string note(text::Trim(r.text));
-      if (note.empty() || note.starts_with("NONE")) continue;
+      if (note.starts_with("NONE")) continue;  // the model judged it irrelevant
       SearchHit h = hit;
-      passages[h.chunk_id] = h.text;
-      h.text = note;
+      // An empty note is the model failing to extract, not a judgement: the
+      // passage itself goes on to the reduce step.
+      if (!note.empty()) {
+        passages[h.chunk_id] = h.text;
+        h.text = note;
+      }
       notes.push_back(std::move(h));
     }
     if (notes.empty()) {

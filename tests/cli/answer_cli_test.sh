@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Black-box test of ragd ask / chat / sessions / traces on the example
+# knowledge base with the packaged local chat model: cited sources, refusal
+# when nothing relevant is found, a two-turn conversation resumed by id,
+# traces of every model call, and the settings files (ragd.toml, .env).
+set -uo pipefail
+RAGD="$(realpath "$1")"
+SRC="$2"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+export RAGD_DATA_DIR="$WORK/data"
+unset OPENAI_BASE_URL OPENAI_API_KEY OLLAMA_HOST
+pass=0
+fail=0
+check() {  # check NAME CONDITION-EXIT-CODE
+  if [[ "$2" == 0 ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
+}
+py() { python3 -c "$@"; }
+
+"$RAGD" -q ingest "$SRC/examples/bank-kb" --kb bank >/dev/null
+check "ingest" $?
+
+# A question the knowledge base answers: the cited source is the right file.
+out="$("$RAGD" ask "What is the annual fee for the Platinum credit card?" --kb bank --seed 1 --json)"
+check "ask exits 0" $?
+echo "$out" | py 'import json,sys,os; r=json.load(sys.stdin)
+assert r["found"] and r["answer"], r
+cited=[os.path.basename(s["source"]) for s in r["sources"] if s["cited"]]
+assert cited and cited[0]=="platinum-card.docx", cited
+assert r["usage"]["prompt_tokens"]>0 and r["usage"]["completion_tokens"]>0, r["usage"]
+assert all(k in r["timings"] for k in ("retrieval_seconds","prompt_seconds","generation_seconds")), r["timings"]
+assert r["backend"]=="local" and r["language"]=="en", r'
+check "ask cites platinum-card.docx" $?
+
+out="$("$RAGD" ask "如何挂失银行卡？" --kb bank --seed 1 --json)"
+echo "$out" | py 'import json,sys,os; r=json.load(sys.stdin)
+assert r["language"]=="zh" and r["found"], r
+cited=[os.path.basename(s["source"]) for s in r["sources"] if s["cited"]]
+assert "faq.csv" in cited, cited'
+check "chinese ask cites faq.csv" $?
+
+# Streamed to the terminal: the answer, then the numbered sources.
+out="$("$RAGD" -q ask "How long does an international wire transfer take?" --kb bank --seed 1)"
+[[ "$out" == *"Sources:"* && "$out" == *"[1]"* && "$out" == *"handbook.md"* ]]
+check "human ask lists sources" $?
+
+# Nothing relevant: the knowledge base says so instead of inventing.
+out="$("$RAGD" ask "What is the capital of France?" --kb bank --json)"
+echo "$out" | py 'import json,sys; r=json.load(sys.stdin)
+assert not r["found"] and "does not contain" in r["answer"] and r["sources"]==[], r'
+check "off-topic question is refused" $?
+"$RAGD" ask "What is the capital of France?" --kb bank --json --min-score -1 |
+  py 'import json,sys; r=json.load(sys.stdin); assert r["found"], r'
+check "--min-score -1 never refuses" $?
+
+out="$("$RAGD" ask "Say hello." --no-retrieval --max-tokens 8 --json)"
+echo "$out" | py 'import json,sys; r=json.load(sys.stdin); assert r["sources"]==[] and r["usage"]["completion_tokens"]>0, r'
+check "--no-retrieval talks to the model directly" $?
+
+for strategy in map-reduce refine; do
+  "$RAGD" ask "What is the annual fee for the Platinum credit card?" --kb bank --seed 1 --strategy "$strategy" -k 2 --json |
+    py 'import json,sys; r=json.load(sys.stdin); assert r["found"] and r["answer"] and r["strategy"]==sys.argv[1], r' "$strategy"
+  check "strategy $strategy answers" $?
+done
+
+# A conversation: two turns, saved, listed, resumed, shown, deleted.
+out="$(printf 'What is the annual fee for the Platinum credit card?\nIs it waived in the first year?\n' |
+  "$RAGD" chat --kb bank --seed 1 --memory buffer --json)"
+check "chat exits 0" $?
+sid="$(echo "$out" | head -1 | py 'import json,sys; print(json.load(sys.stdin)["session"])')"
+echo "$out" | py 'import json,sys; t=[json.loads(l) for l in sys.stdin]; assert len(t)==2 and t[1]["turn"]==2 and t[0]["session"]==t[1]["session"], t'
+check "chat answers two turns in one session" $?
+"$RAGD" sessions list --kb bank --json | py 'import json,sys; s=json.load(sys.stdin)["sessions"]; assert len(s)==1 and s[0]["turns"]==2 and s[0]["memory"]=="buffer", s'
+check "sessions list" $?
+printf 'And for supplementary cards?\n' | "$RAGD" chat --kb bank --session "$sid" --seed 1 --json >/dev/null
+check "chat resumes a session" $?
+"$RAGD" sessions show "$sid" --kb bank --json | py 'import json,sys; s=json.load(sys.stdin); assert len(s["turns"])==3 and s["turns"][2]["question"]=="And for supplementary cards?", s'
+check "resumed session has three turns" $?
+"$RAGD" chat --kb bank --session nosuch </dev/null 2>"$WORK/err"; rc=$?
+[[ $rc == 1 ]] && grep -q "no session 'nosuch'" "$WORK/err"
+check "unknown session is a clear error" $?
+"$RAGD" sessions delete "$sid" --kb bank >/dev/null && ! "$RAGD" sessions show "$sid" --kb bank 2>/dev/null
+check "sessions delete" $?
+
+# Traces: every model call of the runs above, with session and question.
+"$RAGD" traces --kb bank --last 0 --json >"$WORK/traces.jsonl"
+py 'import json,sys
+t=[json.loads(l) for l in open(sys.argv[1])]
+kinds={x["kind"] for x in t}
+assert {"chat","embed"} <= kinds, kinds
+chats=[x for x in t if x["kind"]=="chat"]
+assert all(x["backend"]=="local" and x["latency_seconds"]>0 for x in chats)
+assert any(x["session"]==sys.argv[2] for x in chats), "no call tagged with the session"
+assert any(x["question"]=="Is it waived in the first year?" for x in t)
+assert all("input" in x and "output" in x and "prompt_tokens" in x for x in t)' "$WORK/traces.jsonl" "$sid"
+check "traces record chat and embed calls" $?
+"$RAGD" traces --kb bank --last 2 | grep -q "chat"
+check "traces human output" $?
+
+# Settings: ragd.toml and .env in the working directory.
+mkdir -p "$WORK/cwd"
+cd "$WORK/cwd" || exit 1
+printf '[chat]\nbackend = "openai"\nmodl = "x"\n' > ragd.toml
+"$RAGD" ask "q" --kb bank 2>"$WORK/err"; rc=$?
+[[ $rc == 1 ]] && grep -q "unknown key 'modl' in \[chat\]" "$WORK/err"
+check "a typo in ragd.toml is named" $?
+printf '[chat]\nbackend = "openai"\nmax_retries = 0\n' > ragd.toml
+printf '# a comment\nexport OPENAI_BASE_URL="http://127.0.0.1:9/v1"\nOPENAI_API_KEY=from-dotenv\n' > .env
+"$RAGD" ask "What is the annual fee?" --kb bank 2>"$WORK/err"; rc=$?
+[[ $rc == 1 ]] && grep -q "no server listening at http://127.0.0.1:9/v1" "$WORK/err"
+check ".env base URL is used and an unreachable server is named" $?
+"$RAGD" ask "What is the annual fee?" --kb bank --base-url http://127.0.0.1:7/v1 2>"$WORK/err"
+grep -q "no server listening at http://127.0.0.1:7/v1" "$WORK/err"
+check "a flag beats .env" $?
+cd "$SRC" || exit 1
+
+"$RAGD" ask "q" --kb nosuch 2>"$WORK/err"; rc=$?
+[[ $rc == 1 ]] && grep -q "knowledge base 'nosuch' does not exist" "$WORK/err"
+check "unknown knowledge base" $?
+"$RAGD" ask "q" --kb bank --strategy bogus 2>"$WORK/err"; rc=$?
+[[ $rc == 1 ]] && grep -q "unknown answer strategy 'bogus'" "$WORK/err"
+check "unknown strategy" $?
+"$RAGD" ask "q" --kb bank --model /nonexistent.gguf 2>"$WORK/err"; rc=$?
+[[ $rc == 1 ]] && grep -q "chat model file not found: /nonexistent.gguf" "$WORK/err"
+check "missing model file" $?
+
+echo "answer cli: $pass passed, $fail failed"
+[[ $fail == 0 ]]
