@@ -84,6 +84,10 @@ TEST(Citations, AttributionCitesTheOverlappingSourceAndFixesBadNumbers) {
   // A number that matches no source is replaced by the right one.
   EXPECT_EQ(AttributeCitations("According to [7], wire transfers take 1 to 3 working days.", sources, 0.5, &changed),
             "According to [1], wire transfers take 1 to 3 working days.");
+  // A valid number citing a source that does not say it, while another does.
+  EXPECT_EQ(AttributeCitations("The annual fee is 1,200 yuan [1].", sources, 0.5, &changed),
+            "The annual fee is 1,200 yuan [2].");
+  EXPECT_TRUE(changed);
   // Valid citations and unrelated sentences are left alone.
   EXPECT_EQ(AttributeCitations("Fees apply [2]. Hello there, friend.", sources, 0.5, &changed),
             "Fees apply [2]. Hello there, friend.");

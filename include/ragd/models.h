@@ -54,6 +54,9 @@ struct GenerateOptions {
   int max_tokens = 512;
   int64_t seed = -1;  // -1 = random
   std::vector<std::string> stop;
+  // local: penalty on tokens repeated within the last 64 (1 = off). Small
+  // base models loop ("1000000…") without it.
+  double repeat_penalty = 1.1;
   // A JSON schema the output must follow. local: compiled to a grammar;
   // openai: response_format json_schema; ollama: format.
   std::string json_schema;

@@ -65,9 +65,8 @@ struct AskOptions {
   int context_budget = 0;
   AnswerStrategy strategy = AnswerStrategy::kStuff;
   bool no_retrieval = false;  // talk to the model directly
-  // Sentences the model left uncited get the source they overlap most
-  // (AttributeCitations); Answer::citations_added says when that happened.
-  // Negative = off.
+  // Citations are checked against the sources (AttributeCitations);
+  // Answer::citations_corrected says when that changed them. Negative = off.
   double attribute_min_overlap = 0.5;
   GenerateOptions generate;
 };
@@ -89,7 +88,7 @@ struct Answer {
   double min_score = -1;   // the refusal threshold applied (-1 = none)
   std::vector<Source> sources;
   std::vector<int> unknown_citations;  // [n] the model wrote that match no source
-  bool citations_added = false;        // ragd attributed sentences the model left uncited
+  bool citations_corrected = false;  // ragd added or fixed [n] (AttributeCitations); text has them
   std::string model_text;              // the answer as the model wrote it
   int context_tokens = 0;  // tokens the sources took in the prompt
   ChatResult generation;   // the final model call
@@ -159,10 +158,12 @@ Result<BuiltPrompt> BuildAnswerPrompt(const Prompts& prompts, ChatModel& model, 
 Result<std::vector<ChatMessage>> BuildCondensePrompt(const Prompts& prompts, const std::string& language,
                                                      const Session& session, const std::string& question);
 
-// Post-hoc attribution for models that cite badly (small local ones): each
-// sentence of answer without a valid [n] gets the source sharing the largest
-// share of its terms (at least min_overlap), and [n] numbers that match no
-// source are replaced the same way. *changed tells whether anything moved.
+// Post-hoc citation check for models that cite badly (small local ones).
+// For each sentence, the source sharing the largest part of its terms
+// supports it when that part is at least min_overlap. A sentence without a
+// valid [n] gets the supporting source; [n] that match no source, or cite a
+// source that does not support the sentence while another does, are
+// replaced by it. *changed tells whether anything moved.
 std::string AttributeCitations(std::string_view answer, const std::vector<Source>& sources, double min_overlap,
                                bool* changed);
 

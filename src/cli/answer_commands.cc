@@ -172,7 +172,7 @@ json AnswerJson(const Answer& a, const ChatModel& m, const AskOptions& o) {
               {"found", a.found},
               {"best_score", a.best_score},
               {"min_score", a.min_score},
-              {"citations_added", a.citations_added},
+              {"citations_corrected", a.citations_corrected},
               {"model_answer", std::string(text::Trim(a.model_text))},
               {"sources", sources},
               {"unknown_citations", a.unknown_citations},
@@ -218,6 +218,8 @@ void PrintSources(const Answer& a, bool cited_only) {
       std::printf("\n");
     return;
   }
+  if (a.citations_corrected)
+    std::printf("\n\n(citations checked against the sources: %s)", std::string(text::Trim(a.text)).c_str());
   std::printf("\n\nSources:\n");
   for (const auto& s : a.sources) {
     if (cited_only && !s.cited) continue;

@@ -259,6 +259,8 @@ class LocalChatModel final : public ChatModel {
       }
       llama_sampler_chain_add(chain, g);
     }
+    if (o.repeat_penalty > 0 && o.repeat_penalty != 1.0)
+      llama_sampler_chain_add(chain, llama_sampler_init_penalties(llama_vocab_n_tokens(vocab_), 64, static_cast<float>(o.repeat_penalty), 0, 0));
     if (o.temperature <= 0) {
       llama_sampler_chain_add(chain, llama_sampler_init_greedy());
     } else {

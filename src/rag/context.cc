@@ -161,35 +161,42 @@ std::string AttributeCitations(std::string_view answer, const std::vector<Source
     std::string sentence(answer.substr(start, end - start));
     start = end;
     std::vector<Marker> markers = FindMarkers(sentence);
-    bool has_valid = false;
-    for (const auto& m : markers)
-      for (int n : m.numbers) has_valid |= n >= 1 && n <= n_sources;
-    if (has_valid) {
-      out += sentence;
-      continue;
-    }
-    // The source sharing the most of the sentence's terms.
+    // The source sharing the largest part of the sentence's terms.
     std::string plain = sentence;
     for (auto it = markers.rbegin(); it != markers.rend(); ++it) plain.erase(it->begin, it->end - it->begin);
     auto terms = analyzer.Terms(plain);
     std::set<std::string> uniq(terms.begin(), terms.end());
+    std::vector<double> overlap(n_sources, 0);
     int best = 0;
-    double best_overlap = 0;
     if (uniq.size() >= 2) {
       for (int k = 0; k < n_sources; ++k) {
         size_t hit = 0;
         for (const auto& t : uniq) hit += source_terms[k].count(t);
-        double overlap = static_cast<double>(hit) / uniq.size();
-        if (overlap > best_overlap) best_overlap = overlap, best = k + 1;
+        overlap[k] = static_cast<double>(hit) / uniq.size();
+        if (overlap[k] > (best ? overlap[best - 1] : 0)) best = k + 1;
       }
     }
-    bool cite = best > 0 && best_overlap >= min_overlap;
-    std::string marker = cite ? "[" + std::to_string(best) + "]" : "";
+    const bool supported = best > 0 && overlap[best - 1] >= min_overlap;
+    // Keep the model's citations when one of them supports the sentence, or
+    // when no source does better.
+    bool keep = false, any_valid = false;
+    for (const auto& m : markers)
+      for (int n : m.numbers)
+        if (n >= 1 && n <= n_sources) {
+          any_valid = true;
+          keep |= overlap[n - 1] >= min_overlap || !supported;
+        }
+    if (keep || (!any_valid && markers.empty() && !supported)) {
+      out += sentence;
+      continue;
+    }
+    std::string marker = supported ? "[" + std::to_string(best) + "]" : "";
     if (!markers.empty()) {
-      // Numbers that match no source: replaced by the attributed one, or dropped.
+      // Numbers that match no source, or a source that does not say it:
+      // replaced by the supporting one, or dropped.
       for (auto it = markers.rbegin(); it != markers.rend(); ++it) sentence.replace(it->begin, it->end - it->begin, marker);
       if (changed) *changed = true;
-    } else if (cite) {
+    } else {
       // Before the closing mark and trailing spaces: "... yuan [1]."
       size_t cut = sentence.size();
       while (cut > 0 && (sentence[cut - 1] == ' ' || sentence[cut - 1] == '\n')) --cut;
