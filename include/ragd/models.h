@@ -57,6 +57,9 @@ struct GenerateOptions {
   // local: penalty on tokens repeated within the last 64 (1 = off). Small
   // base models loop ("1000000…") without it.
   double repeat_penalty = 1.1;
+  // local: keep generating through end-of-generation tokens until
+  // max_tokens (benchmarks; llama-bench does the same).
+  bool ignore_eos = false;
   // A JSON schema the output must follow. local: compiled to a grammar;
   // openai: response_format json_schema; ollama: format.
   std::string json_schema;

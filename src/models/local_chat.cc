@@ -126,7 +126,7 @@ class LocalChatModel final : public ChatModel {
     std::vector<std::string> stops = options.stop;
     // A base model does not end its turn: it answers in one paragraph, and
     // the first line break after some text ends the answer.
-    const bool plain = template_ == kPlainTemplate;
+    const bool plain = template_ == kPlainTemplate && !options.ignore_eos;
     ChatResult result;
     result.prompt_tokens = n_prompt;
     result.finish_reason = "length";
@@ -139,8 +139,9 @@ class LocalChatModel final : public ChatModel {
       llama_token tok = llama_sampler_sample(sampler, ctx_, -1);
       // End of generation, or a control token (e.g. an image marker a base
       // model emits): the answer is over.
-      if (llama_vocab_is_eog(vocab_, tok) ||
-          (llama_vocab_get_attr(vocab_, tok) & (LLAMA_TOKEN_ATTR_CONTROL | LLAMA_TOKEN_ATTR_USER_DEFINED))) {
+      if (!options.ignore_eos &&
+          (llama_vocab_is_eog(vocab_, tok) ||
+           (llama_vocab_get_attr(vocab_, tok) & (LLAMA_TOKEN_ATTR_CONTROL | LLAMA_TOKEN_ATTR_USER_DEFINED)))) {
         result.finish_reason = "stop";
         break;
       }
