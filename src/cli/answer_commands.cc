@@ -44,11 +44,6 @@ struct Run {
   std::shared_ptr<TraceTags> tags = std::make_shared<TraceTags>();
 };
 
-Result<std::string> KbDir(const Settings& s, const std::string& kb) {
-  std::string dir = s.data_dir.empty() ? DefaultDataDir() : s.data_dir;
-  return (fs::path(dir) / kb).string();
-}
-
 Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f, bool need_kb) {
   auto run = std::make_unique<Run>();
   auto loaded = LoadSettings(c.config);
@@ -100,15 +95,8 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   if (need_kb && a.kb.empty() && !a.no_retrieval)
     return Status::InvalidArgument("--kb is required (or --no-retrieval to talk to the model directly)");
 
-  // Traces: <kb dir>/traces.jsonl unless configured.
-  if (s.trace && !c.no_trace) {
-    std::string path = !c.trace_file.empty() ? c.trace_file : s.trace_file;
-    if (path.empty()) {
-      std::string dir = s.data_dir.empty() ? DefaultDataDir() : s.data_dir;
-      path = a.kb.empty() ? (fs::path(dir) / "traces.jsonl").string() : (fs::path(dir) / a.kb / "traces.jsonl").string();
-    }
+  if (std::string path = TracePath(s, c.no_trace, c.trace_file, s.data_dir, a.kb); !path.empty())
     run->trace = std::make_shared<TraceLog>(path);
-  }
 
   auto prompts = Prompts::Load(f.prompts_dir ? *f.prompts_dir : s.prompts_dir);
   if (!prompts.ok()) return prompts.status();
@@ -126,9 +114,12 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   auto engine = Engine::Open(eo);
   if (!engine.ok()) return engine.status();
   run->engine = std::move(engine).value();
-  if (need_kb && !a.no_retrieval) {
-    auto info = run->engine->GetKnowledgeBase(a.kb);  // fail before loading the chat model
+  if (!a.kb.empty()) {
+    // A real knowledge base (this also checks the name), before loading the chat model.
+    auto info = run->engine->GetKnowledgeBase(a.kb);
     if (!info.ok()) return info.status();
+  }
+  if (need_kb && !a.no_retrieval) {
     // Load the embedder now so that retrieval timings are retrieval only.
     if (a.mode != SearchMode::kBm25) {
       auto e = run->engine->embedder();
@@ -408,10 +399,13 @@ int AnswerCommands::Chat() {
 int AnswerCommands::Sessions() {
   auto settings = LoadSettings(common_->config);
   if (!settings.ok()) return Fail(settings.status());
-  std::string data_dir = !common_->data_dir.empty() ? common_->data_dir : settings->data_dir;
-  std::string kb_dir = (fs::path(data_dir.empty() ? DefaultDataDir() : data_dir) / f_.kb).string();
-  std::error_code ec;
-  if (!fs::is_directory(kb_dir, ec)) return Fail(Status::NotFound("knowledge base '" + f_.kb + "' does not exist"));
+  EngineOptions eo;
+  eo.data_dir = !common_->data_dir.empty() ? common_->data_dir : settings->data_dir;
+  auto engine = Engine::Open(eo);  // loads no model
+  if (!engine.ok()) return Fail(engine.status());
+  auto info = (*engine)->GetKnowledgeBase(f_.kb);  // checks the name and that it exists
+  if (!info.ok()) return Fail(info.status());
+  std::string kb_dir = info->path;
   SessionStore store(kb_dir);
   auto turns_json = [](const Session& s) {
     json turns = json::array();
@@ -472,12 +466,11 @@ int AnswerCommands::Sessions() {
 int AnswerCommands::Traces() {
   auto settings = LoadSettings(common_->config);
   if (!settings.ok()) return Fail(settings.status());
-  std::string path = !common_->trace_file.empty() ? common_->trace_file : settings->trace_file;
-  if (path.empty()) {
-    std::string data_dir = !common_->data_dir.empty() ? common_->data_dir : settings->data_dir;
-    fs::path dir = data_dir.empty() ? DefaultDataDir() : data_dir;
-    path = (f_.kb.empty() ? dir / "traces.jsonl" : dir / f_.kb / "traces.jsonl").string();
-  }
+  std::string data_dir = !common_->data_dir.empty() ? common_->data_dir : settings->data_dir;
+  // Traces are shown even when recording is off now.
+  Settings on = settings.value();
+  on.trace = true;
+  std::string path = TracePath(on, false, common_->trace_file, data_dir, f_.kb);
   int skipped = 0;
   auto r = ReadTraces(path, last_, &skipped);
   if (!r.ok()) return Fail(r.status());

@@ -8,6 +8,7 @@
 #include "core/files.h"
 #include "core/status_macros.h"
 #include "core/text.h"
+#include "ragd/engine.h"
 
 namespace ragd::cli {
 
@@ -170,6 +171,17 @@ Result<Settings> LoadSettings(const std::string& config_path) {
   s.env = std::move(env);
   if (s.env.count("RAGD_DATA_DIR") && s.data_dir.empty()) s.data_dir = s.env["RAGD_DATA_DIR"];
   return s;
+}
+
+std::string TracePath(const Settings& s, bool no_trace, const std::string& trace_file_flag,
+                      const std::string& data_dir, const std::string& kb) {
+  if (!s.trace || no_trace) return "";
+  if (!trace_file_flag.empty()) return trace_file_flag;
+  if (!s.trace_file.empty()) return s.trace_file;
+  fs::path dir = data_dir.empty() ? DefaultDataDir() : data_dir;
+  // Never let a knowledge-base name steer the file out of the data folder.
+  bool plain = !kb.empty() && kb.find('/') == std::string::npos && kb.front() != '.';
+  return (plain ? dir / kb / "traces.jsonl" : dir / "traces.jsonl").string();
 }
 
 void ApplyEnvironment(const Settings& s, BackendOptions* b) {

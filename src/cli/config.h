@@ -38,6 +38,12 @@ Result<Settings> LoadSettings(const std::string& config_path);
 // after the backend is final and before flags are applied.
 void ApplyEnvironment(const Settings& s, BackendOptions* b);
 
+// Where traces go: the configured file, else <data dir>/<kb>/traces.jsonl,
+// else <data dir>/traces.jsonl (also when kb is not a plain name). Empty
+// when tracing is off.
+std::string TracePath(const Settings& s, bool no_trace, const std::string& trace_file_flag,
+                      const std::string& data_dir, const std::string& kb);
+
 // KEY=VALUE lines of a .env file ("export " prefix, quotes and # comments
 // understood).
 Result<std::map<std::string, std::string>> ParseDotEnv(const std::string& text);

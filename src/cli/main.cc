@@ -29,11 +29,15 @@ int Fail(const Status& st) {
   return 1;
 }
 
-Result<std::unique_ptr<Engine>> OpenEngine(const GlobalFlags& g) {
+// kb names the knowledge base whose traces.jsonl records the embedding calls
+// (empty: the data folder's).
+Result<std::unique_ptr<Engine>> OpenEngine(const GlobalFlags& g, const std::string& kb = "") {
   auto settings = cli::LoadSettings(g.config);
   if (!settings.ok()) return settings.status();
   EngineOptions o;
   o.data_dir = !g.data_dir.empty() ? g.data_dir : settings->data_dir;
+  if (std::string path = cli::TracePath(settings.value(), g.no_trace, g.trace_file, o.data_dir, kb); !path.empty())
+    o.trace = std::make_shared<TraceLog>(path);
   o.embed_backend = settings->embed;
   cli::ApplyEnvironment(settings.value(), &o.embed_backend);
   if (o.embed_backend.backend == "local") o.embedder.model_path = settings->embed.model;
@@ -181,7 +185,7 @@ int main(int argc, char** argv) {
   if (*ingest) {
     auto unit = ParseUnit(chunk_unit);
     if (!unit.ok()) return Fail(unit.status());
-    auto engine = OpenEngine(g);
+    auto engine = OpenEngine(g, kb);
     if (!engine.ok()) return Fail(engine.status());
     IngestOptions o;
     o.kb = kb;
@@ -228,7 +232,7 @@ int main(int argc, char** argv) {
   if (*search) {
     auto mode = ParseSearchMode(mode_name);
     if (!mode.ok()) return Fail(mode.status());
-    auto engine = OpenEngine(g);
+    auto engine = OpenEngine(g, kb);
     if (!engine.ok()) return Fail(engine.status());
     SearchOptions o;
     o.kb = kb;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -170,6 +171,11 @@ void TraceLog::Append(const TraceRecord& record) {
   std::lock_guard<std::mutex> lock(mu_);
   // O_APPEND: concurrent writers (a server and a CLI) interleave whole lines.
   int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT) {  // its folder (a new knowledge base's) is not there yet
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
+    fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
   if (fd < 0) {
     last_error_ = Status::IOError("cannot open the trace file " + path_ + ": " + files::ErrnoText(errno));
     return;
