@@ -2,10 +2,12 @@
 // backend, with the packaged Gemma model (its real tokenizer counts tokens).
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "ragd/models.h"
 #include "ragd/rag.h"
+#include "ragd/trace.h"
 #include "test_util.h"
 
 namespace ragd {
@@ -196,6 +198,36 @@ TEST(Sessions, RoundTripListAndDelete) {
   EXPECT_EQ(store.Load("bad").status().code(), StatusCode::kCorruption);
   EXPECT_TRUE(store.Delete(s->id).ok());
   EXPECT_EQ(store.Load(s->id).status().code(), StatusCode::kNotFound);
+}
+
+TEST(Traces, ReadingSkipsTornAndForeignLinesAndKeepsTheLastN) {
+  TempDir dir;
+  TraceLog log(dir / "t.jsonl");
+  for (int i = 0; i < 3; ++i) {
+    TraceRecord r;
+    r.kind = "chat";
+    r.output = "answer " + std::to_string(i);
+    r.input_json = R"([{"role":"user","content":"q"}])";
+    log.Append(r);
+  }
+  ASSERT_TRUE(log.last_error().ok());
+  {
+    std::ofstream out(dir / "t.jsonl", std::ios::app);
+    out << R"({"kind":"chat","prompt_tokens":"many"})" << "\n" << R"({"kind":"chat","outp)";
+  }
+  int skipped = 0;
+  auto all = ReadTraces(dir / "t.jsonl", 0, &skipped);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 3u);
+  EXPECT_EQ(skipped, 2);
+  auto last = ReadTraces(dir / "t.jsonl", 2);
+  ASSERT_EQ(last->size(), 2u);
+  EXPECT_EQ((*last)[1].output, "answer 2");
+  EXPECT_EQ((*last)[1].input_json, R"([{"content":"q","role":"user"}])");
+  EXPECT_TRUE(ReadTraces(dir / "none.jsonl", 5)->empty());  // nothing traced yet
+  TraceLog nowhere("/proc/ragd-cannot-write/t.jsonl");
+  nowhere.Append(TraceRecord{});
+  EXPECT_FALSE(nowhere.last_error().ok());
 }
 
 // The fixed prompt of the golden test.

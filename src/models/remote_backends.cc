@@ -30,6 +30,16 @@ Result<json> ParseSchema(const std::string& schema) {
   return j;
 }
 
+// Field readers that never throw on a server's odd JSON (null, wrong type).
+std::string StringOr(const json& j, const char* key, const std::string& fallback) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+int IntOr(const json& j, const char* key, int fallback) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? static_cast<int>(it->get<double>()) : fallback;
+}
+
 int EstimateMessages(std::span<const ChatMessage> messages) {
   int n = 0;
   for (const auto& m : messages) n += EstimateTokens(m.content) + 4;
@@ -77,7 +87,7 @@ class OpenAiChatModel final : public ChatModel {
       const auto& c = j["choices"][0];
       if (c.contains("message") && c["message"].contains("content") && c["message"]["content"].is_string())
         out.text = c["message"]["content"].get<std::string>();
-      out.finish_reason = c.value("finish_reason", json("stop")).is_string() ? c.value("finish_reason", "stop") : "stop";
+      out.finish_reason = StringOr(c, "finish_reason", "stop");
       ReadUsage(j, &out);
       out.first_token_seconds = out.seconds = Since(t0);
     } else {
@@ -149,9 +159,8 @@ class OpenAiChatModel final : public ChatModel {
   static void ReadUsage(const json& j, ChatResult* out) {
     if (!j.contains("usage") || !j["usage"].is_object()) return;
     const auto& u = j["usage"];
-    if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number()) out->prompt_tokens = u["prompt_tokens"];
-    if (u.contains("completion_tokens") && u["completion_tokens"].is_number())
-      out->completion_tokens = u["completion_tokens"];
+    out->prompt_tokens = IntOr(u, "prompt_tokens", out->prompt_tokens);
+    out->completion_tokens = IntOr(u, "completion_tokens", out->completion_tokens);
   }
 
   http::Client client_;
@@ -196,11 +205,11 @@ class OllamaChatModel final : public ChatModel {
           }
         }
       }
-      if (j.value("done", false)) {
+      if (auto d = j.find("done"); d != j.end() && d->is_boolean() && d->get<bool>()) {
         done = true;
-        out.finish_reason = j.value("done_reason", std::string("stop"));
-        out.prompt_tokens = j.value("prompt_eval_count", 0);
-        out.completion_tokens = j.value("eval_count", 0);
+        out.finish_reason = StringOr(j, "done_reason", "stop");
+        out.prompt_tokens = IntOr(j, "prompt_eval_count", 0);
+        out.completion_tokens = IntOr(j, "eval_count", 0);
       }
       return true;
     };
@@ -299,8 +308,8 @@ class RemoteEmbedder final : public Embedder {
         const auto& d = j.at("data");
         if (d.size() != texts.size()) return Status::Unavailable(bad + " of " + std::to_string(texts.size()));
         for (size_t i = 0; i < d.size(); ++i) {
-          size_t idx = d[i].value("index", i);
-          if (idx >= rows.size()) return Status::Unavailable(bad + " (index out of range)");
+          int idx = IntOr(d[i], "index", static_cast<int>(i));
+          if (idx < 0 || idx >= static_cast<int>(rows.size())) return Status::Unavailable(bad + " (index out of range)");
           rows[idx] = d[i].at("embedding").get<std::vector<float>>();
         }
       }
@@ -329,9 +338,12 @@ class OpenAiReranker final : public Reranker {
     const std::string bad = "the server at " + client_.endpoint().display + " sent a reply that is not a rerank result";
     if (j.is_discarded() || !j.contains("results") || !j["results"].is_array()) return Status::Unavailable(bad);
     for (const auto& x : j["results"]) {
-      size_t idx = x.value("index", docs.size());
-      if (idx >= docs.size() || !x.contains("relevance_score")) return Status::Unavailable(bad);
-      scores[idx] = x["relevance_score"].get<double>();
+      if (!x.is_object()) return Status::Unavailable(bad);
+      int idx = IntOr(x, "index", -1);
+      auto score = x.find("relevance_score");
+      if (idx < 0 || idx >= static_cast<int>(docs.size()) || score == x.end() || !score->is_number())
+        return Status::Unavailable(bad);
+      scores[idx] = score->get<double>();
     }
     return scores;
   }

@@ -53,10 +53,10 @@ Result<Session> FromJson(const std::string& path, const std::string& raw) {
   auto j = json::parse(raw, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return Status::Corruption("the session file " + path + " is not valid JSON");
-  if (j.value("format", 0) > kSessionFormat)
-    return Status::Corruption("the session file " + path + " was written by a newer ragd (format " +
-                              std::to_string(j.value("format", 0)) + ")");
   try {
+    if (j.value("format", 0) > kSessionFormat)
+      return Status::Corruption("the session file " + path + " was written by a newer ragd (format " +
+                                std::to_string(j.value("format", 0)) + ")");
     Session s;
     s.id = j.at("id").get<std::string>();
     s.kb = j.value("kb", "");

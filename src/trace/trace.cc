@@ -208,19 +208,24 @@ Result<std::vector<TraceRecord>> ReadTraces(const std::string& path, int last_n,
       continue;
     }
     TraceRecord r;
-    r.time = j.value("time", "");
-    r.kind = j.value("kind", "");
-    r.backend = j.value("backend", "");
-    r.model = j.value("model", "");
-    r.input_json = j.contains("input") ? j["input"].dump() : "";
-    r.output = j.value("output", "");
-    r.prompt_tokens = j.value("prompt_tokens", 0);
-    r.completion_tokens = j.value("completion_tokens", 0);
-    r.latency_seconds = j.value("latency_seconds", 0.0);
-    r.first_token_seconds = j.value("first_token_seconds", 0.0);
-    r.error = j.value("error", "");
-    r.session = j.value("session", "");
-    r.question = j.value("question", "");
+    try {
+      r.time = j.value("time", "");
+      r.kind = j.value("kind", "");
+      r.backend = j.value("backend", "");
+      r.model = j.value("model", "");
+      r.input_json = j.contains("input") ? j["input"].dump() : "";
+      r.output = j.value("output", "");
+      r.prompt_tokens = j.value("prompt_tokens", 0);
+      r.completion_tokens = j.value("completion_tokens", 0);
+      r.latency_seconds = j.value("latency_seconds", 0.0);
+      r.first_token_seconds = j.value("first_token_seconds", 0.0);
+      r.error = j.value("error", "");
+      r.session = j.value("session", "");
+      r.question = j.value("question", "");
+    } catch (const json::exception&) {
+      ++bad;  // a line of the right shape with fields of the wrong types
+      continue;
+    }
     out.push_back(std::move(r));
     if (last_n > 0 && static_cast<int>(out.size()) > last_n) out.pop_front();
   }
