@@ -309,8 +309,14 @@ TEST(LocalChat, PromptLongerThanTheContextIsAClearError) {
   auto r = Gemma().Chat(std::vector<ChatMessage>{{"user", big}}, GenerateOptions{});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("context"), std::string::npos);
-  EXPECT_FALSE(OpenChatModel(BackendOptions{.backend = "local", .model = "/nonexistent/model.gguf"}).ok());
-  EXPECT_EQ(OpenChatModel(BackendOptions{.backend = "mystery"}).status().code(), StatusCode::kInvalidArgument);
+  BackendOptions missing;
+  missing.model = "/nonexistent/model.gguf";
+  auto m = OpenChatModel(missing);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().message(), "chat model file not found: /nonexistent/model.gguf");
+  BackendOptions mystery;
+  mystery.backend = "mystery";
+  EXPECT_EQ(OpenChatModel(mystery).status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -400,7 +400,10 @@ TEST(FakeBrokenServerFaults, NoServerListeningIsNamed) {
   Status st = ChatError(o, false);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("no server listening at " + o.base_url), std::string::npos) << st.message();
-  EXPECT_FALSE(OpenChatModel(BackendOptions{.backend = "openai", .base_url = "ftp://x"}).ok());
+  o.base_url = "ftp://x";
+  auto ftp = OpenChatModel(o);
+  ASSERT_FALSE(ftp.ok());
+  EXPECT_NE(ftp.status().message().find("must start with http:// or https://"), std::string::npos);
 }
 
 TEST(FakeBrokenServerFaults, OllamaNativeStreamsNdjson) {

@@ -174,6 +174,7 @@ double DefaultMinScore(const std::string& embed_model_id);
 // How a source is shown: "handbook.md > Wire transfers", "policy.pdf p.2", "faq.csv row 3".
 std::string SourceLabel(const SearchHit& hit);
 
+// Thread-compatible: one Assistant (and its trace tags) per thread or request.
 class Assistant {
  public:
   // engine, model and prompts must outlive the assistant. tags, when given,

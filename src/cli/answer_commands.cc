@@ -44,7 +44,9 @@ struct Run {
   std::shared_ptr<TraceTags> tags = std::make_shared<TraceTags>();
 };
 
-Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f, bool need_kb) {
+enum class KbNeed { kUnlessNoRetrieval, kAlways };
+
+Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f, KbNeed need_kb) {
   auto run = std::make_unique<Run>();
   auto loaded = LoadSettings(c.config);
   if (!loaded.ok()) return loaded.status();
@@ -92,7 +94,9 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   if (f.context_budget) a.context_budget = *f.context_budget;
   a.no_retrieval = f.no_retrieval;
   if (a.k < 1 || a.k > 100) return Status::InvalidArgument("-k must be between 1 and 100");
-  if (need_kb && a.kb.empty() && !a.no_retrieval)
+  if (need_kb == KbNeed::kAlways && a.kb.empty())
+    return Status::InvalidArgument("--kb is required (the session is stored in the knowledge base)");
+  if (need_kb == KbNeed::kUnlessNoRetrieval && a.kb.empty() && !a.no_retrieval)
     return Status::InvalidArgument("--kb is required (or --no-retrieval to talk to the model directly)");
 
   if (std::string path = TracePath(s, c.no_trace, c.trace_file, s.data_dir, a.kb); !path.empty())
@@ -119,7 +123,7 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
     auto info = run->engine->GetKnowledgeBase(a.kb);
     if (!info.ok()) return info.status();
   }
-  if (need_kb && !a.no_retrieval) {
+  if (!a.no_retrieval) {
     // Load the embedder now so that retrieval timings are retrieval only.
     if (a.mode != SearchMode::kBm25) {
       auto e = run->engine->embedder();
@@ -201,6 +205,10 @@ struct Printer {
 };
 
 void PrintSources(const Answer& a, bool cited_only) {
+  if (a.found && a.sources.empty()) {  // --no-retrieval
+    std::printf("\n");
+    return;
+  }
   if (!a.found) {
     if (a.min_score >= 0)
       std::printf("\n(no passage came close enough: best similarity %.2f, threshold %.2f; see --min-score)\n",
@@ -307,7 +315,7 @@ std::optional<int> AnswerCommands::Run() {
 }
 
 int AnswerCommands::Ask() {
-  auto prepared = Prepare(*common_, f_, true);
+  auto prepared = Prepare(*common_, f_, KbNeed::kUnlessNoRetrieval);
   if (!prepared.ok()) return Fail(prepared.status());
   auto& run = *prepared.value();
   Assistant assistant(run.engine.get(), run.model.get(), &run.prompts, run.tags);
@@ -328,12 +336,12 @@ int AnswerCommands::Ask() {
 }
 
 int AnswerCommands::Chat() {
-  auto prepared = Prepare(*common_, f_, true);
+  auto prepared = Prepare(*common_, f_, KbNeed::kAlways);
   if (!prepared.ok()) return Fail(prepared.status());
   auto& run = *prepared.value();
-  std::string kb_dir = (fs::path(run.settings.data_dir.empty() ? DefaultDataDir() : run.settings.data_dir) /
-                        (f_.kb.empty() ? "_direct" : f_.kb)).string();
-  SessionStore store(kb_dir);
+  auto info = run.engine->GetKnowledgeBase(f_.kb);
+  if (!info.ok()) return Fail(info.status());
+  SessionStore store(info->path);
   Session session;
   if (!f_.session.empty()) {
     auto s = store.Load(f_.session);

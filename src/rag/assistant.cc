@@ -190,7 +190,8 @@ Result<Answer> Assistant::Answer_(const std::string& question, const std::string
   a.model_text = a.text;
   for (int n : ExtractCitations(a.text))
     if (n < 1 || n > static_cast<int>(a.sources.size())) a.unknown_citations.push_back(n);
-  if (options.attribute_min_overlap >= 0)
+  // Structured (JSON-schema) output must stay exactly as generated.
+  if (options.attribute_min_overlap >= 0 && g.json_schema.empty())
     a.text = AttributeCitations(a.text, a.sources, options.attribute_min_overlap, &a.citations_corrected);
   for (int n : ExtractCitations(a.text))
     if (n >= 1 && n <= static_cast<int>(a.sources.size())) a.sources[n - 1].cited = true;
