@@ -1,3 +1,4 @@
+#include <algorithm>
 // Engine tests with the real packaged embedding model and real SQLite files.
 #include <gtest/gtest.h>
 
@@ -151,6 +152,35 @@ TEST_F(EngineTest, HitsCarryCitationMetadata) {
   EXPECT_EQ(h.heading_path, "Cards > Annual fee");
   EXPECT_EQ(h.lexical_rank, 1);
   EXPECT_EQ(h.char_end - h.char_start, static_cast<int64_t>(h.text.size()));  // ASCII: code points = bytes
+}
+
+TEST_F(EngineTest, DocumentsAreListedShownWithTheirChunksAndDeleted) {
+  Ingest();
+  auto docs = engine_->ListDocuments("t");
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  ASSERT_EQ(docs->size(), 3u);
+  auto csv = std::find_if(docs->begin(), docs->end(), [](const DocumentInfo& d) { return d.source.ends_with("faq.csv"); });
+  ASSERT_NE(csv, docs->end());
+  EXPECT_EQ(csv->chunk_count, 2);
+  auto detail = engine_->GetDocument("t", csv->doc_id);
+  ASSERT_TRUE(detail.ok());
+  ASSERT_EQ(detail->chunks.size(), 2u);
+  EXPECT_EQ(detail->chunks[0].chunk_index, 0);
+  EXPECT_EQ(detail->chunks[1].row, 2);
+  EXPECT_NE(detail->chunks[1].text.find("活期利率"), std::string::npos);
+
+  ASSERT_TRUE(engine_->DeleteDocument("t", csv->doc_id).ok());
+  EXPECT_EQ(engine_->ListDocuments("t")->size(), 2u);
+  EXPECT_EQ(engine_->GetDocument("t", csv->doc_id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(engine_->DeleteDocument("t", csv->doc_id).code(), StatusCode::kNotFound);
+  EXPECT_EQ(Top("定期存款提前支取", SearchMode::kHybrid).find("活期利率"), std::string::npos);
+
+  auto created = engine_->CreateKnowledgeBase("empty");
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ(created->documents, 0);
+  EXPECT_EQ(engine_->CreateKnowledgeBase("empty").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->CreateKnowledgeBase("../x").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(engine_->ListDocuments("empty")->empty());
 }
 
 TEST_F(EngineTest, UnchangedFilesCostNothingChangedOnesAreReplacedAndSyncRemoves) {

@@ -3,7 +3,8 @@
 // nothing of terminals or HTTP: progress goes to a callback, errors come back
 // as Status values.
 //
-// Thread-safety: an Engine is used from one thread at a time.
+// Thread-safety: every method may be called from any thread; calls are
+// serialised by one lock (an ingest holds it for its whole run).
 #pragma once
 
 #include <cstdint>
@@ -140,6 +141,32 @@ struct SearchHit {
   double dense_score = 0;    // cosine similarity to the query, 0 = absent
 };
 
+struct DocumentInfo {
+  std::string doc_id;
+  std::string source;
+  std::string mime;
+  std::string title;
+  int64_t size_bytes = 0;
+  int64_t chunk_count = 0;
+  std::string ingested_at;
+};
+
+struct ChunkInfo {
+  int64_t chunk_id = 0;
+  int chunk_index = 0;
+  int page = 0;
+  std::string heading_path;
+  int row = 0;
+  int64_t char_start = 0;
+  int64_t char_end = 0;
+  std::string text;
+};
+
+struct DocumentDetail {
+  DocumentInfo info;
+  std::vector<ChunkInfo> chunks;
+};
+
 struct SearchResponse {
   std::vector<SearchHit> hits;
   // Cosine similarity of the best dense candidate (dense and hybrid modes;
@@ -160,6 +187,13 @@ class Engine {
   Result<std::vector<KbInfo>> ListKnowledgeBases();
   Result<KbInfo> GetKnowledgeBase(const std::string& name);
   Status DeleteKnowledgeBase(const std::string& name);
+  // Creates an empty knowledge base for the current embedder (AlreadyExists
+  // is InvalidArgument).
+  Result<KbInfo> CreateKnowledgeBase(const std::string& name);
+
+  Result<std::vector<DocumentInfo>> ListDocuments(const std::string& kb);
+  Result<DocumentDetail> GetDocument(const std::string& kb, const std::string& doc_id);
+  Status DeleteDocument(const std::string& kb, const std::string& doc_id);
 
   // Ingests files; one bad file is reported in the report and skipped.
   Result<IngestReport> IngestFiles(const IngestOptions& options, const ProgressFn& progress = {});

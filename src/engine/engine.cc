@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -139,6 +140,7 @@ void CollectFiles(const std::string& input, std::vector<FoundFile>* out) {
 }  // namespace
 
 struct Engine::Impl {
+  std::recursive_mutex mu;  // serialises every public call (the server calls from many threads)
   EngineOptions options;
   std::string data_dir;
   std::unique_ptr<Embedder> embedder;
@@ -294,9 +296,13 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
 
 const std::string& Engine::data_dir() const { return impl_->data_dir; }
 
-Result<Embedder*> Engine::embedder() { return impl_->GetEmbedder(); }
+Result<Embedder*> Engine::embedder() {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  return impl_->GetEmbedder();
+}
 
 Result<KbInfo> Engine::GetKnowledgeBase(const std::string& name) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(name, false));
   RAGD_ASSIGN_OR_RETURN(store::StoreStats s, kb->Stats());
   KbInfo info;
@@ -313,6 +319,7 @@ Result<KbInfo> Engine::GetKnowledgeBase(const std::string& name) {
 }
 
 Result<std::vector<KbInfo>> Engine::ListKnowledgeBases() {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   std::vector<KbInfo> out;
   std::error_code ec;
   std::vector<std::string> names;
@@ -329,19 +336,70 @@ Result<std::vector<KbInfo>> Engine::ListKnowledgeBases() {
 }
 
 Status Engine::DeleteKnowledgeBase(const std::string& name) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   RAGD_RETURN_IF_ERROR(ValidateKbName(name));
   fs::path dir = impl_->KbDir(name);
   std::error_code ec;
   if (!fs::exists(dir / store::kDatabaseFile, ec))
     return Status::NotFound("knowledge base '" + name + "' does not exist in " + impl_->data_dir);
-  RAGD_ASSIGN_OR_RETURN(KbLock lock, KbLock::Acquire(dir.string(), name));
+  RAGD_ASSIGN_OR_RETURN(KbLock kb_lock, KbLock::Acquire(dir.string(), name));
   impl_->stores.erase(name);
   fs::remove_all(dir, ec);
   if (ec) return Status::IOError("cannot delete " + dir.string() + ": " + ec.message());
   return Status::OK();
 }
 
+Result<KbInfo> Engine::CreateKnowledgeBase(const std::string& name) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  RAGD_RETURN_IF_ERROR(ValidateKbName(name));
+  std::error_code ec;
+  if (fs::exists(impl_->KbDir(name) / store::kDatabaseFile, ec))
+    return Status::InvalidArgument("knowledge base '" + name + "' already exists");
+  fs::create_directories(impl_->KbDir(name), ec);
+  if (ec) return Status::IOError("cannot create " + impl_->KbDir(name).string() + ": " + ec.message());
+  RAGD_ASSIGN_OR_RETURN(KbLock kb_lock, KbLock::Acquire(impl_->KbDir(name).string(), name));
+  RAGD_RETURN_IF_ERROR(impl_->OpenKb(name, true).status());
+  return GetKnowledgeBase(name);
+}
+
+Result<std::vector<DocumentInfo>> Engine::ListDocuments(const std::string& kb_name) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, false));
+  RAGD_ASSIGN_OR_RETURN(std::vector<store::StoredDocument> docs, kb->ListDocuments());
+  std::vector<DocumentInfo> out;
+  for (auto& d : docs)
+    out.push_back({std::move(d.doc_id), std::move(d.source), std::move(d.mime), std::move(d.title), d.size_bytes,
+                   d.chunk_count, std::move(d.ingested_at)});
+  return out;
+}
+
+Result<DocumentDetail> Engine::GetDocument(const std::string& kb_name, const std::string& doc_id) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, false));
+  RAGD_ASSIGN_OR_RETURN(std::optional<store::StoredDocument> d, kb->FindDocument(doc_id));
+  if (!d) return Status::NotFound("knowledge base '" + kb_name + "' has no document '" + doc_id + "'");
+  DocumentDetail out;
+  out.info = {d->doc_id, d->source, d->mime, d->title, d->size_bytes, d->chunk_count, d->ingested_at};
+  RAGD_ASSIGN_OR_RETURN(std::vector<store::ChunkRecord> chunks, kb->ListChunks(doc_id));
+  for (auto& c : chunks)
+    out.chunks.push_back({c.id, c.chunk_index, c.page, std::move(c.heading_path), c.row, c.char_start, c.char_end,
+                          std::move(c.text)});
+  return out;
+}
+
+Status Engine::DeleteDocument(const std::string& kb_name, const std::string& doc_id) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, false));
+  RAGD_ASSIGN_OR_RETURN(KbLock kb_lock, KbLock::Acquire(impl_->KbDir(kb_name).string(), kb_name));
+  RAGD_ASSIGN_OR_RETURN(std::optional<store::StoredDocument> d, kb->FindDocument(doc_id));
+  if (!d) return Status::NotFound("knowledge base '" + kb_name + "' has no document '" + doc_id + "'");
+  std::vector<std::string> removes = {doc_id};
+  RAGD_RETURN_IF_ERROR(kb->Commit({}, removes));
+  return kb->Flush();
+}
+
 Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const ProgressFn& progress) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   auto t0 = std::chrono::steady_clock::now();
   if (options.paths.empty()) return Status::InvalidArgument("no files or directories to ingest");
   RAGD_RETURN_IF_ERROR(ValidateKbName(options.kb));
@@ -432,6 +490,7 @@ Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const Pro
 
 Result<IngestReport> Engine::IngestDocuments(const std::string& kb_name, std::span<const SourceDocument> docs,
                                              const SplitOptions& split, const ProgressFn& progress) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   auto t0 = std::chrono::steady_clock::now();
   RAGD_ASSIGN_OR_RETURN(std::unique_ptr<Impl::Writer> writer, impl_->OpenWriter(kb_name, split, 256));
   store::KbStore* kb = writer->kb;
@@ -483,6 +542,7 @@ Result<IngestReport> Engine::IngestDocuments(const std::string& kb_name, std::sp
 }
 
 Result<SearchResponse> Engine::Search(const SearchOptions& options) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   auto t0 = std::chrono::steady_clock::now();
   if (text::Trim(options.query).empty()) return Status::InvalidArgument("the query is empty");
   if (text::FindInvalidUtf8(options.query) != std::string::npos) return Status::InvalidArgument("the query is not valid UTF-8");

@@ -331,6 +331,17 @@ class SqliteStore final : public KbStore {
     return out;
   }
 
+  Result<std::vector<ChunkRecord>> ListChunks(const std::string& doc_id) override {
+    Stmt q(db_, "SELECT c.id FROM chunks c WHERE c.doc_id = ? ORDER BY c.chunk_index");
+    if (!q.ok()) return SqlError(db_, "list chunks");
+    q.Bind(1, doc_id);
+    std::vector<int64_t> ids;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) ids.push_back(q.Int(0));
+    if (rc != SQLITE_DONE) return SqlError(db_, "list chunks");
+    return GetChunks(ids);
+  }
+
   Result<StoreStats> Stats() override {
     StoreStats s;
     Stmt q(db_, "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)");

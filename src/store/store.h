@@ -100,6 +100,8 @@ class KbStore {
   virtual Result<std::vector<ScoredId>> LexicalSearch(std::string_view query, int k) = 0;
   virtual Result<std::vector<ScoredId>> DenseSearch(std::span<const float> query, int k, bool exact = false) = 0;
   virtual Result<std::vector<ChunkRecord>> GetChunks(std::span<const int64_t> ids) = 0;
+  // A document's chunks in order.
+  virtual Result<std::vector<ChunkRecord>> ListChunks(const std::string& doc_id) = 0;
   virtual Result<StoreStats> Stats() = 0;  // counts rows: not for per-query use
   // The Embedder::model_id() the knowledge base was built with (cached).
   virtual const std::string& embed_model() const = 0;
