@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The set-up's own Python environment (model conversion, example documents).
+# The set-up's own Python environment (model conversion, example documents,
+# the official openai client the server tests use).
 # Pinned by scripts/setup/requirements.txt; rebuilt when that file changes.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"

@@ -1,6 +1,10 @@
 #include "cli/answer_commands.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <thread>
 
 #include <cstdio>
 #include <filesystem>
@@ -8,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/config.h"
+#include "server/server.h"
 #include "core/files.h"
 #include "core/text.h"
 #include "ragd/engine.h"
@@ -44,7 +49,7 @@ struct Run {
   std::shared_ptr<TraceTags> tags = std::make_shared<TraceTags>();
 };
 
-enum class KbNeed { kUnlessNoRetrieval, kAlways };
+enum class KbNeed { kUnlessNoRetrieval, kAlways, kNever };
 
 Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f, KbNeed need_kb) {
   auto run = std::make_unique<Run>();
@@ -123,7 +128,7 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
     auto info = run->engine->GetKnowledgeBase(a.kb);
     if (!info.ok()) return info.status();
   }
-  if (!a.no_retrieval) {
+  if (!a.no_retrieval && need_kb != KbNeed::kNever) {
     // Load the embedder now so that retrieval timings are retrieval only.
     if (a.mode != SearchMode::kBm25) {
       auto e = run->engine->embedder();
@@ -134,7 +139,8 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   auto model = OpenChatModel(s.chat);
   if (!model.ok()) return model.status();
   run->model = std::move(model).value();
-  if (run->trace) run->model = TraceChatModel(std::move(run->model), run->trace, run->tags);
+  // The server traces per request and knowledge base itself.
+  if (run->trace && need_kb != KbNeed::kNever) run->model = TraceChatModel(std::move(run->model), run->trace, run->tags);
   return run;
 }
 
@@ -253,11 +259,13 @@ void WarnTrace(const Run& run) {
 }  // namespace
 
 AnswerCommands::AnswerCommands(CLI::App* app, CommonFlags* common) : common_(common) {
-  auto model_flags = [this](CLI::App* cmd) {
+  // serve's own --api-key protects the server; there the remote backend's
+  // key is --backend-api-key.
+  auto model_flags = [this](CLI::App* cmd, bool serve = false) {
     cmd->add_option("--backend", f_.backend, "chat backend: local, openai or ollama (default local)");
     cmd->add_option("--model", f_.model, "local: GGUF path or packaged name; remote: the server's model name");
     cmd->add_option("--base-url", f_.base_url, "remote server, e.g. http://127.0.0.1:8080/v1 (or OPENAI_BASE_URL)");
-    cmd->add_option("--api-key", f_.api_key, "remote API key (or OPENAI_API_KEY, or .env)");
+    cmd->add_option(serve ? "--backend-api-key" : "--api-key", f_.api_key, "remote API key (or OPENAI_API_KEY, or .env)");
     cmd->add_option("--chat-template", f_.chat_template, "local: template name when the GGUF has none (plain, gemma, chatml...)");
     cmd->add_option("--ctx", f_.ctx, "local: context window in tokens (default min(trained, 4096))");
     cmd->add_option("--timeout", f_.timeout, "remote: seconds to wait for the server (default 120)");
@@ -300,6 +308,14 @@ AnswerCommands::AnswerCommands(CLI::App* app, CommonFlags* common) : common_(com
     c->add_flag("--json", f_.json, "print as JSON");
   }
 
+  serve_ = app->add_subcommand("serve", "serve the OpenAI-compatible API, the knowledge-base API and metrics over HTTP");
+  model_flags(serve_, true);
+  serve_->add_option("--host", host_, "address to listen on (default 127.0.0.1)");
+  serve_->add_option("--port", port_, "port (default 8080; 0 = any free port, printed at start)");
+  serve_->add_option("--api-key", api_key_, "require 'Authorization: Bearer KEY' on every route but /health");
+  serve_->add_option("--api-key-file", api_key_file_, "read the API key from this file");
+  serve_->add_option("--max-body-mb", max_body_mb_, "largest request body, uploads included (default 64)");
+
   traces_ = app->add_subcommand("traces", "show recorded model calls");
   traces_->add_option("--kb", f_.kb, "knowledge base whose traces to show (default: the data folder's)");
   traces_->add_option("--last", last_, "the last N calls (default 20, 0 = all)");
@@ -311,6 +327,7 @@ std::optional<int> AnswerCommands::Run() {
   if (*chat_) return Chat();
   if (*sessions_) return Sessions();
   if (*traces_) return Traces();
+  if (*serve_) return Serve();
   return std::nullopt;
 }
 
@@ -402,6 +419,51 @@ int AnswerCommands::Chat() {
     }
   }
   return rc;
+}
+
+int AnswerCommands::Serve() {
+  std::string key = api_key_;
+  if (!api_key_file_.empty()) {
+    auto k = files::ReadFile(api_key_file_, 4096);
+    if (!k.ok()) return Fail(k.status().WithContext("--api-key-file"));
+    key = std::string(text::Trim(k.value()));
+    if (key.empty()) return Fail(Status::InvalidArgument("--api-key-file " + api_key_file_ + " is empty"));
+  }
+  auto prepared = Prepare(*common_, f_, KbNeed::kNever);
+  if (!prepared.ok()) return Fail(prepared.status());
+  auto& run = *prepared.value();
+  server::ServeOptions so;
+  so.host = host_;
+  so.port = port_;
+  so.api_key = key;
+  so.max_body_bytes = max_body_mb_ << 20;
+  so.ask = run.ask;
+  so.trace = run.trace != nullptr;
+  so.trace_file = common_->trace_file.empty() ? run.settings.trace_file : common_->trace_file;
+  auto e = run.engine->embedder();  // load before the first request
+  if (!e.ok()) return Fail(e.status());
+  ChatModel* model = run.model.get();
+  auto srv = server::Server::Create(so, run.engine.get(), model, &run.prompts);
+  if (!srv.ok()) return Fail(srv.status());
+  if (Status st = (*srv)->Bind(); !st.ok()) return Fail(st);
+  // Ctrl-C and SIGTERM stop the server cleanly: the signals are blocked in
+  // every thread and one thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  server::Server* raw = srv->get();
+  std::thread([stop_signals, raw] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    raw->Stop();
+  }).detach();
+  std::fprintf(stderr, "ragd: serving on http://%s:%d (chat model %s, %s)%s\n", host_.c_str(), (*srv)->port(),
+               model->model().c_str(), model->backend().c_str(), key.empty() ? " without an API key" : "");
+  std::fflush(stderr);
+  Status st = (*srv)->Serve();
+  return st.ok() ? 0 : Fail(st);
 }
 
 int AnswerCommands::Sessions() {

@@ -1,4 +1,5 @@
-// The answering commands of the ragd program: ask, chat, sessions, traces.
+// The answering commands of the ragd program: ask, chat, sessions, traces,
+// and serve (the same answering behind HTTP).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -47,6 +48,7 @@ class AnswerCommands {
   int Chat();
   int Sessions();
   int Traces();
+  int Serve();
 
   CommonFlags* common_;
   AnswerFlags f_;
@@ -57,6 +59,11 @@ class AnswerCommands {
   CLI::App* sessions_show_ = nullptr;
   CLI::App* sessions_delete_ = nullptr;
   CLI::App* traces_ = nullptr;
+  CLI::App* serve_ = nullptr;
+  std::string host_ = "127.0.0.1";
+  int port_ = 8080;
+  std::string api_key_, api_key_file_;
+  size_t max_body_mb_ = 64;
   std::string question_;
   std::string session_id_;
   int last_ = 20;

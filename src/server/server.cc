@@ -1,0 +1,647 @@
+#include "server/server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <nlohmann/json.hpp>
+
+#include "core/files.h"
+#include "core/text.h"
+#include "ragd/trace.h"
+#include "server/inference_queue.h"
+#include "server/metrics.h"
+
+namespace ragd::server {
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// A request error: status code, message, OpenAI-style type.
+struct HttpError {
+  int status;
+  std::string message;
+};
+
+int HttpStatusOf(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kInvalidArgument: return 422;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kCancelled: return 499;
+    default: return 500;
+  }
+}
+
+const char* ErrorType(int status) {
+  switch (status) {
+    case 400: return "invalid_request_error";
+    case 401: return "authentication_error";
+    case 404: return "not_found_error";
+    case 409: return "conflict_error";
+    case 413: return "request_too_large";
+    case 422: return "invalid_request_error";
+    case 503: return "overloaded_error";
+    default: return "server_error";
+  }
+}
+
+void SendError(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  json j = {{"error", {{"message", message}, {"type", ErrorType(status)}, {"code", status}}}};
+  res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+void SendJson(httplib::Response& res, const json& j, int status = 200) {
+  res.status = status;
+  res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+// The body as a JSON object, or a 400 naming what is wrong.
+std::optional<json> ParseObject(const httplib::Request& req, httplib::Response& res) {
+  auto j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded()) {
+    SendError(res, 400, "the request body is not valid JSON");
+    return std::nullopt;
+  }
+  if (!j.is_object()) {
+    SendError(res, 400, "the request body must be a JSON object");
+    return std::nullopt;
+  }
+  return j;
+}
+
+// Typed field readers: a present field of the wrong type is a 422.
+template <typename T>
+bool Field(const json& j, const char* key, T* out, httplib::Response& res, const char* type_name) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return true;
+  try {
+    *out = it->get<T>();
+    return true;
+  } catch (const json::exception&) {
+    SendError(res, 422, std::string("'") + key + "' must be " + type_name);
+    return false;
+  }
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServeOptions options;
+  Engine* engine;
+  ChatModel* model;
+  const Prompts* prompts;
+  httplib::Server http;
+  Metrics metrics;
+  InferenceQueue queue;
+  int bound_port = 0;
+  std::string chat_model_id;  // the chat model's name as an OpenAI model id ("gemma-3-270m")
+
+  Impl(const ServeOptions& o, Engine* e, ChatModel* m, const Prompts* p)
+      : options(o), engine(e), model(m), prompts(p), queue(o.max_waiting_jobs) {
+    for (unsigned char c : m->model()) chat_model_id += c == ' ' ? '-' : static_cast<char>(std::tolower(c));
+  }
+
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+  // Registers a route: auth (except public ones), metrics, and a JSON 500
+  // for anything that escapes.
+  void Route(const std::string& method, const std::string& pattern, const std::string& name, bool is_public,
+             Handler fn) {
+    auto wrapped = [this, name, is_public, fn](const httplib::Request& req, httplib::Response& res) {
+      auto t0 = Clock::now();
+      if (!is_public && !Authorized(req)) {
+        SendError(res, 401, "missing or wrong API key: send 'Authorization: Bearer <key>'");
+      } else {
+        try {
+          fn(req, res);
+        } catch (const std::exception& e) {
+          SendError(res, 500, std::string("internal error: ") + e.what());
+        }
+      }
+      metrics.Request(name, res.status, std::chrono::duration<double>(Clock::now() - t0).count());
+    };
+    if (method == "GET") http.Get(pattern, wrapped);
+    else if (method == "POST") http.Post(pattern, wrapped);
+    else if (method == "DELETE") http.Delete(pattern, wrapped);
+  }
+
+  bool Authorized(const httplib::Request& req) const {
+    if (options.api_key.empty()) return true;
+    std::string h = req.get_header_value("Authorization");
+    const std::string want = "Bearer " + options.api_key;
+    // Constant-time comparison: no timing hint about the key.
+    if (h.size() != want.size()) return false;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < h.size(); ++i) diff |= static_cast<unsigned char>(h[i] ^ want[i]);
+    return diff == 0;
+  }
+
+  void RegisterRoutes();
+  void RegisterOpenAiRoutes();
+  void RegisterKbRoutes();
+
+  std::shared_ptr<TraceLog> TraceFor(const std::string& kb) const {
+    if (!options.trace) return nullptr;
+    if (!options.trace_file.empty()) return std::make_shared<TraceLog>(options.trace_file);
+    fs::path dir = engine->data_dir();
+    return std::make_shared<TraceLog>((kb.empty() ? dir / "traces.jsonl" : dir / kb / "traces.jsonl").string());
+  }
+};
+
+// ---------------------------------------------------------------------------
+// OpenAI-compatible routes.
+
+namespace {
+
+json SourceJson(const Source& s) {
+  const SearchHit& h = s.hit;
+  return {{"n", s.n},         {"cited", s.cited},   {"label", SourceLabel(h)}, {"source", h.source},
+          {"doc_id", h.doc_id}, {"chunk_id", h.chunk_id}, {"page", h.page},   {"row", h.row},
+          {"heading_path", h.heading_path}, {"text", h.text}};
+}
+
+std::string CompletionId() {
+  static std::atomic<uint64_t> n{0};
+  return "chatcmpl-ragd-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "-" +
+         std::to_string(++n);
+}
+
+}  // namespace
+
+void Server::Impl::RegisterOpenAiRoutes() {
+  Route("GET", "/v1/models", "/v1/models", false, [this](const httplib::Request&, httplib::Response& res) {
+    json data = json::array();
+    data.push_back({{"id", chat_model_id}, {"object", "model"}, {"owned_by", "ragd"}, {"kind", "chat"}});
+    if (auto kbs = engine->ListKnowledgeBases(); kbs.ok())
+      for (const auto& kb : kbs.value())
+        data.push_back({{"id", "kb:" + kb.name}, {"object", "model"}, {"owned_by", "ragd"}, {"kind", "knowledge_base"}});
+    if (auto e = engine->embedder(); e.ok())
+      data.push_back({{"id", (*e)->model_id()}, {"object", "model"}, {"owned_by", "ragd"}, {"kind", "embedding"}});
+    SendJson(res, {{"object", "list"}, {"data", data}});
+  });
+
+  Route("POST", "/v1/embeddings", "/v1/embeddings", false, [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = ParseObject(req, res);
+    if (!body) return;
+    std::vector<std::string> inputs;
+    auto in = body->find("input");
+    if (in == body->end()) return SendError(res, 422, "'input' is required (a string or an array of strings)");
+    if (in->is_string()) inputs.push_back(in->get<std::string>());
+    else if (in->is_array() && !in->empty() && std::all_of(in->begin(), in->end(), [](const json& x) { return x.is_string(); }))
+      inputs = in->get<std::vector<std::string>>();
+    else return SendError(res, 422, "'input' must be a string or a non-empty array of strings");
+    if (inputs.size() > 2048) return SendError(res, 413, "at most 2048 inputs per request");
+    auto e = engine->embedder();
+    if (!e.ok()) return SendError(res, 503, e.status().ToString());
+    std::vector<float> vecs(inputs.size() * (*e)->dim());
+    // Embedding is model work: it goes through the queue like generation.
+    auto done = std::make_shared<std::promise<Status>>();
+    auto fut = done->get_future();
+    Embedder* embedder = e.value();
+    if (!queue.Submit([&, done] { done->set_value(embedder->Embed(inputs, EmbedKind::kPassage, vecs.data())); }))
+      return SendError(res, 503, "the server is busy: too many model requests are waiting; retry later");
+    Status st = fut.get();
+    if (!st.ok()) return SendError(res, HttpStatusOf(st), st.ToString());
+    json data = json::array();
+    int tokens = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      data.push_back({{"object", "embedding"}, {"index", i},
+                      {"embedding", std::vector<float>(vecs.begin() + i * embedder->dim(),
+                                                       vecs.begin() + (i + 1) * embedder->dim())}});
+      tokens += EstimateTokens(inputs[i]);
+    }
+    metrics.Tokens(tokens, 0);
+    SendJson(res, {{"object", "list"}, {"data", data}, {"model", embedder->model_id()},
+                   {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
+  });
+
+  Route("POST", "/v1/chat/completions", "/v1/chat/completions", false,
+        [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = ParseObject(req, res);
+    if (!body) return;
+    std::string model_name;
+    bool stream = false;
+    GenerateOptions g = options.ask.generate;
+    if (!Field(*body, "model", &model_name, res, "a string") || !Field(*body, "stream", &stream, res, "a boolean") ||
+        !Field(*body, "temperature", &g.temperature, res, "a number") ||
+        !Field(*body, "top_p", &g.top_p, res, "a number") || !Field(*body, "max_tokens", &g.max_tokens, res, "an integer") ||
+        !Field(*body, "seed", &g.seed, res, "an integer"))
+      return;
+    if (auto s = body->find("stop"); s != body->end() && !s->is_null()) {
+      if (s->is_string()) g.stop = {s->get<std::string>()};
+      else if (s->is_array() && std::all_of(s->begin(), s->end(), [](const json& x) { return x.is_string(); }))
+        g.stop = s->get<std::vector<std::string>>();
+      else return SendError(res, 422, "'stop' must be a string or an array of strings");
+    }
+    if (auto rf = body->find("response_format"); rf != body->end() && rf->is_object() &&
+                                                 rf->value("type", "") == "json_schema" && rf->contains("json_schema"))
+      g.json_schema = (*rf)["json_schema"].value("schema", json::object()).dump();
+    bool include_usage = body->contains("stream_options") && (*body)["stream_options"].is_object() &&
+                         (*body)["stream_options"].value("include_usage", false);
+    auto msgs_it = body->find("messages");
+    if (msgs_it == body->end() || !msgs_it->is_array() || msgs_it->empty())
+      return SendError(res, 422, "'messages' must be a non-empty array");
+    std::vector<ChatMessage> messages;
+    for (const auto& m : *msgs_it) {
+      if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
+          !m["content"].is_string())
+        return SendError(res, 422, "each message needs a string 'role' and a string 'content'");
+      std::string role = m["role"];
+      if (role != "system" && role != "user" && role != "assistant")
+        return SendError(res, 422, "message role '" + role + "' is not system, user or assistant");
+      messages.push_back({role, m["content"]});
+    }
+    if (messages.back().role != "user") return SendError(res, 422, "the last message must be the user's");
+    for (const auto& m : messages)
+      if (text::FindInvalidUtf8(m.content) != std::string::npos)
+        return SendError(res, 400, "a message is not valid UTF-8");
+
+    // kb:<name> answers from a knowledge base; anything else is a direct chat.
+    std::string kb;
+    if (model_name.starts_with("kb:")) {
+      kb = model_name.substr(3);
+      auto info = engine->GetKnowledgeBase(kb);
+      if (!info.ok()) return SendError(res, HttpStatusOf(info.status()), info.status().ToString());
+    } else if (!model_name.empty() && model_name != chat_model_id && model_name != "default") {
+      return SendError(res, 404, "model '" + model_name + "' is not served here; GET /v1/models lists '" +
+                                     chat_model_id + "' and 'kb:<name>' for each knowledge base");
+    }
+    const std::string served = model_name.empty() ? chat_model_id : model_name;
+
+    // The job the worker runs; pieces flow through the channel.
+    auto channel = std::make_shared<StreamChannel>();
+    auto result = std::make_shared<std::promise<Result<Answer>>>();
+    auto answer_future = std::make_shared<std::future<Result<Answer>>>(result->get_future());
+    AskOptions ask = options.ask;
+    ask.kb = kb;
+    ask.generate = g;
+    std::shared_ptr<TraceLog> trace = TraceFor(kb);
+    auto job = [this, channel, result, messages, kb, ask, trace, stream] {
+      auto tags = std::make_shared<TraceTags>();
+      std::unique_ptr<ChatModel> traced;
+      ChatModel* m = model;
+      // Borrow the shared model through a non-owning tracer.
+      struct Borrowed final : ChatModel {
+        explicit Borrowed(ChatModel* b) : b(b) {}
+        Result<ChatResult> Chat(std::span<const ChatMessage> msgs, const GenerateOptions& o, const TokenFn& t) override {
+          return b->Chat(msgs, o, t);
+        }
+        Result<int> CountTokens(std::string_view s) override { return b->CountTokens(s); }
+        int context_tokens() const override { return b->context_tokens(); }
+        std::string backend() const override { return b->backend(); }
+        std::string model() const override { return b->model(); }
+        ChatModel* b;
+      };
+      if (trace) {
+        traced = TraceChatModel(std::make_unique<Borrowed>(model), trace, tags);
+        m = traced.get();
+      }
+      TokenFn on_token = [channel, stream](std::string_view piece) {
+        if (channel->cancelled) return false;  // the client went away: stop generating
+        if (stream) channel->Push(std::string(piece));
+        return true;
+      };
+      Result<Answer> out = Status::OK();
+      if (kb.empty()) {
+        auto r = m->Chat(messages, ask.generate, on_token);
+        if (r.ok()) {
+          Answer a;
+          a.text = r->text;
+          a.generation = r.value();
+          out = std::move(a);
+        } else {
+          out = r.status();
+        }
+      } else {
+        // Earlier user/assistant pairs are the history of a transient session.
+        Session session;
+        session.id = "http";
+        session.memory = MemoryKind::kBuffer;
+        for (size_t i = 0; i + 1 < messages.size(); ++i)
+          if (messages[i].role == "user" && messages[i + 1].role == "assistant")
+            session.turns.push_back({"", messages[i].content, messages[i].content, messages[i + 1].content, {}});
+        Assistant assistant(engine, m, prompts, tags);
+        out = session.turns.empty() ? assistant.Ask(messages.back().content, ask, on_token)
+                                    : assistant.ChatTurn(&session, messages.back().content, ask, on_token);
+      }
+      result->set_value(std::move(out));
+      channel->Close();
+    };
+    if (!queue.Submit(job))
+      return SendError(res, 503, "the server is busy: too many model requests are waiting; retry later");
+
+    const std::string id = CompletionId();
+    const int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count();
+    auto finish = [this, kb](const Answer& a, json* choice_or_chunk) {
+      metrics.Tokens(a.generation.prompt_tokens, a.generation.completion_tokens);
+      if (!kb.empty()) {
+        json cites = json::array();
+        for (const auto& s : a.sources) cites.push_back(SourceJson(s));
+        (*choice_or_chunk)["citations"] = cites;
+        (*choice_or_chunk)["found"] = a.found;
+      }
+    };
+    if (!stream) {
+      Result<Answer> a = answer_future->get();
+      if (!a.ok()) return SendError(res, HttpStatusOf(a.status()), a.status().ToString());
+      std::string finish_reason = a->generation.finish_reason.empty() ? "stop" : a->generation.finish_reason;
+      json out = {{"id", id},
+                  {"object", "chat.completion"},
+                  {"created", created},
+                  {"model", served},
+                  {"choices", json::array({{{"index", 0},
+                                            {"message", {{"role", "assistant"}, {"content", std::string(text::Trim(a->text))}}},
+                                            {"finish_reason", finish_reason}}})},
+                  {"usage", {{"prompt_tokens", a->generation.prompt_tokens},
+                             {"completion_tokens", a->generation.completion_tokens},
+                             {"total_tokens", a->generation.prompt_tokens + a->generation.completion_tokens}}}};
+      finish(a.value(), &out);
+      return SendJson(res, out);
+    }
+
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [=](size_t, httplib::DataSink& sink) {
+          auto send = [&](const json& j) {
+            std::string line = "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+            return sink.write(line.data(), line.size());
+          };
+          auto chunk = [&](const json& delta, const json& finish_reason) {
+            return json{{"id", id},
+                        {"object", "chat.completion.chunk"},
+                        {"created", created},
+                        {"model", served},
+                        {"choices", json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish_reason}}})}};
+          };
+          if (!send(chunk({{"role", "assistant"}, {"content", ""}}, nullptr))) {
+            channel->cancelled = true;
+            return false;
+          }
+          while (true) {
+            std::deque<std::string> pieces;
+            bool done;
+            {
+              std::unique_lock<std::mutex> l(channel->mu);
+              channel->cv.wait(l, [&] { return channel->done || !channel->pieces.empty(); });
+              pieces.swap(channel->pieces);
+              done = channel->done;
+            }
+            for (auto& p : pieces)
+              if (!send(chunk({{"content", p}}, nullptr))) {
+                channel->cancelled = true;  // the worker stops at its next token
+                return false;
+              }
+            if (done) break;
+          }
+          Result<Answer> a = answer_future->get();
+          if (!a.ok()) {
+            json err = {{"error", {{"message", a.status().ToString()}, {"type", ErrorType(HttpStatusOf(a.status()))},
+                                   {"code", HttpStatusOf(a.status())}}}};
+            send(err);
+          } else {
+            json last = chunk(json::object(), a->generation.finish_reason.empty() ? "stop" : a->generation.finish_reason);
+            finish(a.value(), &last);
+            send(last);
+            if (include_usage) {
+              json usage = chunk(json::object(), nullptr);
+              usage["choices"] = json::array();
+              usage["usage"] = {{"prompt_tokens", a->generation.prompt_tokens},
+                                {"completion_tokens", a->generation.completion_tokens},
+                                {"total_tokens", a->generation.prompt_tokens + a->generation.completion_tokens}};
+              send(usage);
+            }
+          }
+          std::string end = "data: [DONE]\n\n";
+          sink.write(end.data(), end.size());
+          sink.done();
+          return true;
+        },
+        [channel](bool success) {
+          if (!success) channel->cancelled = true;
+        });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Knowledge-base REST routes.
+
+namespace {
+
+json KbJson(const KbInfo& k) {
+  return {{"name", k.name},         {"documents", k.documents},    {"chunks", k.chunks},
+          {"embed_model", k.embed_model}, {"bytes_on_disk", k.bytes_on_disk}, {"created_at", k.created_at},
+          {"updated_at", k.updated_at}};
+}
+
+json DocJson(const DocumentInfo& d) {
+  return {{"doc_id", d.doc_id}, {"source", d.source},         {"mime", d.mime},          {"title", d.title},
+          {"size_bytes", d.size_bytes}, {"chunk_count", d.chunk_count}, {"ingested_at", d.ingested_at}};
+}
+
+// An uploaded file's name reduced to a safe base name: no folders, no
+// leading dots, no control characters. Empty when nothing is left.
+std::string SafeFileName(const std::string& name) {
+  std::string base = name;
+  size_t slash = base.find_last_of("/\\");
+  if (slash != std::string::npos) base = base.substr(slash + 1);
+  std::string out;
+  for (unsigned char c : base)
+    if (c >= 0x20 && c != 0x7F && c != ':' && c != '*' && c != '?' && c != '"' && c != '<' && c != '>' && c != '|')
+      out += static_cast<char>(c);
+  while (!out.empty() && (out.front() == '.' || out.front() == ' ' || out.front() == '-')) out.erase(0, 1);
+  if (text::FindInvalidUtf8(out) != std::string::npos) return "";
+  return std::string(text::TruncateUtf8(out, 200));
+}
+
+}  // namespace
+
+void Server::Impl::RegisterKbRoutes() {
+  Route("GET", "/api/kbs", "/api/kbs", false, [this](const httplib::Request&, httplib::Response& res) {
+    auto kbs = engine->ListKnowledgeBases();
+    if (!kbs.ok()) return SendError(res, HttpStatusOf(kbs.status()), kbs.status().ToString());
+    json arr = json::array();
+    for (const auto& k : kbs.value()) arr.push_back(KbJson(k));
+    SendJson(res, {{"knowledge_bases", arr}});
+  });
+  Route("POST", "/api/kbs", "/api/kbs", false, [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = ParseObject(req, res);
+    if (!body) return;
+    std::string name;
+    if (!Field(*body, "name", &name, res, "a string")) return;
+    if (name.empty()) return SendError(res, 422, "'name' is required");
+    if (engine->GetKnowledgeBase(name).ok()) return SendError(res, 409, "knowledge base '" + name + "' already exists");
+    auto kb = engine->CreateKnowledgeBase(name);
+    if (!kb.ok()) return SendError(res, HttpStatusOf(kb.status()), kb.status().ToString());
+    SendJson(res, KbJson(kb.value()), 201);
+  });
+  Route("GET", R"(/api/kbs/([^/]+))", "/api/kbs/{kb}", false, [this](const httplib::Request& req, httplib::Response& res) {
+    auto kb = engine->GetKnowledgeBase(req.matches[1]);
+    if (!kb.ok()) return SendError(res, HttpStatusOf(kb.status()), kb.status().ToString());
+    SendJson(res, KbJson(kb.value()));
+  });
+  Route("DELETE", R"(/api/kbs/([^/]+))", "/api/kbs/{kb}", false, [this](const httplib::Request& req, httplib::Response& res) {
+    Status st = engine->DeleteKnowledgeBase(req.matches[1]);
+    if (!st.ok()) return SendError(res, HttpStatusOf(st), st.ToString());
+    SendJson(res, {{"deleted", std::string(req.matches[1])}});
+  });
+  Route("GET", R"(/api/kbs/([^/]+)/documents)", "/api/kbs/{kb}/documents", false,
+        [this](const httplib::Request& req, httplib::Response& res) {
+    auto docs = engine->ListDocuments(req.matches[1]);
+    if (!docs.ok()) return SendError(res, HttpStatusOf(docs.status()), docs.status().ToString());
+    json arr = json::array();
+    for (const auto& d : docs.value()) arr.push_back(DocJson(d));
+    SendJson(res, {{"kb", std::string(req.matches[1])}, {"documents", arr}});
+  });
+  Route("POST", R"(/api/kbs/([^/]+)/documents)", "/api/kbs/{kb}/documents", false,
+        [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string kb = req.matches[1];
+    if (!req.is_multipart_form_data())
+      return SendError(res, 400, "upload files as multipart/form-data (field name 'files')");
+    auto info = engine->GetKnowledgeBase(kb);
+    if (!info.ok()) return SendError(res, HttpStatusOf(info.status()), info.status().ToString());
+    // Files are kept under the knowledge base's uploads/ folder: re-uploading
+    // a file of the same name replaces its document (same path, new hash).
+    fs::path dir = fs::path(info->path) / "uploads";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return SendError(res, 500, "cannot create " + dir.string() + ": " + ec.message());
+    std::vector<std::string> paths;
+    json rejected = json::array();
+    for (const auto& [field, file] : req.files) {
+      std::string name = SafeFileName(file.filename);
+      if (name.empty()) {
+        rejected.push_back({{"filename", file.filename}, {"error", "not a usable file name"}});
+        continue;
+      }
+      fs::path p = dir / name;
+      if (Status st = files::WriteFileAtomic(p.string(), file.content); !st.ok())
+        return SendError(res, 500, st.ToString());
+      paths.push_back(p.string());
+    }
+    if (paths.empty()) return SendError(res, 422, "no file with a usable name in the upload");
+    IngestOptions o;
+    o.kb = kb;
+    o.paths = paths;
+    auto rep = engine->IngestFiles(o);
+    if (!rep.ok()) return SendError(res, HttpStatusOf(rep.status()), rep.status().ToString());
+    metrics.Ingest(rep->files_added + rep->files_updated, rep->chunks_written, static_cast<int64_t>(rep->failures.size()));
+    json failures = json::array();
+    for (const auto& f : rep->failures)
+      failures.push_back({{"filename", fs::path(f.path).filename().string()}, {"error", f.status.ToString()}});
+    for (const auto& r : rejected) failures.push_back(r);
+    SendJson(res, {{"kb", kb},
+                   {"added", rep->files_added},
+                   {"updated", rep->files_updated},
+                   {"unchanged", rep->files_unchanged},
+                   {"chunks", rep->chunks_written},
+                   {"failed", failures}},
+             failures.size() == paths.size() + rejected.size() ? 422 : 201);
+  });
+  Route("GET", R"(/api/kbs/([^/]+)/documents/(.+))", "/api/kbs/{kb}/documents/{id}", false,
+        [this](const httplib::Request& req, httplib::Response& res) {
+    auto d = engine->GetDocument(req.matches[1], req.matches[2]);
+    if (!d.ok()) return SendError(res, HttpStatusOf(d.status()), d.status().ToString());
+    json chunks = json::array();
+    for (const auto& c : d->chunks)
+      chunks.push_back({{"chunk_id", c.chunk_id}, {"chunk_index", c.chunk_index}, {"page", c.page},
+                        {"heading_path", c.heading_path}, {"row", c.row}, {"char_start", c.char_start},
+                        {"char_end", c.char_end}, {"text", c.text}});
+    json out = DocJson(d->info);
+    out["chunks"] = chunks;
+    SendJson(res, out);
+  });
+  Route("DELETE", R"(/api/kbs/([^/]+)/documents/(.+))", "/api/kbs/{kb}/documents/{id}", false,
+        [this](const httplib::Request& req, httplib::Response& res) {
+    Status st = engine->DeleteDocument(req.matches[1], req.matches[2]);
+    if (!st.ok()) return SendError(res, HttpStatusOf(st), st.ToString());
+    SendJson(res, {{"deleted", std::string(req.matches[2])}});
+  });
+  Route("POST", R"(/api/kbs/([^/]+)/search)", "/api/kbs/{kb}/search", false,
+        [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = ParseObject(req, res);
+    if (!body) return;
+    SearchOptions o;
+    o.kb = req.matches[1];
+    std::string mode = "hybrid";
+    if (!Field(*body, "query", &o.query, res, "a string") || !Field(*body, "mode", &mode, res, "a string") ||
+        !Field(*body, "k", &o.k, res, "an integer") ||
+        !Field(*body, "per_document", &o.one_per_document, res, "a boolean"))
+      return;
+    auto m = ParseSearchMode(mode);
+    if (!m.ok()) return SendError(res, 422, m.status().message());
+    o.mode = m.value();
+    auto r = engine->Search(o);
+    if (!r.ok()) return SendError(res, HttpStatusOf(r.status()), r.status().ToString());
+    json hits = json::array();
+    for (const auto& h : r->hits)
+      hits.push_back({{"rank", h.rank}, {"score", h.score}, {"doc_id", h.doc_id}, {"source", h.source},
+                      {"label", SourceLabel(h)}, {"chunk_id", h.chunk_id}, {"page", h.page}, {"row", h.row},
+                      {"heading_path", h.heading_path}, {"text", h.text}});
+    SendJson(res, {{"kb", o.kb}, {"query", o.query}, {"mode", mode}, {"seconds", r->seconds}, {"results", hits}});
+  });
+}
+
+void Server::Impl::RegisterRoutes() {
+  Route("GET", "/health", "/health", true, [this](const httplib::Request&, httplib::Response& res) {
+    SendJson(res, {{"status", "ok"}, {"model", chat_model_id}, {"backend", model->backend()},
+                   {"queue_waiting", queue.waiting()}});
+  });
+  Route("GET", "/metrics", "/metrics", false, [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics.Render(queue.waiting()), "text/plain; version=0.0.4");
+  });
+  RegisterOpenAiRoutes();
+  RegisterKbRoutes();
+  // Errors httplib raises itself (413 over the body limit, 404 for unknown
+  // paths) get the same JSON shape.
+  http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 413) SendError(res, 413, "the request body is larger than the server's limit");
+    else if (res.status == 404) SendError(res, 404, "no route " + req.method + " " + req.path);
+    else SendError(res, res.status, "request failed");
+  });
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+
+Result<std::unique_ptr<Server>> Server::Create(const ServeOptions& options, Engine* engine, ChatModel* model,
+                                               const Prompts* prompts) {
+  auto impl = std::make_unique<Impl>(options, engine, model, prompts);
+  impl->http.set_payload_max_length(options.max_body_bytes);
+  int threads = std::max(2, options.http_threads);
+  impl->http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  impl->RegisterRoutes();
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Status Server::Bind() {
+  int port = impl_->options.port;
+  if (port == 0) {
+    port = impl_->http.bind_to_any_port(impl_->options.host);
+    if (port <= 0) return Status::IOError("cannot listen on " + impl_->options.host + " (any port)");
+  } else if (!impl_->http.bind_to_port(impl_->options.host, port)) {
+    return Status::IOError("cannot listen on " + impl_->options.host + ":" + std::to_string(port) +
+                           " (in use, or not allowed); pick another --port");
+  }
+  impl_->bound_port = port;
+  return Status::OK();
+}
+
+int Server::port() const { return impl_->bound_port; }
+
+Status Server::Serve() {
+  if (!impl_->http.listen_after_bind()) return Status::IOError("the server stopped listening");
+  return Status::OK();
+}
+
+void Server::Stop() { impl_->http.stop(); }
+
+}  // namespace ragd::server
