@@ -315,6 +315,7 @@ AnswerCommands::AnswerCommands(CLI::App* app, CommonFlags* common) : common_(com
   serve_->add_option("--api-key", api_key_, "require 'Authorization: Bearer KEY' on every route but /health");
   serve_->add_option("--api-key-file", api_key_file_, "read the API key from this file");
   serve_->add_option("--max-body-mb", max_body_mb_, "largest request body, uploads included (default 64)");
+  serve_->add_option("--max-queue", max_queue_, "model requests that may wait; more get 503 (default 16)");
 
   traces_ = app->add_subcommand("traces", "show recorded model calls");
   traces_->add_option("--kb", f_.kb, "knowledge base whose traces to show (default: the data folder's)");
@@ -422,6 +423,14 @@ int AnswerCommands::Chat() {
 }
 
 int AnswerCommands::Serve() {
+  // Ctrl-C and SIGTERM stop the server cleanly: the signals are blocked
+  // before any thread starts (threads inherit the mask) and one thread
+  // waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::string key = api_key_;
   if (!api_key_file_.empty()) {
     auto k = files::ReadFile(api_key_file_, 4096);
@@ -437,6 +446,7 @@ int AnswerCommands::Serve() {
   so.port = port_;
   so.api_key = key;
   so.max_body_bytes = max_body_mb_ << 20;
+  so.max_waiting_jobs = std::max<size_t>(1, max_queue_);
   so.ask = run.ask;
   so.trace = run.trace != nullptr;
   so.trace_file = common_->trace_file.empty() ? run.settings.trace_file : common_->trace_file;
@@ -446,13 +456,6 @@ int AnswerCommands::Serve() {
   auto srv = server::Server::Create(so, run.engine.get(), model, &run.prompts);
   if (!srv.ok()) return Fail(srv.status());
   if (Status st = (*srv)->Bind(); !st.ok()) return Fail(st);
-  // Ctrl-C and SIGTERM stop the server cleanly: the signals are blocked in
-  // every thread and one thread waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   server::Server* raw = srv->get();
   std::thread([stop_signals, raw] {
     int sig = 0;

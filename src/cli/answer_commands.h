@@ -64,6 +64,7 @@ class AnswerCommands {
   int port_ = 8080;
   std::string api_key_, api_key_file_;
   size_t max_body_mb_ = 64;
+  size_t max_queue_ = 16;
   std::string question_;
   std::string session_id_;
   int last_ = 20;
