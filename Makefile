@@ -13,13 +13,14 @@ RAGD       := $(BUILD)/ragd
 all: build
 
 # Installs what is missing: Debian packages, pinned llama.cpp, usearch
-# headers, model packages, example documents. Idempotent and cached in .deps/.
+# headers, model packages, example documents, the web UI's npm packages. Idempotent and cached in .deps/.
 deps:
 	@bash scripts/setup/apt.sh
 	@bash scripts/setup/usearch.sh
 	@bash scripts/setup/llama.sh
 	@bash scripts/setup/models.sh
 	@bash scripts/setup/examples.sh
+	@bash scripts/setup/web.sh
 
 $(BUILD)/build.ninja: CMakeLists.txt
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \

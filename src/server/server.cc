@@ -12,6 +12,7 @@
 #include "ragd/trace.h"
 #include "server/inference_queue.h"
 #include "server/metrics.h"
+#include "server/web_assets.h"
 
 namespace ragd::server {
 
@@ -342,6 +343,8 @@ void Server::Impl::RegisterOpenAiRoutes() {
     auto finish = [this, kb](const Answer& a, json* choice_or_chunk) {
       metrics.Tokens(a.generation.prompt_tokens, a.generation.completion_tokens);
       if (!kb.empty()) {
+        // The streamed text is the model's; this is it with checked citations.
+        (*choice_or_chunk)["answer"] = std::string(text::Trim(a.text));
         json cites = json::array();
         for (const auto& s : a.sources) cites.push_back(SourceJson(s));
         (*choice_or_chunk)["citations"] = cites;
@@ -599,6 +602,17 @@ void Server::Impl::RegisterRoutes() {
   });
   RegisterOpenAiRoutes();
   RegisterKbRoutes();
+  // The web UI is public: it asks for the API key itself when a call gets 401.
+  for (const auto& [name, content] : WebAssets()) {
+    const std::string path = name == "index.html" ? "/" : "/" + name;
+    const char* type = name.ends_with(".html") ? "text/html; charset=utf-8"
+                       : name.ends_with(".css") ? "text/css; charset=utf-8"
+                                                : "text/javascript; charset=utf-8";
+    const std::string* body = &content;
+    Route("GET", path, "/ui", true, [body, type](const httplib::Request&, httplib::Response& res) {
+      res.set_content(*body, type);
+    });
+  }
   // Errors httplib raises itself (413 over the body limit, 404 for unknown
   // paths) get the same JSON shape.
   http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {

@@ -1,0 +1,103 @@
+// Browser test of the web UI with Debian's Chromium driven by playwright-core:
+// create a knowledge base, upload documents with progress, browse a
+// document's chunks, ask a question and watch the answer stream, open a
+// citation, reopen the conversation after a reload, switch to Chinese.
+// Saves a screenshot of the chat to web/test-artifacts/chat.png.
+//   node web/tests/ui_test.mjs RAGD SOURCE_DIR
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const [ragd, src] = process.argv.slice(2).map((p) => path.resolve(p));
+const KEY = "ui-key";
+const data = mkdtempSync(path.join(tmpdir(), "ragd-ui-"));
+const failures = [];
+const check = (name, ok, detail = "") => {
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${ok ? "" : " " + detail}`);
+  if (!ok) failures.push(name);
+};
+
+const server = spawn(ragd, ["serve", "--port", "0", "--api-key", KEY, "--temperature", "0", "--max-tokens", "48"], {
+  env: { ...process.env, RAGD_DATA_DIR: data },
+  stdio: ["ignore", "ignore", "pipe"],
+});
+const url = await new Promise((resolve, reject) => {
+  let err = "";
+  server.stderr.on("data", (d) => {
+    err += d;
+    const m = err.match(/http:\/\/127\.0\.0\.1:(\d+)/);
+    if (m) resolve(`http://127.0.0.1:${m[1]}`);
+  });
+  server.on("exit", () => reject(new Error("ragd serve exited: " + err)));
+});
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true,
+                                        args: ["--no-sandbox"] });
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.addInitScript((key) => {
+    localStorage.setItem("ragd.key", key);
+    localStorage.setItem("ragd.lang", "en");
+  }, KEY);
+  await page.goto(url + "/");
+  check("the page loads and shows the backend", (await page.textContent("#backend", { timeout: 10000 })).includes("local"));
+
+  await page.fill("#newkbname", "ui");
+  await page.click("#newkb button");
+  await page.waitForFunction(() => document.querySelector("#kb")?.value === "ui");
+  check("a knowledge base is created from the page", true);
+
+  await page.setInputFiles("#files", [path.join(src, "examples/bank-kb/handbook.md"),
+                                      path.join(src, "examples/bank-kb/faq.csv")]);
+  await page.waitForFunction(() => /Added 2 file/.test(document.querySelector("#uploadmsg")?.textContent ?? ""),
+                             null, { timeout: 60000 });
+  await page.waitForFunction(() => document.querySelectorAll("#docs li").length === 2, null, { timeout: 10000 })
+    .catch(() => {});
+  const docs = await page.$$eval("#docs li", (lis) => lis.map((li) => li.textContent));
+  check("uploaded files are listed", docs.length === 2 && docs.some((d) => d.startsWith("handbook.md")), JSON.stringify(docs));
+
+  await page.click("#docs li:has-text('handbook.md')");
+  await page.waitForSelector("#panel:not([hidden]) .chunk");
+  const chunks = await page.$$eval("#paneltext .chunk", (els) => els.length);
+  check("a document opens with its chunks", chunks > 1, `${chunks} chunks`);
+  await page.click("#closepanel");
+
+  await page.fill("#question", "How long does an international wire transfer take?");
+  await page.click("#send");
+  // Streaming: the answer shows text before it is complete.
+  const partial = await page.waitForSelector(".msg.assistant.streaming .body:not(:empty)", { timeout: 60000 })
+    .then(() => true).catch(() => false);
+  check("the answer streams in", partial);
+  await page.waitForSelector(".msg.assistant.done", { timeout: 120000 });
+  const answer = await page.textContent(".msg.assistant.done .body");
+  check("an answer arrives", answer.trim().length > 0, answer);
+  const cite = await page.$(".msg.assistant.done a.cite");
+  check("the answer has a [n] citation link", cite !== null, answer);
+  if (cite) {
+    await cite.click();
+    await page.waitForSelector("#panel:not([hidden])");
+    const passage = await page.textContent("#paneltext");
+    const title = await page.textContent("#paneltitle");
+    check("the citation opens the cited passage", passage.length > 20 && /^\[\d+\]/.test(title), title);
+  }
+  mkdirSync(path.join(src, "web/test-artifacts"), { recursive: true });
+  await page.screenshot({ path: path.join(src, "web/test-artifacts/chat.png"), fullPage: true });
+
+  await page.reload();
+  await page.waitForSelector("#convs li");
+  await page.click("#convs li");
+  const restored = await page.$$eval("#messages .msg", (m) => m.length);
+  check("a conversation reopens after a reload", restored === 2, `${restored} messages`);
+
+  await page.click("#lang");
+  check("the page switches to Chinese", (await page.textContent("aside h2")) === "知识库");
+} catch (e) {
+  check("no exception", false, e.stack);
+} finally {
+  await browser.close();
+  server.kill("SIGTERM");
+}
+console.log(failures.length ? `${failures.length} failed` : "all passed");
+process.exit(failures.length ? 1 : 0);
