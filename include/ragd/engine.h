@@ -119,6 +119,11 @@ struct SearchOptions {
   int rrf_k = 60;
   // Return at most one hit (the best chunk) per document.
   bool one_per_document = false;
+  // Only chunks whose document's source contains this text (empty = all) /
+  // whose document id is exactly this. Applied while walking the fused
+  // candidates, so k hits come back when the candidates hold them.
+  std::string source_contains;
+  std::string doc_id;
 };
 
 struct SearchHit {

@@ -550,6 +550,8 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
   RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(options.kb, false));
   int candidates = options.candidates > 0 ? options.candidates : std::max(100, 2 * options.k);
   if (options.one_per_document) candidates *= 2;  // several chunks of one document may crowd the list
+  const bool filtered = !options.source_contains.empty() || !options.doc_id.empty();
+  if (filtered) candidates *= 4;
 
   std::vector<store::ScoredId> lexical, dense;
   if (options.mode != SearchMode::kDense) {
@@ -574,7 +576,7 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
   // Fetch chunk records for the top of the list; when deduplicating by
   // document, in windows until k documents are found.
   std::unordered_set<std::string> docs_seen;
-  size_t window = options.one_per_document ? std::max<size_t>(options.k, 32) : options.k;
+  size_t window = options.one_per_document || filtered ? std::max<size_t>(options.k, 32) : options.k;
   for (size_t start = 0; start < fused.size() && static_cast<int>(resp.hits.size()) < options.k; start += window) {
     size_t end = std::min(fused.size(), start + window);
     std::vector<int64_t> ids;
@@ -583,6 +585,8 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
     for (size_t j = 0; j < chunks.size() && static_cast<int>(resp.hits.size()) < options.k; ++j) {
       store::ChunkRecord& c = chunks[j];
       const retrieve::FusedHit& f = fused[start + j];
+      if (!options.doc_id.empty() && c.doc_id != options.doc_id) continue;
+      if (!options.source_contains.empty() && c.source.find(options.source_contains) == std::string::npos) continue;
       if (options.one_per_document && !docs_seen.insert(c.doc_id).second) continue;
       SearchHit h;
       h.rank = static_cast<int>(resp.hits.size()) + 1;

@@ -578,6 +578,15 @@ void Server::Impl::RegisterKbRoutes() {
         !Field(*body, "k", &o.k, res, "an integer") ||
         !Field(*body, "per_document", &o.one_per_document, res, "a boolean"))
       return;
+    if (auto f = body->find("filters"); f != body->end() && !f->is_null()) {
+      if (!f->is_object()) return SendError(res, 422, "'filters' must be an object");
+      for (const auto& [key, value] : f->items()) {
+        if (!value.is_string()) return SendError(res, 422, "filter '" + key + "' must be a string");
+        if (key == "source") o.source_contains = value.get<std::string>();
+        else if (key == "doc_id") o.doc_id = value.get<std::string>();
+        else return SendError(res, 422, "unknown filter '" + key + "' (source, doc_id)");
+      }
+    }
     auto m = ParseSearchMode(mode);
     if (!m.ok()) return SendError(res, 422, m.status().message());
     o.mode = m.value();

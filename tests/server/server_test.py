@@ -211,6 +211,13 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(len(body["results"]), 3)
         self.assertTrue(body["results"][0]["source"].endswith("handbook.md"))
+        status, body = self.s.json("POST", "/api/kbs/bank/search",
+                                   {"query": "international wire transfer", "k": 3, "filters": {"source": "faq.csv"}})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(body["results"]), 3)
+        self.assertTrue(all(h["source"].endswith("faq.csv") for h in body["results"]), body)
+        self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "filters": {"color": "red"}}),
+                         422, "unknown filter 'color'")
         self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "mode": "magic"}), 422, "mode")
         self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "k": "ten"}), 422, "'k' must be")
         self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": ""}), 422, "empty")
