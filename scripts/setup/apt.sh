@@ -11,7 +11,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcpp-httplib-dev
   libgtest-dev libhnswlib-dev libfaiss-dev
   fonts-droid-fallback fonts-dejavu-core
-  nodejs chromium
+  nodejs chromium wrk
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -639,7 +639,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServeOptions& options, Engi
                                                const Prompts* prompts) {
   auto impl = std::make_unique<Impl>(options, engine, model, prompts);
   impl->http.set_payload_max_length(options.max_body_bytes);
-  int threads = std::max(2, options.http_threads);
+  int threads = options.http_threads > 0 ? options.http_threads : static_cast<int>(options.max_waiting_jobs) + 8;
   impl->http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   impl->RegisterRoutes();
   return std::unique_ptr<Server>(new Server(std::move(impl)));

@@ -20,7 +20,9 @@ struct ServeOptions {
   std::string api_key;  // empty = no auth
   size_t max_body_bytes = 64u << 20;  // uploads included
   size_t max_waiting_jobs = 16;       // inference queue; beyond it: 503
-  int http_threads = 16;
+  // Request threads; 0 = max_waiting_jobs + 8, so that requests waiting for
+  // the model can never take every thread from health, search and uploads.
+  int http_threads = 0;
   AskOptions ask;                     // defaults for kb:<name> chats
   std::string trace_file;             // empty = <kb dir>/traces.jsonl per knowledge base
   bool trace = true;
