@@ -148,6 +148,9 @@ class ServerTest(unittest.TestCase):
         self.assertError(*self.s.json("POST", "/api/kbs", {"name": 42}), 422, "'name' must be a string")
         self.assertError(*self.s.json("POST", "/api/kbs", raw=b"{not json"), 400, "not valid JSON")
         self.assertError(*self.s.json("POST", "/api/kbs", raw=b"[1, 2]"), 400, "must be a JSON object")
+        status, one = self.s.json("GET", "/api/kbs/tmp")
+        self.assertEqual((status, one["name"], one["chunks"]), (200, "tmp", 0))
+        self.assertIn("embed_model", one)
         names = [k["name"] for k in self.s.json("GET", "/api/kbs")[1]["knowledge_bases"]]
         self.assertIn("tmp", names)
         self.assertEqual(self.s.json("DELETE", "/api/kbs/tmp")[0], 200)
