@@ -183,6 +183,83 @@ TEST_F(EngineTest, DocumentsAreListedShownWithTheirChunksAndDeleted) {
   EXPECT_TRUE(engine_->ListDocuments("empty")->empty());
 }
 
+TEST_F(EngineTest, FusionMmrThresholdAndNeighboursArePerQueryAndPerKnowledgeBase) {
+  Ingest();
+  SearchOptions o;
+  o.kb = "t";
+  o.query = "gold card annual fee";
+  o.k = 5;
+  auto base = engine_->Search(o);
+  ASSERT_TRUE(base.ok());
+  for (std::string fusion : {"rrf", "minmax", "zscore"}) {
+    SCOPED_TRACE(fusion);
+    o.fusion = fusion;
+    auto r = engine_->Search(o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_NE(r->hits[0].text.find("300 yuan"), std::string::npos);
+  }
+  // The weight moves the fused scores: w = 1 keeps the BM25 order exactly.
+  o.fusion = "minmax";
+  o.lexical_weight = 1.0;
+  auto lex_only = engine_->Search(o);
+  SearchOptions bm25 = o;
+  bm25.mode = SearchMode::kBm25;
+  auto b = engine_->Search(bm25);
+  ASSERT_TRUE(lex_only.ok() && b.ok());
+  for (size_t i = 0; i < b->hits.size(); ++i) EXPECT_EQ(lex_only->hits[i].chunk_id, b->hits[i].chunk_id) << i;
+  o.fusion = "median";
+  EXPECT_EQ(engine_->Search(o).status().code(), StatusCode::kInvalidArgument);
+
+  // Knowledge-base settings apply when the query leaves them unset.
+  ASSERT_TRUE(engine_->SetKbSetting("t", "search.fusion", "zscore").ok());
+  ASSERT_TRUE(engine_->SetKbSetting("t", "search.lexical_weight", "0.7").ok());
+  EXPECT_EQ(engine_->SetKbSetting("t", "search.lexical_weight", "heavy").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->SetKbSetting("t", "search.colour", "red").code(), StatusCode::kInvalidArgument);
+  auto settings = engine_->GetKbSettings("t");
+  ASSERT_TRUE(settings.ok());
+  EXPECT_EQ(settings->at("search.fusion"), "zscore");
+  SearchOptions plain;
+  plain.kb = "t";
+  plain.query = "gold card annual fee";
+  plain.k = 5;
+  SearchOptions explicit_z = plain;
+  explicit_z.fusion = "zscore";
+  explicit_z.lexical_weight = 0.7;
+  auto via_kb = engine_->Search(plain), via_query = engine_->Search(explicit_z);
+  ASSERT_TRUE(via_kb.ok() && via_query.ok());
+  ASSERT_EQ(via_kb->hits.size(), via_query->hits.size());
+  for (size_t i = 0; i < via_kb->hits.size(); ++i) EXPECT_DOUBLE_EQ(via_kb->hits[i].score, via_query->hits[i].score);
+
+  // MMR with lambda 1 is relevance order; lower lambdas keep k hits, all distinct.
+  plain.mmr_lambda = 1.0;
+  auto mmr1 = engine_->Search(plain);
+  ASSERT_TRUE(mmr1.ok());
+  for (size_t i = 0; i < mmr1->hits.size(); ++i) EXPECT_EQ(mmr1->hits[i].chunk_id, via_kb->hits[i].chunk_id);
+  plain.mmr_lambda = 0.3;
+  auto mmr = engine_->Search(plain);
+  ASSERT_TRUE(mmr.ok());
+  EXPECT_EQ(mmr->hits.size(), 5u);
+  EXPECT_EQ(mmr->hits[0].chunk_id, via_kb->hits[0].chunk_id);  // the best is always picked first
+  plain.mmr_lambda.reset();
+
+  // A threshold drops low-scoring hits.
+  plain.min_score = via_kb->hits[1].score;
+  auto cut = engine_->Search(plain);
+  ASSERT_TRUE(cut.ok());
+  EXPECT_EQ(cut->hits.size(), 2u);
+  plain.min_score.reset();
+
+  // Neighbours: the hit's context holds the adjacent chunk of its document.
+  plain.neighbors = 1;
+  plain.query = "gold card annual fee";
+  auto ctx = engine_->Search(plain);
+  ASSERT_TRUE(ctx.ok());
+  const SearchHit& top = ctx->hits[0];
+  EXPECT_NE(top.context.find("300 yuan"), std::string::npos);
+  EXPECT_EQ(top.text.find("block it"), std::string::npos);  // not in the hit itself
+  EXPECT_NE(top.context.find("block it"), std::string::npos) << top.context;  // the next section's chunk
+}
+
 TEST_F(EngineTest, UnchangedFilesCostNothingChangedOnesAreReplacedAndSyncRemoves) {
   Ingest();
   IngestReport again = Ingest();

@@ -9,7 +9,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -117,6 +119,21 @@ struct SearchOptions {
   int candidates = 0;
   // Reciprocal Rank Fusion constant (Cormack et al. 2009).
   int rrf_k = 60;
+  // Hybrid fusion: "rrf" (weighted reciprocal ranks), "minmax" or "zscore"
+  // (normalised scores, convex combination). Unset = the knowledge base's
+  // setting (search.fusion), else the default (docs/RETRIEVAL.md).
+  std::optional<std::string> fusion;
+  // Weight of BM25 in the fusion, dense gets 1 - w. Unset = the knowledge
+  // base's setting (search.lexical_weight), else the default.
+  std::optional<double> lexical_weight;
+  // MMR diversification of the final list: lambda in [0, 1] (1 = relevance
+  // only). Unset = the knowledge base's setting (search.mmr_lambda), else off.
+  std::optional<double> mmr_lambda;
+  // Hits whose final score is below this are dropped (unset = none).
+  std::optional<double> min_score;
+  // Each hit also carries its document's n chunks before and after, merged
+  // without their overlap, in SearchHit::context (0 = none).
+  int neighbors = 0;
   // Return at most one hit (the best chunk) per document.
   bool one_per_document = false;
   // Only chunks whose document's source contains this text (empty = all) /
@@ -144,6 +161,7 @@ struct SearchHit {
   int dense_rank = 0;    // rank in the dense list, 0 = absent
   double lexical_score = 0;  // BM25 score, 0 = absent
   double dense_score = 0;    // cosine similarity to the query, 0 = absent
+  std::string context;       // text with neighbouring chunks (SearchOptions::neighbors), else empty
 };
 
 struct DocumentInfo {
@@ -195,6 +213,12 @@ class Engine {
   // Creates an empty knowledge base for the current embedder (AlreadyExists
   // is InvalidArgument).
   Result<KbInfo> CreateKnowledgeBase(const std::string& name);
+
+  // Per-knowledge-base search defaults: search.fusion (rrf | minmax |
+  // zscore), search.lexical_weight (0..1), search.mmr_lambda (0..1, or
+  // "off"). Unknown keys and bad values are refused.
+  Status SetKbSetting(const std::string& kb, const std::string& key, const std::string& value);
+  Result<std::map<std::string, std::string>> GetKbSettings(const std::string& kb);
 
   Result<std::vector<DocumentInfo>> ListDocuments(const std::string& kb);
   Result<DocumentDetail> GetDocument(const std::string& kb, const std::string& doc_id);

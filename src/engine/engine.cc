@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 #include <cstdlib>
 #include <filesystem>
@@ -541,6 +542,97 @@ Result<IngestReport> Engine::IngestDocuments(const std::string& kb_name, std::sp
   return report;
 }
 
+namespace {
+
+// The fusion defaults, measured in docs/RETRIEVAL.md.
+constexpr char kDefaultFusion[] = "rrf";
+constexpr double kDefaultLexicalWeight = 0.5;
+
+struct SearchSettings {
+  std::string fusion;
+  double lexical_weight = kDefaultLexicalWeight;
+  double mmr_lambda = -1;  // off
+};
+
+double ParseUnit(const std::string& v, const std::string&) {
+  char* end = nullptr;
+  double d = std::strtod(v.c_str(), &end);
+  return (end && *end == '\0' && !v.empty()) ? d : std::nan("");
+}
+
+// The query's options, else the knowledge base's settings, else defaults.
+Result<SearchSettings> ResolveSearchSettings(store::KbStore* kb, const SearchOptions& o) {
+  SearchSettings s;
+  RAGD_ASSIGN_OR_RETURN(std::string fusion, kb->GetSetting("search.fusion"));
+  s.fusion = o.fusion ? *o.fusion : (fusion.empty() ? kDefaultFusion : fusion);
+  if (s.fusion != "rrf" && s.fusion != "minmax" && s.fusion != "zscore")
+    return Status::InvalidArgument("unknown fusion '" + s.fusion + "' (rrf, minmax or zscore)");
+  RAGD_ASSIGN_OR_RETURN(std::string weight, kb->GetSetting("search.lexical_weight"));
+  s.lexical_weight = o.lexical_weight ? *o.lexical_weight : (weight.empty() ? kDefaultLexicalWeight : ParseUnit(weight, ""));
+  if (!(s.lexical_weight >= 0 && s.lexical_weight <= 1))
+    return Status::InvalidArgument("the lexical weight must be between 0 and 1");
+  RAGD_ASSIGN_OR_RETURN(std::string mmr, kb->GetSetting("search.mmr_lambda"));
+  s.mmr_lambda = o.mmr_lambda ? *o.mmr_lambda : (mmr.empty() || mmr == "off" ? -1 : ParseUnit(mmr, ""));
+  if (std::isnan(s.mmr_lambda) || s.mmr_lambda > 1)
+    return Status::InvalidArgument("the MMR lambda must be between 0 and 1");
+  return s;
+}
+
+// Re-ranks hits by MMR over their stored embeddings and keeps k.
+Status Diversify(store::KbStore* kb, double lambda, int k, std::vector<SearchHit>* hits) {
+  std::vector<int64_t> ids;
+  std::vector<double> relevance;
+  for (const auto& h : *hits) ids.push_back(h.chunk_id), relevance.push_back(h.score);
+  RAGD_ASSIGN_OR_RETURN(std::vector<float> vecs, kb->GetVectors(ids));
+  const size_t dim = ids.empty() ? 0 : vecs.size() / ids.size();
+  auto sim = [&](size_t a, size_t b) {
+    double dot = 0;
+    for (size_t d = 0; d < dim; ++d) dot += static_cast<double>(vecs[a * dim + d]) * vecs[b * dim + d];
+    return dot;  // stored vectors are L2-normalised: dot = cosine
+  };
+  std::vector<size_t> order = retrieve::Mmr(relevance, sim, lambda, static_cast<size_t>(k));
+  std::vector<SearchHit> out;
+  for (size_t i : order) out.push_back(std::move((*hits)[i]));
+  for (size_t i = 0; i < out.size(); ++i) out[i].rank = static_cast<int>(i) + 1;
+  *hits = std::move(out);
+  return Status::OK();
+}
+
+// Code points from the start of s.
+size_t Utf8Skip(std::string_view s, int64_t code_points) {
+  size_t i = 0;
+  while (i < s.size() && code_points > 0) {
+    int len = 1;
+    text::DecodeAt(s, i, &len);
+    i += len > 0 ? len : 1;
+    --code_points;
+  }
+  return i;
+}
+
+// The hit's text with up to n chunks either side, joined where they
+// overlap (chunks share code-point offsets into the document's text).
+Status ExpandWithNeighbours(store::KbStore* kb, int n, SearchHit* h) {
+  RAGD_ASSIGN_OR_RETURN(std::vector<store::ChunkRecord> range,
+                        kb->GetChunkRange(h->doc_id, h->chunk_index - n, h->chunk_index + n));
+  std::string text;
+  int64_t end = -1;
+  for (const auto& c : range) {
+    if (end < 0) {
+      text = c.text;
+    } else if (c.char_start >= end) {
+      text += "\n\n" + c.text;  // a gap (segments are joined by a blank line)
+    } else if (c.char_end > end) {
+      text += c.text.substr(Utf8Skip(c.text, end - c.char_start));
+    }
+    end = std::max(end, c.char_end);
+  }
+  h->context = range.empty() ? h->text : text;
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<SearchResponse> Engine::Search(const SearchOptions& options) {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   auto t0 = std::chrono::steady_clock::now();
@@ -566,23 +658,31 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
   }
   SearchResponse resp;
   for (const auto& d : dense) resp.best_dense_score = std::max(resp.best_dense_score, static_cast<double>(d.score));
+  RAGD_ASSIGN_OR_RETURN(SearchSettings settings, ResolveSearchSettings(kb, options));
   std::vector<retrieve::FusedHit> fused;
   switch (options.mode) {
     case SearchMode::kBm25: fused = retrieve::FromLexical(lexical); break;
     case SearchMode::kDense: fused = retrieve::FromDense(dense); break;
-    case SearchMode::kHybrid: fused = retrieve::ReciprocalRankFusion(lexical, dense, options.rrf_k); break;
+    case SearchMode::kHybrid:
+      if (settings.fusion == "rrf") fused = retrieve::WeightedRrf(lexical, dense, options.rrf_k, settings.lexical_weight);
+      else fused = retrieve::ConvexFusion(lexical, dense, settings.fusion == "zscore" ? retrieve::ScoreNorm::kZScore
+                                                                                    : retrieve::ScoreNorm::kMinMax,
+                                          settings.lexical_weight);
+      break;
   }
+  // MMR chooses k among more candidates.
+  const int want = settings.mmr_lambda >= 0 ? std::max(options.k * 4, 20) : options.k;
 
   // Fetch chunk records for the top of the list; when deduplicating by
   // document, in windows until k documents are found.
   std::unordered_set<std::string> docs_seen;
-  size_t window = options.one_per_document || filtered ? std::max<size_t>(options.k, 32) : options.k;
-  for (size_t start = 0; start < fused.size() && static_cast<int>(resp.hits.size()) < options.k; start += window) {
+  size_t window = options.one_per_document || filtered ? std::max<size_t>(want, 32) : want;
+  for (size_t start = 0; start < fused.size() && static_cast<int>(resp.hits.size()) < want; start += window) {
     size_t end = std::min(fused.size(), start + window);
     std::vector<int64_t> ids;
     for (size_t i = start; i < end; ++i) ids.push_back(fused[i].id);
     RAGD_ASSIGN_OR_RETURN(std::vector<store::ChunkRecord> chunks, kb->GetChunks(ids));
-    for (size_t j = 0; j < chunks.size() && static_cast<int>(resp.hits.size()) < options.k; ++j) {
+    for (size_t j = 0; j < chunks.size() && static_cast<int>(resp.hits.size()) < want; ++j) {
       store::ChunkRecord& c = chunks[j];
       const retrieve::FusedHit& f = fused[start + j];
       if (!options.doc_id.empty() && c.doc_id != options.doc_id) continue;
@@ -609,8 +709,41 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
       resp.hits.push_back(std::move(h));
     }
   }
+  if (settings.mmr_lambda >= 0 && resp.hits.size() > 1) RAGD_RETURN_IF_ERROR(Diversify(kb, settings.mmr_lambda, options.k, &resp.hits));
+  if (options.min_score) {
+    std::erase_if(resp.hits, [&](const SearchHit& h) { return h.score < *options.min_score; });
+    for (size_t i = 0; i < resp.hits.size(); ++i) resp.hits[i].rank = static_cast<int>(i) + 1;
+  }
+  if (options.neighbors > 0)
+    for (auto& h : resp.hits) RAGD_RETURN_IF_ERROR(ExpandWithNeighbours(kb, options.neighbors, &h));
   resp.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return resp;
+}
+
+Status Engine::SetKbSetting(const std::string& kb_name, const std::string& key, const std::string& value) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, false));
+  SearchOptions probe;
+  if (key == "search.fusion") probe.fusion = value;
+  else if (key == "search.lexical_weight") probe.lexical_weight = ParseUnit(value, key);
+  else if (key == "search.mmr_lambda") probe.mmr_lambda = value == "off" ? -1 : ParseUnit(value, key);
+  else return Status::InvalidArgument("unknown setting '" + key + "' (search.fusion, search.lexical_weight, search.mmr_lambda)");
+  if ((probe.lexical_weight && std::isnan(*probe.lexical_weight)) || (probe.mmr_lambda && std::isnan(*probe.mmr_lambda)))
+    return Status::InvalidArgument(key + " must be a number between 0 and 1, not '" + value + "'");
+  RAGD_RETURN_IF_ERROR(ResolveSearchSettings(kb, probe).status());  // validates
+  RAGD_ASSIGN_OR_RETURN(KbLock kb_lock, KbLock::Acquire(impl_->KbDir(kb_name).string(), kb_name));
+  return kb->SetSetting(key, value);
+}
+
+Result<std::map<std::string, std::string>> Engine::GetKbSettings(const std::string& kb_name) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, false));
+  std::map<std::string, std::string> out;
+  for (const char* key : {"search.fusion", "search.lexical_weight", "search.mmr_lambda"}) {
+    RAGD_ASSIGN_OR_RETURN(std::string v, kb->GetSetting(key));
+    if (!v.empty()) out[key] = v;
+  }
+  return out;
 }
 
 }  // namespace ragd

@@ -1,12 +1,16 @@
 #include "retrieve/fusion.h"
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 
 namespace ragd::retrieve {
 
-std::vector<FusedHit> ReciprocalRankFusion(const std::vector<store::ScoredId>& lexical,
-                                           const std::vector<store::ScoredId>& dense, int k) {
+namespace {
+
+// Merges both lists into one hit per id, recording ranks and raw scores;
+// lexical ids first, so ties keep a deterministic order.
+std::vector<FusedHit> Merge(const std::vector<store::ScoredId>& lexical, const std::vector<store::ScoredId>& dense) {
   std::vector<FusedHit> out;
   std::unordered_map<int64_t, size_t> pos;
   auto add = [&](const std::vector<store::ScoredId>& list, bool is_lexical) {
@@ -15,22 +19,106 @@ std::vector<FusedHit> ReciprocalRankFusion(const std::vector<store::ScoredId>& l
       if (fresh) out.push_back(FusedHit{list[r].id});
       FusedHit& h = out[it->second];
       int rank = static_cast<int>(r) + 1;
-      if (is_lexical) {
-        if (h.lexical_rank) continue;  // duplicate id in one list: first rank counts
+      if (is_lexical && !h.lexical_rank) {  // duplicate id in one list: first rank counts
         h.lexical_rank = rank;
         h.lexical_score = list[r].score;
-      } else {
-        if (h.dense_rank) continue;
+      } else if (!is_lexical && !h.dense_rank) {
         h.dense_rank = rank;
         h.dense_score = list[r].score;
       }
-      h.score += 1.0 / (k + rank);
     }
   };
   add(lexical, true);
   add(dense, false);
-  std::stable_sort(out.begin(), out.end(), [](const FusedHit& a, const FusedHit& b) { return a.score > b.score; });
   return out;
+}
+
+void SortByScore(std::vector<FusedHit>* hits) {
+  std::stable_sort(hits->begin(), hits->end(), [](const FusedHit& a, const FusedHit& b) { return a.score > b.score; });
+}
+
+// Normalised score of each position of a list.
+std::vector<double> Normalise(const std::vector<store::ScoredId>& list, ScoreNorm norm, double* floor) {
+  std::vector<double> out(list.size());
+  if (list.empty()) {
+    *floor = 0;
+    return out;
+  }
+  double lo = list[0].score, hi = list[0].score, sum = 0;
+  for (const auto& x : list) lo = std::min<double>(lo, x.score), hi = std::max<double>(hi, x.score), sum += x.score;
+  if (norm == ScoreNorm::kMinMax) {
+    for (size_t i = 0; i < list.size(); ++i) out[i] = hi > lo ? (list[i].score - lo) / (hi - lo) : 1.0;
+    *floor = 0;
+  } else {
+    double mean = sum / list.size(), var = 0;
+    for (const auto& x : list) var += (x.score - mean) * (x.score - mean);
+    double sd = std::sqrt(var / list.size());
+    for (size_t i = 0; i < list.size(); ++i) out[i] = sd > 0 ? (list[i].score - mean) / sd : 0.0;
+    *floor = *std::min_element(out.begin(), out.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<FusedHit> ReciprocalRankFusion(const std::vector<store::ScoredId>& lexical,
+                                           const std::vector<store::ScoredId>& dense, int k) {
+  return WeightedRrf(lexical, dense, k, 0.5);
+}
+
+std::vector<FusedHit> WeightedRrf(const std::vector<store::ScoredId>& lexical,
+                                  const std::vector<store::ScoredId>& dense, int k, double lexical_weight) {
+  std::vector<FusedHit> out = Merge(lexical, dense);
+  const double wl = 2 * lexical_weight, wd = 2 * (1 - lexical_weight);
+  for (auto& h : out) {
+    h.score = 0;
+    if (h.lexical_rank) h.score += wl / (k + h.lexical_rank);
+    if (h.dense_rank) h.score += wd / (k + h.dense_rank);
+  }
+  SortByScore(&out);
+  return out;
+}
+
+std::vector<FusedHit> ConvexFusion(const std::vector<store::ScoredId>& lexical,
+                                   const std::vector<store::ScoredId>& dense, ScoreNorm norm, double lexical_weight) {
+  std::vector<FusedHit> out = Merge(lexical, dense);
+  double lex_floor = 0, dense_floor = 0;
+  std::vector<double> ln = Normalise(lexical, norm, &lex_floor), dn = Normalise(dense, norm, &dense_floor);
+  for (auto& h : out) {
+    double l = h.lexical_rank ? ln[h.lexical_rank - 1] : lex_floor;
+    double d = h.dense_rank ? dn[h.dense_rank - 1] : dense_floor;
+    h.score = lexical_weight * l + (1 - lexical_weight) * d;
+  }
+  SortByScore(&out);
+  return out;
+}
+
+std::vector<size_t> Mmr(const std::vector<double>& relevance,
+                        const std::function<double(size_t, size_t)>& similarity, double lambda, size_t k) {
+  const size_t n = relevance.size();
+  std::vector<size_t> picked;
+  if (n == 0) return picked;
+  double lo = *std::min_element(relevance.begin(), relevance.end());
+  double hi = *std::max_element(relevance.begin(), relevance.end());
+  std::vector<double> rel(n);
+  for (size_t i = 0; i < n; ++i) rel[i] = hi > lo ? (relevance[i] - lo) / (hi - lo) : 1.0;
+  std::vector<double> max_sim(n, -1e30);  // to the picked set
+  std::vector<bool> used(n, false);
+  while (picked.size() < std::min(k, n)) {
+    size_t best = n;
+    double best_score = -1e30;
+    for (size_t i = 0; i < n; ++i) {
+      if (used[i]) continue;
+      double redundancy = picked.empty() ? 0 : max_sim[i];
+      double score = lambda * rel[i] - (1 - lambda) * redundancy;
+      if (score > best_score) best_score = score, best = i;
+    }
+    used[best] = true;
+    picked.push_back(best);
+    for (size_t i = 0; i < n; ++i)
+      if (!used[i]) max_sim[i] = std::max(max_sim[i], similarity(i, best));
+  }
+  return picked;
 }
 
 std::vector<FusedHit> FromLexical(const std::vector<store::ScoredId>& lexical) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "store/vector_index.h"
@@ -22,6 +23,26 @@ struct FusedHit {
 // which ids first appear (lexical list first), so results are deterministic.
 std::vector<FusedHit> ReciprocalRankFusion(const std::vector<store::ScoredId>& lexical,
                                            const std::vector<store::ScoredId>& dense, int k);
+
+// Weighted RRF: score(d) = 2w / (k + rank_lex(d)) + 2(1 - w) / (k + rank_dense(d));
+// w = 0.5 is plain RRF.
+std::vector<FusedHit> WeightedRrf(const std::vector<store::ScoredId>& lexical,
+                                  const std::vector<store::ScoredId>& dense, int k, double lexical_weight);
+
+// Score fusion: each list's scores normalised over its candidates, then
+// w * lexical + (1 - w) * dense. A document absent from a list gets that
+// list's lowest normalised score.
+enum class ScoreNorm { kMinMax, kZScore };
+std::vector<FusedHit> ConvexFusion(const std::vector<store::ScoredId>& lexical,
+                                   const std::vector<store::ScoredId>& dense, ScoreNorm norm, double lexical_weight);
+
+// Maximal Marginal Relevance (Carbonell & Goldstein 1998): picks k of the
+// candidates greedily by lambda * relevance - (1 - lambda) * (the largest
+// similarity to one already picked). Relevance is min-max normalised first
+// so that it is on the scale of cosine similarity. similarity(i, j) over
+// candidate indexes. Returns candidate indexes in pick order.
+std::vector<size_t> Mmr(const std::vector<double>& relevance,
+                        const std::function<double(size_t, size_t)>& similarity, double lambda, size_t k);
 
 // One list passed through unchanged (single-mode search), with its ranks.
 std::vector<FusedHit> FromLexical(const std::vector<store::ScoredId>& lexical);

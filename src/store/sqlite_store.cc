@@ -342,6 +342,44 @@ class SqliteStore final : public KbStore {
     return GetChunks(ids);
   }
 
+  Result<std::vector<ChunkRecord>> GetChunkRange(const std::string& doc_id, int first, int last) override {
+    Stmt q(db_, "SELECT id FROM chunks WHERE doc_id = ? AND chunk_index BETWEEN ? AND ? ORDER BY chunk_index");
+    if (!q.ok()) return SqlError(db_, "read chunk range");
+    q.Bind(1, doc_id).Bind(2, first).Bind(3, last);
+    std::vector<int64_t> ids;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) ids.push_back(q.Int(0));
+    if (rc != SQLITE_DONE) return SqlError(db_, "read chunk range");
+    return GetChunks(ids);
+  }
+
+  Result<std::vector<float>> GetVectors(std::span<const int64_t> ids) override {
+    Stmt q(db_, "SELECT embedding FROM chunks WHERE id = ?");
+    if (!q.ok()) return SqlError(db_, "read embeddings");
+    std::vector<float> out;
+    out.reserve(ids.size() * dim_);
+    for (int64_t id : ids) {
+      q.Reset();
+      q.Bind(1, id);
+      if (q.Step() != SQLITE_ROW) return Status::Corruption("chunk " + std::to_string(id) + " has no stored embedding");
+      auto v = q.Floats(0);
+      if (static_cast<int>(v.size()) != dim_)
+        return Status::Corruption("chunk " + std::to_string(id) + " has an embedding of the wrong size");
+      out.insert(out.end(), v.begin(), v.end());
+    }
+    return out;
+  }
+
+  Result<std::string> GetSetting(const std::string& key) override {
+    auto v = GetMeta("setting." + key);
+    if (!v.ok() && v.status().code() == StatusCode::kCorruption) return std::string();  // unset
+    return v;
+  }
+
+  Status SetSetting(const std::string& key, const std::string& value) override {
+    return SetMeta("setting." + key, value);
+  }
+
   Result<StoreStats> Stats() override {
     StoreStats s;
     Stmt q(db_, "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)");

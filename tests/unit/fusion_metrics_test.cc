@@ -22,6 +22,63 @@ TEST(Fusion, ReciprocalRankFusionScoresAndOrder) {
   EXPECT_EQ(fused[1].dense_rank, 1);
 }
 
+std::vector<int64_t> Ids(const std::vector<retrieve::FusedHit>& hits) {
+  std::vector<int64_t> ids;
+  for (const auto& h : hits) ids.push_back(h.id);
+  return ids;
+}
+
+// The same two lists for every fusion: lexical 1, 2, 3 (BM25 9, 8, 7) and
+// dense 3, 1, 4 (cosine .9, .8, .7).
+const std::vector<store::ScoredId> kLex{{1, 9}, {2, 8}, {3, 7}};
+const std::vector<store::ScoredId> kDense{{3, .9f}, {1, .8f}, {4, .7f}};
+
+TEST(Fusion, WeightedRrfLeansTowardsTheHeavierList) {
+  // w = .8: 1 = 1.6/61 + .4/62, 3 = 1.6/63 + .4/61, 2 = 1.6/62, 4 = .4/63.
+  auto lex_heavy = retrieve::WeightedRrf(kLex, kDense, 60, 0.8);
+  EXPECT_EQ(Ids(lex_heavy), (std::vector<int64_t>{1, 3, 2, 4}));
+  EXPECT_NEAR(lex_heavy[0].score, 1.6 / 61 + 0.4 / 62, 1e-12);
+  // w = .2: 3 = .4/63 + 1.6/61 beats 1 = .4/61 + 1.6/62; 4 = 1.6/63 beats 2 = .4/62.
+  EXPECT_EQ(Ids(retrieve::WeightedRrf(kLex, kDense, 60, 0.2)), (std::vector<int64_t>{3, 1, 4, 2}));
+  // w = .5 is plain RRF.
+  auto plain = retrieve::WeightedRrf(kLex, kDense, 60, 0.5);
+  EXPECT_NEAR(plain[0].score, 1.0 / 61 + 1.0 / 62, 1e-12);
+}
+
+TEST(Fusion, MinMaxConvexCombination) {
+  // Normalised lexical 1, .5, 0 and dense 1, .5, 0; absent = 0.
+  auto even = retrieve::ConvexFusion(kLex, kDense, retrieve::ScoreNorm::kMinMax, 0.5);
+  EXPECT_EQ(Ids(even), (std::vector<int64_t>{1, 3, 2, 4}));
+  EXPECT_NEAR(even[0].score, 0.75, 1e-6);  // .5 * 1 + .5 * .5
+  EXPECT_NEAR(even[1].score, 0.5, 1e-6);   // .5 * 0 + .5 * 1
+  EXPECT_NEAR(even[2].score, 0.25, 1e-6);
+  EXPECT_NEAR(even[3].score, 0.0, 1e-6);
+  // w = .3: 3 = .7 beats 1 = .3 + .35.
+  EXPECT_EQ(Ids(retrieve::ConvexFusion(kLex, kDense, retrieve::ScoreNorm::kMinMax, 0.3)),
+            (std::vector<int64_t>{3, 1, 2, 4}));
+}
+
+TEST(Fusion, ZScoreConvexCombination) {
+  // z of 9, 8, 7 (and of .9, .8, .7) = 1.2247, 0, -1.2247; absent = the list's lowest.
+  const double z = std::sqrt(1.5);
+  auto even = retrieve::ConvexFusion(kLex, kDense, retrieve::ScoreNorm::kZScore, 0.5);
+  EXPECT_EQ(Ids(even), (std::vector<int64_t>{1, 3, 2, 4}));
+  EXPECT_NEAR(even[0].score, 0.5 * z, 1e-5);
+  EXPECT_NEAR(even[1].score, 0.0, 1e-5);
+  EXPECT_NEAR(even[2].score, -0.5 * z, 1e-5);
+  EXPECT_NEAR(even[3].score, -z, 1e-5);
+}
+
+TEST(Fusion, MmrSkipsNearDuplicates) {
+  // 0 and 1 are near duplicates; 2 is different but less relevant.
+  std::vector<double> relevance{1.0, 0.9, 0.5};
+  auto sim = [](size_t a, size_t b) { return (a + b == 1) ? 0.95 : (a == b ? 1.0 : 0.1); };
+  // Normalised relevance 1, .8, 0. Second pick: 1 = .5*.8 - .5*.95 < 2 = 0 - .5*.1.
+  EXPECT_EQ(retrieve::Mmr(relevance, sim, 0.5, 2), (std::vector<size_t>{0, 2}));
+  EXPECT_EQ(retrieve::Mmr(relevance, sim, 1.0, 3), (std::vector<size_t>{0, 1, 2}));  // relevance only
+  EXPECT_TRUE(retrieve::Mmr({}, sim, 0.5, 3).empty());
+}
+
 TEST(Metrics, HandComputedValues) {
   eval::Qrels q{{"a", 1}, {"b", 2}};
   std::vector<std::string> ranked{"x", "b", "a"};
