@@ -2,6 +2,7 @@
 // qrels/<split>.tsv).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct RetrievalEvalOptions {
   // so a changed corpus gets a fresh knowledge base.
   std::string kb;
   SplitOptions split_options;  // chunk_size 0 = the embedder's whole window
+  // Hybrid fusion overrides (unset = the knowledge base's settings / defaults).
+  std::optional<std::string> fusion;
+  std::optional<double> lexical_weight;
+  std::optional<double> mmr_lambda;
 };
 
 struct RetrievalMetrics {

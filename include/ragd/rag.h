@@ -64,6 +64,9 @@ struct AskOptions {
   // after the rest of the prompt and max_tokens.
   int context_budget = 0;
   AnswerStrategy strategy = AnswerStrategy::kStuff;
+  // Each source comes with its document's n neighbouring chunks, merged
+  // (SearchOptions::neighbors), so an answer sees the passage around a hit.
+  int neighbors = 0;
   bool no_retrieval = false;  // talk to the model directly
   // Citations are checked against the sources (AttributeCitations);
   // Answer::citations_corrected says when that changed them. Negative = off.

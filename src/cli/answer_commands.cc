@@ -97,6 +97,7 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   if (f.k) a.k = *f.k;
   if (f.min_score) a.min_score = *f.min_score;
   if (f.context_budget) a.context_budget = *f.context_budget;
+  if (f.neighbors) a.neighbors = *f.neighbors;
   a.no_retrieval = f.no_retrieval;
   if (a.k < 1 || a.k > 100) return Status::InvalidArgument("-k must be between 1 and 100");
   if (need_kb == KbNeed::kAlways && a.kb.empty())
@@ -283,6 +284,7 @@ AnswerCommands::AnswerCommands(CLI::App* app, CommonFlags* common) : common_(com
     cmd->add_option("--min-score", f_.min_score, "refuse when the best cosine similarity is below this (default 0.2; <0 never)");
     cmd->add_option("--context-budget", f_.context_budget, "tokens for sources (default: what the context leaves)");
     cmd->add_option("--strategy", f_.strategy, "stuff, map-reduce or refine (default stuff)");
+    cmd->add_option("--neighbors", f_.neighbors, "give the model n chunks around each source (default 0)");
     cmd->add_flag("--no-retrieval", f_.no_retrieval, "talk to the model directly");
     cmd->add_flag("--json", f_.json, "print the answer as JSON (no streaming)");
   };

@@ -26,7 +26,7 @@ struct AnswerFlags {
   bool json = false;
   std::optional<std::string> backend, model, base_url, api_key, chat_template, prompts_dir, mode, strategy;
   std::optional<double> temperature, top_p, timeout, min_score;
-  std::optional<int> max_tokens, retries, k, context_budget, ctx;
+  std::optional<int> max_tokens, retries, k, context_budget, ctx, neighbors;
   std::optional<int64_t> seed;
   std::vector<std::string> stop;
   std::string json_schema_file;

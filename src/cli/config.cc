@@ -25,7 +25,7 @@ const std::map<std::string, std::set<std::string>>& KnownKeys() {
         "connect_timeout_seconds", "max_retries", "retry_backoff_seconds", "temperature", "top_p", "max_tokens", "seed",
         "stop"}},
       {"embed", {"backend", "model", "base_url", "api_key", "threads", "timeout_seconds", "max_retries"}},
-      {"ask", {"mode", "k", "min_score", "context_budget", "strategy", "prompts_dir"}},
+      {"ask", {"mode", "k", "min_score", "context_budget", "strategy", "prompts_dir", "neighbors"}},
       {"memory", {"kind", "window"}},
       {"trace", {"enabled", "file"}},
   };
@@ -148,6 +148,7 @@ Result<Settings> LoadSettings(const std::string& config_path) {
     Take(t, "ask", "k", &s.ask.k);
     if (auto v = t["ask"]["min_score"].value<double>()) s.ask.min_score = *v;
     Take(t, "ask", "context_budget", &s.ask.context_budget);
+    Take(t, "ask", "neighbors", &s.ask.neighbors);
     Take(t, "ask", "strategy", &strategy);
     if (!strategy.empty()) { RAGD_ASSIGN_OR_RETURN(s.ask.strategy, ParseAnswerStrategy(strategy)); }
     Take(t, "ask", "prompts_dir", &s.prompts_dir);

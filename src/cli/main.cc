@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <optional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -78,6 +79,7 @@ json HitJson(const SearchHit& h) {
               {"char_end", h.char_end},
               {"lexical_rank", h.lexical_rank},
               {"dense_rank", h.dense_rank},
+              {"context", h.context},
               {"text", h.text}};
 }
 
@@ -138,6 +140,16 @@ int main(int argc, char** argv) {
   search->add_option("-k", k, "number of results (default 10)");
   search->add_flag("--per-document", per_doc, "at most one result per document");
   search->add_flag("--json", search_json, "print results as JSON");
+  std::optional<std::string> fusion;
+  std::optional<double> lexical_weight, mmr_lambda, min_score;
+  int neighbors = 0;
+  for (CLI::App* cmd : {search}) {
+    cmd->add_option("--fusion", fusion, "hybrid fusion: rrf, minmax or zscore (default: the knowledge base's, else rrf)");
+    cmd->add_option("--lexical-weight", lexical_weight, "weight of BM25 in the fusion, 0..1 (default 0.5)");
+    cmd->add_option("--mmr", mmr_lambda, "diversify with MMR, lambda 0..1 (1 = relevance only)");
+  }
+  search->add_option("--min-score", min_score, "drop hits scoring below this");
+  search->add_option("--neighbors", neighbors, "also show n chunks before and after each hit");
 
   // kb
   auto* kbcmd = app.add_subcommand("kb", "list, inspect or delete knowledge bases");
@@ -149,6 +161,11 @@ int main(int argc, char** argv) {
   std::string kb_name;
   kb_info->add_option("name", kb_name)->required();
   kb_info->add_flag("--json", kb_json, "print as JSON");
+  auto* kb_set = kbcmd->add_subcommand("set", "set a knowledge base's search default (search.fusion, search.lexical_weight, search.mmr_lambda)");
+  std::string setting_key, setting_value;
+  kb_set->add_option("name", kb_name)->required();
+  kb_set->add_option("key", setting_key)->required();
+  kb_set->add_option("value", setting_value)->required();
   auto* kb_delete = kbcmd->add_subcommand("delete", "delete a knowledge base and its files");
   kb_delete->add_option("name", kb_name)->required();
 
@@ -170,6 +187,9 @@ int main(int argc, char** argv) {
   eval_ret->add_option("--mode", mode_name, "bm25, dense or hybrid (default hybrid)");
   eval_ret->add_option("--kb", eval_kb, "knowledge base to build or reuse (default derived from the corpus hash)");
   eval_ret->add_flag("--json", eval_json, "print metrics as JSON");
+  eval_ret->add_option("--fusion", fusion, "hybrid fusion: rrf, minmax or zscore");
+  eval_ret->add_option("--lexical-weight", lexical_weight, "weight of BM25 in the fusion, 0..1");
+  eval_ret->add_option("--mmr", mmr_lambda, "diversify with MMR, lambda 0..1");
 
   cli::AnswerCommands answer_commands(&app, &g);
 
@@ -240,6 +260,11 @@ int main(int argc, char** argv) {
     o.mode = mode.value();
     o.k = k;
     o.one_per_document = per_doc;
+    o.fusion = fusion;
+    o.lexical_weight = lexical_weight;
+    o.mmr_lambda = mmr_lambda;
+    o.min_score = min_score;
+    o.neighbors = neighbors;
     auto r = (*engine)->Search(o);
     if (!r.ok()) return Fail(r.status());
     if (search_json) {
@@ -252,7 +277,7 @@ int main(int argc, char** argv) {
       for (const auto& h : r->hits) {
         std::printf("%2d. %.4f  %s\n", h.rank, h.score, Location(h).c_str());
         if (!h.heading_path.empty()) std::printf("    § %s\n", h.heading_path.c_str());
-        std::printf("    %s\n", OneLine(h.text, 220).c_str());
+        std::printf("    %s\n", OneLine(h.context.empty() ? h.text : h.context, h.context.empty() ? 220 : 600).c_str());
       }
     }
     return 0;
@@ -288,7 +313,15 @@ int main(int argc, char** argv) {
                     i.name.c_str(), i.path.c_str(), static_cast<long long>(i.documents), static_cast<long long>(i.chunks),
                     i.embed_model.c_str(), i.schema_version, i.bytes_on_disk / 1048576.0, i.created_at.c_str(),
                     i.updated_at.c_str());
+        if (auto settings = (*engine)->GetKbSettings(kb_name); settings.ok())
+          for (const auto& [k, v] : settings.value()) std::printf("%-13s %s\n", (k + ":").c_str(), v.c_str());
       }
+      return 0;
+    }
+    if (*kb_set) {
+      Status st = (*engine)->SetKbSetting(kb_name, setting_key, setting_value);
+      if (!st.ok()) return Fail(st);
+      std::printf("%s: %s = %s\n", kb_name.c_str(), setting_key.c_str(), setting_value.c_str());
       return 0;
     }
     if (*kb_delete) {
@@ -324,6 +357,9 @@ int main(int argc, char** argv) {
     o.split = split;
     o.mode = mode.value();
     o.kb = eval_kb;
+    o.fusion = fusion;
+    o.lexical_weight = lexical_weight;
+    o.mmr_lambda = mmr_lambda;
     cli::ProgressBar bar("eval", g.quiet || eval_json);
     auto r = EvaluateRetrieval(**engine, o, [&](const IngestProgress& p) { bar.Update(p); });
     bar.Finish();

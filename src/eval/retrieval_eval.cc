@@ -47,6 +47,9 @@ Result<RetrievalEvalReport> EvaluateRetrieval(Engine& engine, const RetrievalEva
     so.mode = options.mode;
     so.k = 100;
     so.one_per_document = true;
+    so.fusion = options.fusion;
+    so.lexical_weight = options.lexical_weight;
+    so.mmr_lambda = options.mmr_lambda;
     auto resp = engine.Search(so);
     if (!resp.ok()) return resp.status().WithContext("query " + q.id);
     std::vector<std::string> ranked;

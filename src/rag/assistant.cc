@@ -92,7 +92,11 @@ Result<Answer> Assistant::Answer_(const std::string& question, const std::string
   so.query = standalone;
   so.mode = options.mode;
   so.k = options.k;
+  so.neighbors = options.neighbors;
   RAGD_ASSIGN_OR_RETURN(SearchResponse found, engine_->Search(so));
+  // The neighbours' text is what the model reads.
+  for (auto& h : found.hits)
+    if (!h.context.empty()) h.text = std::move(h.context), h.context.clear();
   a.retrieval_seconds = Since(t0);
 
   double threshold = -1;

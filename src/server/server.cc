@@ -590,13 +590,24 @@ void Server::Impl::RegisterKbRoutes() {
     auto m = ParseSearchMode(mode);
     if (!m.ok()) return SendError(res, 422, m.status().message());
     o.mode = m.value();
+    std::string fusion;
+    double weight = -1, mmr = -2, min_score = -1e300;
+    if (!Field(*body, "fusion", &fusion, res, "a string") ||
+        !Field(*body, "lexical_weight", &weight, res, "a number") || !Field(*body, "mmr_lambda", &mmr, res, "a number") ||
+        !Field(*body, "min_score", &min_score, res, "a number") || !Field(*body, "neighbors", &o.neighbors, res, "an integer"))
+      return;
+    if (!fusion.empty()) o.fusion = fusion;
+    if (weight != -1) o.lexical_weight = weight;
+    if (mmr != -2) o.mmr_lambda = mmr;
+    if (min_score != -1e300) o.min_score = min_score;
+    if (o.neighbors < 0 || o.neighbors > 10) return SendError(res, 422, "'neighbors' must be between 0 and 10");
     auto r = engine->Search(o);
     if (!r.ok()) return SendError(res, HttpStatusOf(r.status()), r.status().ToString());
     json hits = json::array();
     for (const auto& h : r->hits)
       hits.push_back({{"rank", h.rank}, {"score", h.score}, {"doc_id", h.doc_id}, {"source", h.source},
                       {"label", SourceLabel(h)}, {"chunk_id", h.chunk_id}, {"page", h.page}, {"row", h.row},
-                      {"heading_path", h.heading_path}, {"text", h.text}});
+                      {"heading_path", h.heading_path}, {"text", h.text}, {"context", h.context}});
     SendJson(res, {{"kb", o.kb}, {"query", o.query}, {"mode", mode}, {"seconds", r->seconds}, {"results", hits}});
   });
 }

@@ -219,6 +219,12 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(len(body["results"]), 3)
         self.assertTrue(all(h["source"].endswith("faq.csv") for h in body["results"]), body)
+        status, body = self.s.json("POST", "/api/kbs/bank/search",
+                                   {"query": "international wire transfer", "k": 2, "fusion": "zscore",
+                                    "lexical_weight": 0.7, "mmr_lambda": 0.5, "neighbors": 1})
+        self.assertEqual(status, 200, body)
+        self.assertTrue(body["results"][0]["context"].find(body["results"][0]["text"][:40]) >= 0, body)
+        self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "fusion": "magic"}), 422, "fusion")
         self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "filters": {"color": "red"}}),
                          422, "unknown filter 'color'")
         self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "mode": "magic"}), 422, "mode")
