@@ -40,7 +40,7 @@ echo
 echo "== Chinese questions with the multilingual embedder (knowledge base 'bank-zh')"
 E5=(--embed-model multilingual-e5-small)
 "$RAGD" "${E5[@]}" ingest "$ROOT/examples/bank-kb" --kb bank-zh
-ask credit-card-policy.pdf "取现有手续费吗？" bank-zh "${E5[@]}"
-ask platinum-card.docx "白金信用卡年费多少钱？" bank-zh "${E5[@]}"
+ask credit-card-policy.pdf "信用卡逾期还款会怎么样？" bank-zh "${E5[@]}"
+ask faq.csv "外币兑换需要什么材料？" bank-zh "${E5[@]}"
 echo
 echo "demo: every answer cites the document that holds it"

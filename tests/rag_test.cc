@@ -90,6 +90,14 @@ TEST(Citations, AttributionCitesTheOverlappingSourceAndFixesBadNumbers) {
   EXPECT_EQ(AttributeCitations("The annual fee is 1,200 yuan [1].", sources, 0.5, &changed),
             "The annual fee is 1,200 yuan [2].");
   EXPECT_TRUE(changed);
+  // Chinese is compared on character bigrams: a paraphrase of the first FAQ row.
+  std::vector<Source> zh(2);
+  zh[0].n = 1;
+  zh[0].hit = Hit("faq.csv", "如何挂失银行卡？请立即拨打24小时客服热线，或登录手机银行选择“卡片管理 > 挂失”。");
+  zh[1].n = 2;
+  zh[1].hit = Hit("faq.csv", "忘记了手机银行登录密码怎么办？在登录页点击“忘记密码”，通过身份证号验证后重设。");
+  EXPECT_EQ(AttributeCitations("在手机银行的卡片管理页面，点击“卡片管理 > 挂失”，然后点击“挂失”。", zh, 0.4, &changed),
+            "在手机银行的卡片管理页面，点击“卡片管理 > 挂失”，然后点击“挂失”[1]。");
   // Valid citations and unrelated sentences are left alone.
   EXPECT_EQ(AttributeCitations("Fees apply [2]. Hello there, friend.", sources, 0.5, &changed),
             "Fees apply [2]. Hello there, friend.");

@@ -70,7 +70,7 @@ struct AskOptions {
   bool no_retrieval = false;  // talk to the model directly
   // Citations are checked against the sources (AttributeCitations);
   // Answer::citations_corrected says when that changed them. Negative = off.
-  double attribute_min_overlap = 0.5;
+  double attribute_min_overlap = 0.4;
   GenerateOptions generate;
 };
 
@@ -163,7 +163,8 @@ Result<std::vector<ChatMessage>> BuildCondensePrompt(const Prompts& prompts, con
 
 // Post-hoc citation check for models that cite badly (small local ones).
 // For each sentence, the source sharing the largest part of its terms
-// supports it when that part is at least min_overlap. A sentence without a
+// (analyzer terms; character bigrams for Chinese) supports it when that
+// part is at least min_overlap. A sentence without a
 // valid [n] gets the supporting source; [n] that match no source, or cite a
 // source that does not support the sentence while another does, are
 // replaced by it. *changed tells whether anything moved.

@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -462,7 +463,11 @@ int AnswerCommands::Serve() {
   std::thread([stop_signals, raw] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    raw->Stop();
+    // The signal may come before the listen loop started: repeat until it ends.
+    while (!raw->done()) {
+      raw->Stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }).detach();
   std::fprintf(stderr, "ragd: serving on http://%s:%d (chat model %s, %s)%s\n", host_.c_str(), (*srv)->port(),
                model->model().c_str(), model->backend().c_str(), key.empty() ? " without an API key" : "");

@@ -545,8 +545,8 @@ Result<IngestReport> Engine::IngestDocuments(const std::string& kb_name, std::sp
 namespace {
 
 // The fusion defaults, measured in docs/RETRIEVAL.md.
-constexpr char kDefaultFusion[] = "rrf";
-constexpr double kDefaultLexicalWeight = 0.5;
+constexpr char kDefaultFusion[] = "zscore";
+constexpr double kDefaultLexicalWeight = 0.7;
 
 struct SearchSettings {
   std::string fusion;

@@ -127,6 +127,42 @@ std::vector<Marker> FindMarkers(std::string_view s) {
   return out;
 }
 
+// The terms a sentence and a source are compared on: the BM25 analyzer's
+// terms for alphabetic text (stems, no stop words), and character bigrams
+// for Chinese, the usual unit of Chinese overlap measures (word segmentation
+// splits paraphrases too finely: 卡片管理页面 vs 卡片管理).
+std::set<std::string> SupportTerms(retrieve::Analyzer& analyzer, std::string_view text) {
+  std::set<std::string> out;
+  for (auto& t : analyzer.Terms(text)) {
+    int len = 1;
+    if (!t.empty() && !text::IsCjk(text::DecodeAt(t, 0, &len))) out.insert(std::move(t));
+  }
+  size_t run_start = 0, prev = std::string::npos;  // the current run of CJK characters
+  int run_chars = 0, prev_len = 0;
+  auto end_run = [&] {
+    if (run_chars == 1) out.insert(std::string(text.substr(run_start, prev_len)));  // a lone character counts alone
+    run_chars = 0;
+    prev = std::string::npos;
+  };
+  for (size_t i = 0; i < text.size();) {
+    int len = 1;
+    char32_t c = text::DecodeAt(text, i, &len);
+    if (len <= 0) len = 1;
+    if (text::IsCjk(c)) {
+      if (prev != std::string::npos) out.insert(std::string(text.substr(prev, prev_len + len)));
+      else run_start = i;
+      ++run_chars;
+      prev = i;
+      prev_len = len;
+    } else {
+      end_run();
+    }
+    i += len;
+  }
+  end_run();
+  return out;
+}
+
 bool IsSentenceEnd(std::string_view s, size_t i, int* len) {
   char32_t c = text::DecodeAt(s, i, len);
   if (c == U'。' || c == U'！' || c == U'？' || c == U'\n') return true;
@@ -143,8 +179,7 @@ std::string AttributeCitations(std::string_view answer, const std::vector<Source
   retrieve::Analyzer analyzer;
   std::vector<std::set<std::string>> source_terms;
   for (const auto& src : sources) {
-    auto terms = analyzer.Terms(src.hit.text);
-    source_terms.emplace_back(terms.begin(), terms.end());
+    source_terms.push_back(SupportTerms(analyzer, src.hit.text));
   }
   const int n_sources = static_cast<int>(sources.size());
   std::string out;
@@ -164,8 +199,7 @@ std::string AttributeCitations(std::string_view answer, const std::vector<Source
     // The source sharing the largest part of the sentence's terms.
     std::string plain = sentence;
     for (auto it = markers.rbegin(); it != markers.rend(); ++it) plain.erase(it->begin, it->end - it->begin);
-    auto terms = analyzer.Terms(plain);
-    std::set<std::string> uniq(terms.begin(), terms.end());
+    std::set<std::string> uniq = SupportTerms(analyzer, plain);
     std::vector<double> overlap(n_sources, 0);
     int best = 0;
     if (uniq.size() >= 2) {

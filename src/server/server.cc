@@ -101,6 +101,8 @@ struct Server::Impl {
   Metrics metrics;
   InferenceQueue queue;
   int bound_port = 0;
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> done{false};
   std::string chat_model_id;  // the chat model's name as an OpenAI model id ("gemma-3-270m")
 
   Impl(const ServeOptions& o, Engine* e, ChatModel* m, const Prompts* p)
@@ -672,10 +674,17 @@ Status Server::Bind() {
 int Server::port() const { return impl_->bound_port; }
 
 Status Server::Serve() {
-  if (!impl_->http.listen_after_bind()) return Status::IOError("the server stopped listening");
+  bool ok = impl_->stop_requested || impl_->http.listen_after_bind();
+  impl_->done = true;
+  if (!ok) return Status::IOError("the server stopped listening");
   return Status::OK();
 }
 
-void Server::Stop() { impl_->http.stop(); }
+void Server::Stop() {
+  impl_->stop_requested = true;
+  impl_->http.stop();  // a no-op until the listen loop runs: callers repeat until done()
+}
+
+bool Server::done() const { return impl_->done; }
 
 }  // namespace ragd::server

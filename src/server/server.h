@@ -38,7 +38,10 @@ class Server {
   Status Bind();
   int port() const;
   Status Serve();
+  // Asks Serve() to return; safe from any thread, also before Serve() runs.
   void Stop();
+  // True once Serve() has returned.
+  bool done() const;
 
   struct Impl;
 

@@ -5,7 +5,7 @@
 # traces of every model call, and the settings files (ragd.toml, .env).
 set -uo pipefail
 RAGD="$(realpath "$1")"
-SRC="$2"
+SRC="$(realpath "$2")"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 export RAGD_DATA_DIR="$WORK/data"
