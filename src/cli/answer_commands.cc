@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/config.h"
+#include "cli/progress.h"
+#include "ragd/answer_eval.h"
 #include "server/server.h"
 #include "core/files.h"
 #include "core/text.h"
@@ -320,6 +322,18 @@ AnswerCommands::AnswerCommands(CLI::App* app, CommonFlags* common) : common_(com
   serve_->add_option("--max-body-mb", max_body_mb_, "largest request body, uploads included (default 64)");
   serve_->add_option("--max-queue", max_queue_, "model requests that may wait; more get 503 (default 16)");
 
+  if (CLI::App* eval = app->get_subcommand("eval")) {
+    eval_answers_ = eval->add_subcommand("answers", "answer a BEIR folder's questions and score them against answers.jsonl");
+    eval_answers_->add_option("dir", eval_dir_, "folder with corpus.jsonl, queries.jsonl, qrels/<split>.tsv, answers.jsonl")
+        ->required();
+    eval_answers_->add_option("--split", eval_split_, "qrels split (default test)");
+    eval_answers_->add_option("--limit", eval_limit_, "only the first N questions (default all)");
+    eval_answers_->add_flag("--no-judge", eval_no_judge_, "skip faithfulness and answer relevancy (model-judged)");
+    eval_answers_->add_option("--out", eval_out_, "per-question JSONL (default ragd-eval-answers.jsonl)");
+    eval_answers_->add_option("--plot", eval_plot_, "SVG plot of the metric distributions (default ragd-eval-answers.svg)");
+    model_flags(eval_answers_);
+  }
+
   traces_ = app->add_subcommand("traces", "show recorded model calls");
   traces_->add_option("--kb", f_.kb, "knowledge base whose traces to show (default: the data folder's)");
   traces_->add_option("--last", last_, "the last N calls (default 20, 0 = all)");
@@ -332,6 +346,7 @@ std::optional<int> AnswerCommands::Run() {
   if (*sessions_) return Sessions();
   if (*traces_) return Traces();
   if (*serve_) return Serve();
+  if (eval_answers_ && *eval_answers_) return EvalAnswers();
   return std::nullopt;
 }
 
@@ -474,6 +489,60 @@ int AnswerCommands::Serve() {
   std::fflush(stderr);
   Status st = (*srv)->Serve();
   return st.ok() ? 0 : Fail(st);
+}
+
+int AnswerCommands::EvalAnswers() {
+  auto prepared = Prepare(*common_, f_, KbNeed::kNever);
+  if (!prepared.ok()) return Fail(prepared.status());
+  auto& run = *prepared.value();
+  AnswerEvalOptions o;
+  o.beir_dir = eval_dir_;
+  o.split = eval_split_;
+  o.kb = f_.kb;
+  o.ask = run.ask;
+  o.limit = eval_limit_;
+  o.judge = !eval_no_judge_;
+  cli::ProgressBar bar("eval answers", common_->quiet || f_.json);
+  auto r = EvaluateAnswers(*run.engine, *run.model, run.prompts, o, [&](const IngestProgress& p) { bar.Update(p); });
+  bar.Finish();
+  WarnTrace(run);
+  if (!r.ok()) return Fail(r.status());
+  // The per-question file and the plot.
+  std::string lines;
+  for (const auto& rec : r->records) {
+    json scores = json::object();
+    for (const auto& name : AnswerMetricNames())
+      if (auto v = AnswerMetric(rec.scores, name)) scores[name] = *v;
+    lines += json{{"id", rec.id}, {"question", rec.question}, {"references", rec.references}, {"answer", rec.answer},
+                  {"found", rec.found}, {"sources", rec.sources}, {"claims", rec.claims}, {"scores", scores},
+                  {"seconds", rec.seconds}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  }
+  if (Status st = files::WriteFileAtomic(eval_out_, lines); !st.ok()) return Fail(st);
+  if (Status st = files::WriteFileAtomic(eval_plot_, AnswerMetricsSvg(r.value())); !st.ok()) return Fail(st);
+  json metrics = json::object();
+  for (const auto& name : AnswerMetricNames())
+    if (auto v = AnswerMetric(r->mean, name)) metrics[name] = *v;
+  if (f_.json) {
+    std::cout << json{{"kb", r->kb}, {"questions", r->records.size()}, {"metrics", metrics},
+                      {"judged", {{"faithfulness", r->judged_faithfulness}, {"answer_relevancy", r->judged_relevancy}}},
+                      {"semantic_similarity_method", r->semantic_method}, {"backend", run.model->backend()},
+                      {"model", run.model->model()}, {"seconds", r->seconds}, {"per_question", eval_out_},
+                      {"plot", eval_plot_}}.dump(2)
+              << "\n";
+    return 0;
+  }
+  std::printf("answers of %s (%zu questions, knowledge base '%s', %s %s)\n", eval_dir_.c_str(), r->records.size(),
+              r->kb.c_str(), run.model->backend().c_str(), run.model->model().c_str());
+  for (const auto& name : AnswerMetricNames()) {
+    auto v = AnswerMetric(r->mean, name);
+    if (v) std::printf("  %-26s %.4f\n", name.c_str(), *v);
+    else std::printf("  %-26s —\n", name.c_str());
+  }
+  std::printf("  judged: faithfulness %d, answer relevancy %d of %zu\n", r->judged_faithfulness, r->judged_relevancy,
+              r->records.size());
+  std::printf("  semantic similarity: %s\n", r->semantic_method.c_str());
+  std::printf("  per question: %s, plot: %s, %.1f s\n", eval_out_.c_str(), eval_plot_.c_str(), r->seconds);
+  return 0;
 }
 
 int AnswerCommands::Sessions() {

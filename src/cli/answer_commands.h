@@ -49,6 +49,7 @@ class AnswerCommands {
   int Sessions();
   int Traces();
   int Serve();
+  int EvalAnswers();
 
   CommonFlags* common_;
   AnswerFlags f_;
@@ -60,6 +61,11 @@ class AnswerCommands {
   CLI::App* sessions_delete_ = nullptr;
   CLI::App* traces_ = nullptr;
   CLI::App* serve_ = nullptr;
+  CLI::App* eval_answers_ = nullptr;
+  std::string eval_dir_, eval_split_ = "test", eval_out_ = "ragd-eval-answers.jsonl",
+              eval_plot_ = "ragd-eval-answers.svg";
+  int eval_limit_ = 0;
+  bool eval_no_judge_ = false;
   std::string host_ = "127.0.0.1";
   int port_ = 8080;
   std::string api_key_, api_key_file_;

@@ -102,3 +102,31 @@ Result<BeirSet> ReadBeir(const std::string& dir, const std::string& split) {
 }
 
 }  // namespace ragd::eval
+
+namespace ragd::eval {
+
+Result<std::map<std::string, std::vector<std::string>>> ReadAnswers(const std::string& dir) {
+  std::string path = (fs::path(dir) / "answers.jsonl").string();
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    return Status::NotFound("no answers.jsonl in " + dir + " (lines of {\"_id\": query id, \"answers\": [...]})");
+  RAGD_ASSIGN_OR_RETURN(std::string raw, files::ReadFile(path, kMaxFile));
+  std::map<std::string, std::vector<std::string>> out;
+  RAGD_RETURN_IF_ERROR(ForEachLine(raw, [&](std::string_view l, int line) -> Status {
+    json v = json::parse(l, nullptr, false);
+    const std::string where = path + ":" + std::to_string(line) + ": ";
+    if (v.is_discarded() || !v.is_object()) return Status::InvalidArgument(where + "not a JSON object");
+    std::string id = StringField(v, "_id");
+    if (id.empty()) return Status::InvalidArgument(where + "record has no _id");
+    auto a = v.find("answers");
+    if (a == v.end() || !a->is_array()) return Status::InvalidArgument(where + "'answers' must be an array of strings");
+    for (const auto& x : *a) {
+      if (!x.is_string()) return Status::InvalidArgument(where + "'answers' must be an array of strings");
+      out[id].push_back(x.get<std::string>());
+    }
+    return Status::OK();
+  }));
+  return out;
+}
+
+}  // namespace ragd::eval

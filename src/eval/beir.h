@@ -25,4 +25,12 @@ struct BeirSet {
 // Errors name the file and line of the first malformed record.
 Result<BeirSet> ReadBeir(const std::string& dir, const std::string& split);
 
+// answers.jsonl of a BEIR-layout folder: {"_id": query id, "answers": [..]}.
+Result<std::map<std::string, std::vector<std::string>>> ReadAnswers(const std::string& dir);
+
+// Builds (or reuses, by content hash) the knowledge base of a BEIR corpus;
+// kb empty = "beir-<folder>-<corpus hash>". Returns the knowledge base's name.
+Result<std::string> BuildBeirKb(Engine& engine, const BeirSet& set, const std::string& dir, const std::string& kb,
+                                const SplitOptions& split, const ProgressFn& progress, IngestReport* ingest);
+
 }  // namespace ragd::eval

@@ -9,26 +9,37 @@
 
 namespace ragd {
 
-Result<RetrievalEvalReport> EvaluateRetrieval(Engine& engine, const RetrievalEvalOptions& options,
-                                              const ProgressFn& progress) {
-  RAGD_ASSIGN_OR_RETURN(eval::BeirSet set, eval::ReadBeir(options.beir_dir, options.split));
-  RetrievalEvalReport report;
-  report.kb = options.kb;
-  if (report.kb.empty()) {
-    std::string folder = std::filesystem::path(options.beir_dir).lexically_normal().filename().string();
-    if (folder.empty()) folder = std::filesystem::path(options.beir_dir).lexically_normal().parent_path().filename().string();
+namespace eval {
+
+Result<std::string> BuildBeirKb(Engine& engine, const BeirSet& set, const std::string& dir, const std::string& kb_name,
+                                const SplitOptions& split_options, const ProgressFn& progress, IngestReport* ingest) {
+  std::string kb = kb_name;
+  if (kb.empty()) {
+    std::string folder = std::filesystem::path(dir).lexically_normal().filename().string();
+    if (folder.empty()) folder = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
     std::string safe;
     for (char c : folder) safe += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
-    report.kb = "beir-" + safe.substr(0, 40) + "-" + set.corpus_hash.substr(0, 8);
+    kb = "beir-" + safe.substr(0, 40) + "-" + set.corpus_hash.substr(0, 8);
   }
   // Whole records as one chunk where the model's window allows.
-  SplitOptions split = options.split_options;
+  SplitOptions split = split_options;
   if (split.chunk_size == 0 && split.unit == ChunkUnit::kTokens) {
     RAGD_ASSIGN_OR_RETURN(Embedder * e, engine.embedder());
     split.chunk_size = e->max_tokens() - 2;
     if (split.chunk_overlap < 0) split.chunk_overlap = split.chunk_size / 8;
   }
-  RAGD_ASSIGN_OR_RETURN(report.ingest, engine.IngestDocuments(report.kb, set.corpus, split, progress));
+  RAGD_ASSIGN_OR_RETURN(*ingest, engine.IngestDocuments(kb, set.corpus, split, progress));
+  return kb;
+}
+
+}  // namespace eval
+
+Result<RetrievalEvalReport> EvaluateRetrieval(Engine& engine, const RetrievalEvalOptions& options,
+                                              const ProgressFn& progress) {
+  RAGD_ASSIGN_OR_RETURN(eval::BeirSet set, eval::ReadBeir(options.beir_dir, options.split));
+  RetrievalEvalReport report;
+  RAGD_ASSIGN_OR_RETURN(report.kb, eval::BuildBeirKb(engine, set, options.beir_dir, options.kb, options.split_options,
+                                                      progress, &report.ingest));
 
   auto t0 = std::chrono::steady_clock::now();
   IngestProgress prog;

@@ -124,5 +124,42 @@ check "unknown strategy" $?
 [[ $rc == 1 ]] && grep -q "chat model file not found: /nonexistent.gguf" "$WORK/err"
 check "missing model file" $?
 
+# eval answers on a tiny BEIR folder with reference answers.
+B="$WORK/beir"
+mkdir -p "$B/qrels"
+cat > "$B/corpus.jsonl" <<'JSON'
+{"_id": "d1", "title": "Wire transfers", "text": "International wire transfers take 1 to 3 working days."}
+{"_id": "d2", "title": "Cards", "text": "The gold card annual fee is 300 yuan."}
+{"_id": "d3", "title": "挂失", "text": "银行卡丢失后请立即拨打客服热线挂失。"}
+JSON
+cat > "$B/queries.jsonl" <<'JSON'
+{"_id": "q1", "text": "How long do international wire transfers take?"}
+{"_id": "q2", "text": "What is the gold card annual fee?"}
+{"_id": "q3", "text": "银行卡丢了怎么办？"}
+JSON
+printf 'query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\n' > "$B/qrels/test.tsv"
+cat > "$B/answers.jsonl" <<'JSON'
+{"_id": "q1", "answers": ["1 to 3 working days"]}
+{"_id": "q2", "answers": ["300 yuan"]}
+{"_id": "q3", "answers": ["拨打客服热线挂失"]}
+JSON
+out="$("$RAGD" eval answers "$B" --seed 1 --min-score -1 --json --out "$WORK/ea.jsonl" --plot "$WORK/ea.svg")"
+check "eval answers exits 0" $?
+echo "$out" | py 'import json,sys; r=json.load(sys.stdin); m=r["metrics"]
+assert r["questions"]==3, r
+assert m["context_recall_exact"]==1.0 and m["context_recall_normalized"]==1.0, m
+for k in ("exact_match","f1","rouge1","rouge2","rougeL","rougeS","semantic_similarity","faithfulness","answer_relevancy"):
+    assert k in m and 0 <= m[k] <= 1, (k, m)
+assert "sentence cosine" in r["semantic_similarity_method"], r'
+check "eval answers reports every metric" $?
+py 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; assert len(rows)==3 and all("scores" in r and r["answer"] for r in rows), rows' "$WORK/ea.jsonl"
+check "eval answers writes one JSON line per question" $?
+grep -q "<svg" "$WORK/ea.svg" && grep -q "faithfulness" "$WORK/ea.svg"
+check "eval answers draws the SVG plot" $?
+echo '{"_id": "q1", "answers": "not a list"}' > "$B/answers.jsonl"
+"$RAGD" eval answers "$B" --no-judge --out "$WORK/x.jsonl" --plot "$WORK/x.svg" 2>"$WORK/err"; rc=$?
+[[ $rc == 1 ]] && grep -q "answers.jsonl:1: 'answers' must be an array of strings" "$WORK/err"
+check "a malformed answers.jsonl names its line" $?
+
 echo "answer cli: $pass passed, $fail failed"
 [[ $fail == 0 ]]

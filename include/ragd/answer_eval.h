@@ -1,0 +1,71 @@
+// Answer evaluation on a BEIR-layout folder with answers.jsonl: for each
+// question, retrieve and answer with the configured model, then score the
+// answer against the reference answers and the retrieved context.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ragd/engine.h"
+#include "ragd/models.h"
+#include "ragd/rag.h"
+
+namespace ragd {
+
+struct AnswerEvalOptions {
+  std::string beir_dir;
+  std::string split = "test";
+  std::string kb;       // empty = the corpus knowledge base of `eval retrieval`
+  AskOptions ask;       // retrieval and generation (kb is filled in)
+  int limit = 0;        // the first N judged questions with answers (0 = all)
+  bool judge = true;    // faithfulness and answer relevancy (model calls)
+  int relevancy_questions = 3;  // questions regenerated from each answer
+};
+
+// One question's scores; judge metrics are unset when not judged or when
+// the answer has no claim to check.
+struct AnswerScores {
+  double context_recall_exact = 0;
+  double context_recall_normalized = 0;
+  double exact_match = 0;
+  double f1 = 0;
+  double rouge1 = 0, rouge2 = 0, rougeL = 0, rougeS = 0;
+  double semantic_similarity = 0;
+  std::optional<double> faithfulness;
+  std::optional<double> answer_relevancy;
+};
+
+struct AnswerEvalRecord {
+  std::string id;
+  std::string question;
+  std::vector<std::string> references;
+  std::string answer;
+  bool found = true;
+  std::vector<std::string> sources;  // labels of the retrieved passages
+  AnswerScores scores;
+  std::vector<std::string> claims;   // what the judge extracted
+  double seconds = 0;
+};
+
+struct AnswerEvalReport {
+  std::string kb;
+  std::vector<AnswerEvalRecord> records;
+  AnswerScores mean;  // judge metrics averaged over the questions that have them
+  int judged_faithfulness = 0, judged_relevancy = 0;
+  std::string semantic_method;  // how semantic_similarity was computed
+  double seconds = 0;
+};
+
+// Metric names in report order, and a record's value for one (nullopt when unset).
+const std::vector<std::string>& AnswerMetricNames();
+std::optional<double> AnswerMetric(const AnswerScores& s, const std::string& name);
+
+Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const Prompts& prompts,
+                                         const AnswerEvalOptions& options, const ProgressFn& progress = {});
+
+// A box plot (min, quartiles, median, max and mean) of each metric over the
+// questions, as a standalone SVG document.
+std::string AnswerMetricsSvg(const AnswerEvalReport& report);
+
+}  // namespace ragd
