@@ -195,6 +195,7 @@ struct SearchResponse {
   // Cosine similarity of the best dense candidate (dense and hybrid modes;
   // 0 in bm25 mode): how close the knowledge base comes to the query at all.
   double best_dense_score = 0;
+  std::string embed_model;  // the knowledge base's Embedder::model_id()
   double seconds = 0;
 };
 
@@ -208,7 +209,10 @@ class Engine {
   const std::string& data_dir() const;
 
   Result<std::vector<KbInfo>> ListKnowledgeBases();
+  // Counts rows and bytes on disk: for listings, not per request.
   Result<KbInfo> GetKnowledgeBase(const std::string& name);
+  // Cheap: OK when the knowledge base exists (and its name is valid).
+  Status CheckKnowledgeBase(const std::string& name);
   Status DeleteKnowledgeBase(const std::string& name);
   // Creates an empty knowledge base for the current embedder (AlreadyExists
   // is InvalidArgument).

@@ -60,6 +60,14 @@ std::string TraceToJson(const TraceRecord& record);
 // with *tags at the time of the call.
 std::unique_ptr<ChatModel> TraceChatModel(std::unique_ptr<ChatModel> model, std::shared_ptr<TraceLog> log,
                                           std::shared_ptr<const TraceTags> tags);
+// The same around a model owned elsewhere (it must outlive the wrapper).
+std::unique_ptr<ChatModel> TraceChatModel(ChatModel* model, std::shared_ptr<TraceLog> log,
+                                          std::shared_ptr<const TraceTags> tags);
+
+// Where a knowledge base's traces go by default: <data dir>/<kb>/traces.jsonl,
+// or <data dir>/traces.jsonl for calls of no knowledge base (also when kb
+// is not a plain name, so a name never steers the file out of the folder).
+std::string DefaultTracePath(const std::string& data_dir, const std::string& kb);
 std::unique_ptr<Embedder> TraceEmbedder(std::unique_ptr<Embedder> model, std::string backend,
                                         std::shared_ptr<TraceLog> log, std::shared_ptr<const TraceTags> tags);
 std::unique_ptr<Reranker> TraceReranker(std::unique_ptr<Reranker> model, std::shared_ptr<TraceLog> log,

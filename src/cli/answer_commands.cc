@@ -12,7 +12,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "api/json_forms.h"
 #include "cli/config.h"
+#include "cli/output.h"
 #include "cli/progress.h"
 #include "ragd/answer_eval.h"
 #include "server/server.h"
@@ -28,18 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-int Fail(const Status& st) {
-  std::fprintf(stderr, "ragd: error: %s\n", st.ToString().c_str());
-  return 1;
-}
-
-std::string Snippet(std::string_view s, size_t max_bytes) {
-  std::string out;
-  for (char c : s) out += (c == '\n' || c == '\t' || c == '\r') ? ' ' : c;
-  std::string_view cut = text::TruncateUtf8(out, max_bytes);
-  return cut.size() < out.size() ? std::string(cut) + "…" : out;
-}
 
 // Everything one ask or chat run needs, built from settings and flags.
 struct Run {
@@ -129,8 +119,7 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   run->engine = std::move(engine).value();
   if (!a.kb.empty()) {
     // A real knowledge base (this also checks the name), before loading the chat model.
-    auto info = run->engine->GetKnowledgeBase(a.kb);
-    if (!info.ok()) return info.status();
+    if (Status st = run->engine->CheckKnowledgeBase(a.kb); !st.ok()) return st;
   }
   if (!a.no_retrieval && need_kb != KbNeed::kNever) {
     // Load the embedder now so that retrieval timings are retrieval only.
@@ -148,28 +137,9 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   return run;
 }
 
-json SourceJson(const Source& s) {
-  const SearchHit& h = s.hit;
-  return json{{"n", s.n},
-              {"cited", s.cited},
-              {"label", SourceLabel(h)},
-              {"source", h.source},
-              {"doc_id", h.doc_id},
-              {"chunk_id", h.chunk_id},
-              {"page", h.page},
-              {"row", h.row},
-              {"heading_path", h.heading_path},
-              {"char_start", h.char_start},
-              {"char_end", h.char_end},
-              {"score", h.score},
-              {"dense_score", h.dense_score},
-              {"truncated", s.truncated},
-              {"text", h.text}};
-}
-
 json AnswerJson(const Answer& a, const ChatModel& m, const AskOptions& o) {
   json sources = json::array();
-  for (const auto& s : a.sources) sources.push_back(SourceJson(s));
+  for (const auto& s : a.sources) sources.push_back(api::SourceJson(s));
   return json{{"question", a.question},
               {"standalone_question", a.standalone_question},
               {"language", a.language},
@@ -233,7 +203,7 @@ void PrintSources(const Answer& a, bool cited_only) {
   for (const auto& s : a.sources) {
     if (cited_only && !s.cited) continue;
     std::printf("  [%d]%s %s — %s\n", s.n, s.cited ? "*" : " ", SourceLabel(s.hit).c_str(),
-                Snippet(s.hit.text, 160).c_str());
+                OneLine(s.hit.text, 160).c_str());
   }
   if (!a.unknown_citations.empty()) {
     std::string list;
@@ -581,7 +551,7 @@ int AnswerCommands::Sessions() {
     if (list->empty()) std::printf("no sessions in '%s'\n", f_.kb.c_str());
     for (const auto& s : list.value())
       std::printf("%s  %s  %3zu turns  %-7s  %s\n", s.id.c_str(), s.updated_at.c_str(), s.turns.size(),
-                  MemoryKindName(s.memory), s.turns.empty() ? "" : Snippet(s.turns[0].question, 60).c_str());
+                  MemoryKindName(s.memory), s.turns.empty() ? "" : OneLine(s.turns[0].question, 60).c_str());
     return 0;
   }
   if (*sessions_show_) {
@@ -617,9 +587,9 @@ int AnswerCommands::Traces() {
   if (!settings.ok()) return Fail(settings.status());
   std::string data_dir = !common_->data_dir.empty() ? common_->data_dir : settings->data_dir;
   // Traces are shown even when recording is off now.
-  Settings on = settings.value();
-  on.trace = true;
-  std::string path = TracePath(on, false, common_->trace_file, data_dir, f_.kb);
+  std::string path = !common_->trace_file.empty() ? common_->trace_file
+                     : !settings->trace_file.empty() ? settings->trace_file
+                                                     : DefaultTracePath(data_dir.empty() ? DefaultDataDir() : data_dir, f_.kb);
   int skipped = 0;
   auto r = ReadTraces(path, last_, &skipped);
   if (!r.ok()) return Fail(r.status());
@@ -630,15 +600,15 @@ int AnswerCommands::Traces() {
   if (r->empty()) std::printf("no traces in %s\n", path.c_str());
   for (const auto& t : r.value()) {
     std::printf("%s  %-6s %-6s %-28s %6.3f s", t.time.c_str(), t.kind.c_str(), t.backend.c_str(),
-                Snippet(t.model, 28).c_str(), t.latency_seconds);
+                OneLine(t.model, 28).c_str(), t.latency_seconds);
     if (t.kind == "chat")
       std::printf("  %d+%d tokens, first token %.3f s", t.prompt_tokens, t.completion_tokens, t.first_token_seconds);
     std::printf("\n");
     if (!t.session.empty() || !t.question.empty())
       std::printf("    %s%s\n", t.session.empty() ? "" : ("session " + t.session + " · ").c_str(),
-                  Snippet(t.question, 100).c_str());
+                  OneLine(t.question, 100).c_str());
     if (!t.error.empty()) std::printf("    error: %s\n", t.error.c_str());
-    else if (t.kind == "chat") std::printf("    → %s\n", Snippet(text::Trim(t.output), 140).c_str());
+    else if (t.kind == "chat") std::printf("    → %s\n", OneLine(text::Trim(t.output), 140).c_str());
   }
   if (skipped) std::fprintf(stderr, "ragd: %d damaged trace lines skipped\n", skipped);
   return 0;

@@ -9,6 +9,7 @@
 #include "core/status_macros.h"
 #include "core/text.h"
 #include "ragd/engine.h"
+#include "ragd/trace.h"
 
 namespace ragd::cli {
 
@@ -179,10 +180,7 @@ std::string TracePath(const Settings& s, bool no_trace, const std::string& trace
   if (!s.trace || no_trace) return "";
   if (!trace_file_flag.empty()) return trace_file_flag;
   if (!s.trace_file.empty()) return s.trace_file;
-  fs::path dir = data_dir.empty() ? DefaultDataDir() : data_dir;
-  // Never let a knowledge-base name steer the file out of the data folder.
-  bool plain = !kb.empty() && kb.find('/') == std::string::npos && kb.front() != '.';
-  return (plain ? dir / kb / "traces.jsonl" : dir / "traces.jsonl").string();
+  return DefaultTracePath(data_dir.empty() ? DefaultDataDir() : data_dir, kb);
 }
 
 void ApplyEnvironment(const Settings& s, BackendOptions* b) {

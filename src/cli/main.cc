@@ -11,8 +11,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "api/json_forms.h"
 #include "cli/answer_commands.h"
 #include "cli/config.h"
+#include "cli/output.h"
 #include "cli/progress.h"
 #include "core/text.h"
 #include "ragd/engine.h"
@@ -24,11 +26,8 @@ using nlohmann::json;
 using namespace ragd;
 
 using GlobalFlags = ragd::cli::CommonFlags;
-
-int Fail(const Status& st) {
-  std::fprintf(stderr, "ragd: error: %s\n", st.ToString().c_str());
-  return 1;
-}
+using ragd::cli::Fail;
+using ragd::cli::OneLine;
 
 // kb names the knowledge base whose traces.jsonl records the embedding calls
 // (empty: the data folder's).
@@ -50,45 +49,11 @@ Result<std::unique_ptr<Engine>> OpenEngine(const GlobalFlags& g, const std::stri
   return Engine::Open(o);
 }
 
-std::string OneLine(std::string_view s, size_t max_bytes) {
-  std::string out;
-  for (char c : s) out += (c == '\n' || c == '\t' || c == '\r') ? ' ' : c;
-  std::string_view cut = text::TruncateUtf8(out, max_bytes);
-  return cut.size() < out.size() ? std::string(cut) + "…" : out;
-}
-
 std::string Location(const SearchHit& h) {
   std::string loc = h.source;
   if (h.page) loc += ":p" + std::to_string(h.page);
   if (h.row) loc += ":row " + std::to_string(h.row);
   return loc;
-}
-
-json HitJson(const SearchHit& h) {
-  return json{{"rank", h.rank},
-              {"score", h.score},
-              {"doc_id", h.doc_id},
-              {"source", h.source},
-              {"title", h.title},
-              {"chunk_id", h.chunk_id},
-              {"chunk_index", h.chunk_index},
-              {"page", h.page},
-              {"row", h.row},
-              {"heading_path", h.heading_path},
-              {"char_start", h.char_start},
-              {"char_end", h.char_end},
-              {"lexical_rank", h.lexical_rank},
-              {"dense_rank", h.dense_rank},
-              {"context", h.context},
-              {"text", h.text}};
-}
-
-json KbJson(const KbInfo& k) {
-  return json{{"name", k.name},         {"path", k.path},
-              {"documents", k.documents}, {"chunks", k.chunks},
-              {"embed_model", k.embed_model}, {"schema_version", k.schema_version},
-              {"bytes_on_disk", k.bytes_on_disk}, {"created_at", k.created_at},
-              {"updated_at", k.updated_at}};
 }
 
 Result<ChunkUnit> ParseUnit(const std::string& s) {
@@ -269,7 +234,7 @@ int main(int argc, char** argv) {
     if (!r.ok()) return Fail(r.status());
     if (search_json) {
       json results = json::array();
-      for (const auto& h : r->hits) results.push_back(HitJson(h));
+      for (const auto& h : r->hits) results.push_back(api::HitJson(h));
       json out{{"query", query}, {"kb", kb}, {"mode", SearchModeName(o.mode)}, {"seconds", r->seconds}, {"results", results}};
       std::cout << out.dump(2) << "\n";
     } else {
@@ -291,7 +256,7 @@ int main(int argc, char** argv) {
       if (!r.ok()) return Fail(r.status());
       if (kb_json) {
         json arr = json::array();
-        for (const auto& i : r.value()) arr.push_back(KbJson(i));
+        for (const auto& i : r.value()) arr.push_back(api::KbJson(i));
         std::cout << json{{"data_dir", (*engine)->data_dir()}, {"knowledge_bases", arr}}.dump(2) << "\n";
       } else {
         if (r->empty()) std::printf("no knowledge bases in %s\n", (*engine)->data_dir().c_str());
@@ -305,7 +270,7 @@ int main(int argc, char** argv) {
       auto r = (*engine)->GetKnowledgeBase(kb_name);
       if (!r.ok()) return Fail(r.status());
       if (kb_json) {
-        std::cout << KbJson(r.value()).dump(2) << "\n";
+        std::cout << api::KbJson(r.value()).dump(2) << "\n";
       } else {
         const KbInfo& i = r.value();
         std::printf("name:         %s\npath:         %s\ndocuments:    %lld\nchunks:       %lld\nembed model:  %s\n"

@@ -319,6 +319,11 @@ Result<KbInfo> Engine::GetKnowledgeBase(const std::string& name) {
   return info;
 }
 
+Status Engine::CheckKnowledgeBase(const std::string& name) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  return impl_->OpenKb(name, false).status();
+}
+
 Result<std::vector<KbInfo>> Engine::ListKnowledgeBases() {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   std::vector<KbInfo> out;
@@ -554,7 +559,8 @@ struct SearchSettings {
   double mmr_lambda = -1;  // off
 };
 
-double ParseUnit(const std::string& v, const std::string&) {
+// A number from a setting's text; NaN when it is not one.
+double ParseNumber(const std::string& v) {
   char* end = nullptr;
   double d = std::strtod(v.c_str(), &end);
   return (end && *end == '\0' && !v.empty()) ? d : std::nan("");
@@ -563,18 +569,20 @@ double ParseUnit(const std::string& v, const std::string&) {
 // The query's options, else the knowledge base's settings, else defaults.
 Result<SearchSettings> ResolveSearchSettings(store::KbStore* kb, const SearchOptions& o) {
   SearchSettings s;
-  RAGD_ASSIGN_OR_RETURN(std::string fusion, kb->GetSetting("search.fusion"));
-  s.fusion = o.fusion ? *o.fusion : (fusion.empty() ? kDefaultFusion : fusion);
+  RAGD_ASSIGN_OR_RETURN(auto stored, kb->GetSettings());
+  auto setting = [&](const char* key) { auto it = stored.find(key); return it == stored.end() ? std::string() : it->second; };
+  s.fusion = o.fusion ? *o.fusion : setting("search.fusion");
+  if (s.fusion.empty()) s.fusion = kDefaultFusion;
   if (s.fusion != "rrf" && s.fusion != "minmax" && s.fusion != "zscore")
     return Status::InvalidArgument("unknown fusion '" + s.fusion + "' (rrf, minmax or zscore)");
-  RAGD_ASSIGN_OR_RETURN(std::string weight, kb->GetSetting("search.lexical_weight"));
-  s.lexical_weight = o.lexical_weight ? *o.lexical_weight : (weight.empty() ? kDefaultLexicalWeight : ParseUnit(weight, ""));
+  std::string weight = setting("search.lexical_weight");
+  s.lexical_weight = o.lexical_weight ? *o.lexical_weight : (weight.empty() ? kDefaultLexicalWeight : ParseNumber(weight));
   if (!(s.lexical_weight >= 0 && s.lexical_weight <= 1))
-    return Status::InvalidArgument("the lexical weight must be between 0 and 1");
-  RAGD_ASSIGN_OR_RETURN(std::string mmr, kb->GetSetting("search.mmr_lambda"));
-  s.mmr_lambda = o.mmr_lambda ? *o.mmr_lambda : (mmr.empty() || mmr == "off" ? -1 : ParseUnit(mmr, ""));
+    return Status::InvalidArgument("the lexical weight must be a number between 0 and 1");
+  std::string mmr = setting("search.mmr_lambda");
+  s.mmr_lambda = o.mmr_lambda ? *o.mmr_lambda : (mmr.empty() || mmr == "off" ? -1 : ParseNumber(mmr));
   if (std::isnan(s.mmr_lambda) || s.mmr_lambda > 1)
-    return Status::InvalidArgument("the MMR lambda must be between 0 and 1");
+    return Status::InvalidArgument("the MMR lambda must be a number between 0 and 1, or off");
   return s;
 }
 
@@ -657,6 +665,7 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
     RAGD_ASSIGN_OR_RETURN(dense, kb->DenseSearch(q, candidates));
   }
   SearchResponse resp;
+  resp.embed_model = kb->embed_model();
   for (const auto& d : dense) resp.best_dense_score = std::max(resp.best_dense_score, static_cast<double>(d.score));
   RAGD_ASSIGN_OR_RETURN(SearchSettings settings, ResolveSearchSettings(kb, options));
   std::vector<retrieve::FusedHit> fused;
@@ -723,14 +732,12 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
 Status Engine::SetKbSetting(const std::string& kb_name, const std::string& key, const std::string& value) {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, false));
-  SearchOptions probe;
+  SearchOptions probe;  // validated as a query carrying the value would be
   if (key == "search.fusion") probe.fusion = value;
-  else if (key == "search.lexical_weight") probe.lexical_weight = ParseUnit(value, key);
-  else if (key == "search.mmr_lambda") probe.mmr_lambda = value == "off" ? -1 : ParseUnit(value, key);
+  else if (key == "search.lexical_weight") probe.lexical_weight = ParseNumber(value);
+  else if (key == "search.mmr_lambda") probe.mmr_lambda = value == "off" ? -1 : ParseNumber(value);
   else return Status::InvalidArgument("unknown setting '" + key + "' (search.fusion, search.lexical_weight, search.mmr_lambda)");
-  if ((probe.lexical_weight && std::isnan(*probe.lexical_weight)) || (probe.mmr_lambda && std::isnan(*probe.mmr_lambda)))
-    return Status::InvalidArgument(key + " must be a number between 0 and 1, not '" + value + "'");
-  RAGD_RETURN_IF_ERROR(ResolveSearchSettings(kb, probe).status());  // validates
+  RAGD_RETURN_IF_ERROR(ResolveSearchSettings(kb, probe).status().WithContext(key + " = '" + value + "'"));
   RAGD_ASSIGN_OR_RETURN(KbLock kb_lock, KbLock::Acquire(impl_->KbDir(kb_name).string(), kb_name));
   return kb->SetSetting(key, value);
 }
@@ -738,12 +745,7 @@ Status Engine::SetKbSetting(const std::string& kb_name, const std::string& key, 
 Result<std::map<std::string, std::string>> Engine::GetKbSettings(const std::string& kb_name) {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, false));
-  std::map<std::string, std::string> out;
-  for (const char* key : {"search.fusion", "search.lexical_weight", "search.mmr_lambda"}) {
-    RAGD_ASSIGN_OR_RETURN(std::string v, kb->GetSetting(key));
-    if (!v.empty()) out[key] = v;
-  }
-  return out;
+  return kb->GetSettings();
 }
 
 }  // namespace ragd

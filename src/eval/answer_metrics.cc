@@ -17,24 +17,6 @@ bool IsPunct(char32_t c) {
          c == 0x00B7 || c == 0x2018 || c == 0x2019 || c == 0x201C || c == 0x201D;
 }
 
-void AppendUtf8(std::string* out, char32_t c) {
-  if (c < 0x80) {
-    *out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    *out += static_cast<char>(0xC0 | (c >> 6));
-    *out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    *out += static_cast<char>(0xE0 | (c >> 12));
-    *out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    *out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    *out += static_cast<char>(0xF0 | (c >> 18));
-    *out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    *out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    *out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
-
 using Counts = std::map<std::vector<std::string>, int>;
 
 Counts NGrams(const std::vector<std::string>& toks, int n) {
@@ -72,11 +54,10 @@ std::string NormalizeAnswer(std::string_view s, bool drop_articles) {
     int len = 1;
     char32_t c = text::DecodeAt(folded, i, &len);
     if (len <= 0) len = 1;
+    if (IsPunct(c) || c == '\t' || c == '\n' || c == '\r') out += ' ';
+    else if (c >= 'A' && c <= 'Z') out += static_cast<char>(c - 'A' + 'a');
+    else out.append(folded, i, len);  // the character's own bytes
     i += len;
-    if (IsPunct(c)) c = ' ';
-    if (c >= 'A' && c <= 'Z') c = c - 'A' + 'a';
-    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
-    AppendUtf8(&out, c);
   }
   std::string result;
   size_t start = 0;

@@ -42,6 +42,17 @@ Result<std::string> ResolveModelPath(const std::string& name_or_path, const std:
   return path;
 }
 
+Result<llama_model*> LoadModel(const std::string& path, const std::string& what) {
+  InitOnce();
+  llama_model_params mp = llama_model_default_params();
+  mp.n_gpu_layers = 0;
+  llama_model* model = llama_model_load_from_file(path.c_str(), mp);
+  if (!model)
+    return Status::Unavailable("cannot load the " + what + " " + path +
+                               " (not a GGUF file, or an architecture this llama.cpp build does not know)");
+  return model;
+}
+
 Result<std::vector<llama_token>> Tokenize(const llama_vocab* vocab, const std::string& text, bool add_special,
                                           bool parse_special) {
   std::vector<llama_token> out(text.size() + 8);

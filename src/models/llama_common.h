@@ -22,6 +22,10 @@ std::string MetaString(const llama_model* model, const char* key);
 // names the role for messages ("chat model", "embedding model").
 Result<std::string> ResolveModelPath(const std::string& name_or_path, const std::string& what);
 
+// Initialises llama.cpp and loads a GGUF on the CPU; what names the role
+// for the error ("chat model").
+Result<llama_model*> LoadModel(const std::string& path, const std::string& what);
+
 // Tokenizes text; special tokens in the text are parsed when parse_special.
 Result<std::vector<llama_token>> Tokenize(const llama_vocab* vocab, const std::string& text, bool add_special,
                                           bool parse_special);

@@ -46,13 +46,7 @@ class LocalChatModel final : public ChatModel {
   }
 
   Status Open(const BackendOptions& options, const std::string& path) {
-    llama::InitOnce();
-    llama_model_params mp = llama_model_default_params();
-    mp.n_gpu_layers = 0;
-    model_ = llama_model_load_from_file(path.c_str(), mp);
-    if (!model_)
-      return Status::Unavailable("cannot load the chat model " + path +
-                                 " (not a GGUF file, or an architecture this llama.cpp build does not know)");
+    RAGD_ASSIGN_OR_RETURN(model_, llama::LoadModel(path, "chat model"));
     vocab_ = llama_model_get_vocab(model_);
     int trained = llama_model_n_ctx_train(model_);
     n_ctx_ = options.context_tokens > 0 ? options.context_tokens : std::min(trained > 0 ? trained : 4096, 4096);

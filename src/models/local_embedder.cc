@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/text.h"
+#include "core/status_macros.h"
 #include "models/llama_common.h"
 #include "ragd/embedder.h"
 
@@ -29,13 +30,7 @@ class LocalEmbedder final : public Embedder {
   }
 
   Status Open(const EmbedderOptions& options, const std::string& path) {
-    llama::InitOnce();
-    llama_model_params mp = llama_model_default_params();
-    mp.n_gpu_layers = 0;
-    model_ = llama_model_load_from_file(path.c_str(), mp);
-    if (!model_)
-      return Status::Unavailable("cannot load the embedding model " + path +
-                                 " (not a GGUF file, or an architecture this llama.cpp build does not know)");
+    RAGD_ASSIGN_OR_RETURN(model_, llama::LoadModel(path, "embedding model"));
     vocab_ = llama_model_get_vocab(model_);
     dim_ = llama_model_n_embd_out(model_);
     if (dim_ <= 0) dim_ = llama_model_n_embd(model_);

@@ -103,8 +103,7 @@ Result<Answer> Assistant::Answer_(const std::string& question, const std::string
   if (options.min_score) {
     threshold = *options.min_score;
   } else if (options.mode != SearchMode::kBm25) {
-    RAGD_ASSIGN_OR_RETURN(KbInfo info, engine_->GetKnowledgeBase(options.kb));
-    threshold = DefaultMinScore(info.embed_model);
+    threshold = DefaultMinScore(found.embed_model);
   }
   a.best_score = found.best_dense_score;
   a.min_score = threshold;

@@ -10,6 +10,7 @@
 #include "core/files.h"
 #include "core/text.h"
 #include "ragd/trace.h"
+#include "api/json_forms.h"
 #include "server/inference_queue.h"
 #include "server/metrics.h"
 #include "server/web_assets.h"
@@ -151,9 +152,8 @@ struct Server::Impl {
 
   std::shared_ptr<TraceLog> TraceFor(const std::string& kb) const {
     if (!options.trace) return nullptr;
-    if (!options.trace_file.empty()) return std::make_shared<TraceLog>(options.trace_file);
-    fs::path dir = engine->data_dir();
-    return std::make_shared<TraceLog>((kb.empty() ? dir / "traces.jsonl" : dir / kb / "traces.jsonl").string());
+    return std::make_shared<TraceLog>(options.trace_file.empty() ? DefaultTracePath(engine->data_dir(), kb)
+                                                                 : options.trace_file);
   }
 };
 
@@ -161,13 +161,6 @@ struct Server::Impl {
 // OpenAI-compatible routes.
 
 namespace {
-
-json SourceJson(const Source& s) {
-  const SearchHit& h = s.hit;
-  return {{"n", s.n},         {"cited", s.cited},   {"label", SourceLabel(h)}, {"source", h.source},
-          {"doc_id", h.doc_id}, {"chunk_id", h.chunk_id}, {"page", h.page},   {"row", h.row},
-          {"heading_path", h.heading_path}, {"text", h.text}};
-}
 
 std::string CompletionId() {
   static std::atomic<uint64_t> n{0};
@@ -269,8 +262,7 @@ void Server::Impl::RegisterOpenAiRoutes() {
     std::string kb;
     if (model_name.starts_with("kb:")) {
       kb = model_name.substr(3);
-      auto info = engine->GetKnowledgeBase(kb);
-      if (!info.ok()) return SendError(res, HttpStatusOf(info.status()), info.status().ToString());
+      if (Status st = engine->CheckKnowledgeBase(kb); !st.ok()) return SendError(res, HttpStatusOf(st), st.ToString());
     } else if (!model_name.empty() && model_name != chat_model_id && model_name != "default") {
       return SendError(res, 404, "model '" + model_name + "' is not served here; GET /v1/models lists '" +
                                      chat_model_id + "' and 'kb:<name>' for each knowledge base");
@@ -287,24 +279,8 @@ void Server::Impl::RegisterOpenAiRoutes() {
     std::shared_ptr<TraceLog> trace = TraceFor(kb);
     auto job = [this, channel, result, messages, kb, ask, trace, stream] {
       auto tags = std::make_shared<TraceTags>();
-      std::unique_ptr<ChatModel> traced;
-      ChatModel* m = model;
-      // Borrow the shared model through a non-owning tracer.
-      struct Borrowed final : ChatModel {
-        explicit Borrowed(ChatModel* b) : b(b) {}
-        Result<ChatResult> Chat(std::span<const ChatMessage> msgs, const GenerateOptions& o, const TokenFn& t) override {
-          return b->Chat(msgs, o, t);
-        }
-        Result<int> CountTokens(std::string_view s) override { return b->CountTokens(s); }
-        int context_tokens() const override { return b->context_tokens(); }
-        std::string backend() const override { return b->backend(); }
-        std::string model() const override { return b->model(); }
-        ChatModel* b;
-      };
-      if (trace) {
-        traced = TraceChatModel(std::make_unique<Borrowed>(model), trace, tags);
-        m = traced.get();
-      }
+      std::unique_ptr<ChatModel> traced = trace ? TraceChatModel(model, trace, tags) : nullptr;
+      ChatModel* m = traced ? traced.get() : model;
       TokenFn on_token = [channel, stream](std::string_view piece) {
         if (channel->cancelled) return false;  // the client went away: stop generating
         if (stream) channel->Push(std::string(piece));
@@ -348,7 +324,7 @@ void Server::Impl::RegisterOpenAiRoutes() {
         // The streamed text is the model's; this is it with checked citations.
         (*choice_or_chunk)["answer"] = std::string(text::Trim(a.text));
         json cites = json::array();
-        for (const auto& s : a.sources) cites.push_back(SourceJson(s));
+        for (const auto& s : a.sources) cites.push_back(api::SourceJson(s));
         (*choice_or_chunk)["citations"] = cites;
         (*choice_or_chunk)["found"] = a.found;
       }
@@ -440,15 +416,11 @@ void Server::Impl::RegisterOpenAiRoutes() {
 
 namespace {
 
-json KbJson(const KbInfo& k) {
-  return {{"name", k.name},         {"documents", k.documents},    {"chunks", k.chunks},
-          {"embed_model", k.embed_model}, {"bytes_on_disk", k.bytes_on_disk}, {"created_at", k.created_at},
-          {"updated_at", k.updated_at}};
-}
-
-json DocJson(const DocumentInfo& d) {
-  return {{"doc_id", d.doc_id}, {"source", d.source},         {"mime", d.mime},          {"title", d.title},
-          {"size_bytes", d.size_bytes}, {"chunk_count", d.chunk_count}, {"ingested_at", d.ingested_at}};
+// A knowledge base as the API shows it: without its path on the server.
+json KbPublicJson(const KbInfo& k) {
+  json j = api::KbJson(k);
+  j.erase("path");
+  return j;
 }
 
 // An uploaded file's name reduced to a safe base name: no folders, no
@@ -473,7 +445,7 @@ void Server::Impl::RegisterKbRoutes() {
     auto kbs = engine->ListKnowledgeBases();
     if (!kbs.ok()) return SendError(res, HttpStatusOf(kbs.status()), kbs.status().ToString());
     json arr = json::array();
-    for (const auto& k : kbs.value()) arr.push_back(KbJson(k));
+    for (const auto& k : kbs.value()) arr.push_back(KbPublicJson(k));
     SendJson(res, {{"knowledge_bases", arr}});
   });
   Route("POST", "/api/kbs", "/api/kbs", false, [this](const httplib::Request& req, httplib::Response& res) {
@@ -482,15 +454,15 @@ void Server::Impl::RegisterKbRoutes() {
     std::string name;
     if (!Field(*body, "name", &name, res, "a string")) return;
     if (name.empty()) return SendError(res, 422, "'name' is required");
-    if (engine->GetKnowledgeBase(name).ok()) return SendError(res, 409, "knowledge base '" + name + "' already exists");
+    if (engine->CheckKnowledgeBase(name).ok()) return SendError(res, 409, "knowledge base '" + name + "' already exists");
     auto kb = engine->CreateKnowledgeBase(name);
     if (!kb.ok()) return SendError(res, HttpStatusOf(kb.status()), kb.status().ToString());
-    SendJson(res, KbJson(kb.value()), 201);
+    SendJson(res, KbPublicJson(kb.value()), 201);
   });
   Route("GET", R"(/api/kbs/([^/]+))", "/api/kbs/{kb}", false, [this](const httplib::Request& req, httplib::Response& res) {
     auto kb = engine->GetKnowledgeBase(req.matches[1]);
     if (!kb.ok()) return SendError(res, HttpStatusOf(kb.status()), kb.status().ToString());
-    SendJson(res, KbJson(kb.value()));
+    SendJson(res, KbPublicJson(kb.value()));
   });
   Route("DELETE", R"(/api/kbs/([^/]+))", "/api/kbs/{kb}", false, [this](const httplib::Request& req, httplib::Response& res) {
     Status st = engine->DeleteKnowledgeBase(req.matches[1]);
@@ -502,7 +474,7 @@ void Server::Impl::RegisterKbRoutes() {
     auto docs = engine->ListDocuments(req.matches[1]);
     if (!docs.ok()) return SendError(res, HttpStatusOf(docs.status()), docs.status().ToString());
     json arr = json::array();
-    for (const auto& d : docs.value()) arr.push_back(DocJson(d));
+    for (const auto& d : docs.value()) arr.push_back(api::DocumentJson(d));
     SendJson(res, {{"kb", std::string(req.matches[1])}, {"documents", arr}});
   });
   Route("POST", R"(/api/kbs/([^/]+)/documents)", "/api/kbs/{kb}/documents", false,
@@ -559,7 +531,7 @@ void Server::Impl::RegisterKbRoutes() {
       chunks.push_back({{"chunk_id", c.chunk_id}, {"chunk_index", c.chunk_index}, {"page", c.page},
                         {"heading_path", c.heading_path}, {"row", c.row}, {"char_start", c.char_start},
                         {"char_end", c.char_end}, {"text", c.text}});
-    json out = DocJson(d->info);
+    json out = api::DocumentJson(d->info);
     out["chunks"] = chunks;
     SendJson(res, out);
   });
@@ -606,10 +578,7 @@ void Server::Impl::RegisterKbRoutes() {
     auto r = engine->Search(o);
     if (!r.ok()) return SendError(res, HttpStatusOf(r.status()), r.status().ToString());
     json hits = json::array();
-    for (const auto& h : r->hits)
-      hits.push_back({{"rank", h.rank}, {"score", h.score}, {"doc_id", h.doc_id}, {"source", h.source},
-                      {"label", SourceLabel(h)}, {"chunk_id", h.chunk_id}, {"page", h.page}, {"row", h.row},
-                      {"heading_path", h.heading_path}, {"text", h.text}, {"context", h.context}});
+    for (const auto& h : r->hits) hits.push_back(api::HitJson(h));
     SendJson(res, {{"kb", o.kb}, {"query", o.query}, {"mode", mode}, {"seconds", r->seconds}, {"results", hits}});
   });
 }

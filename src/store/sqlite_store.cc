@@ -370,10 +370,14 @@ class SqliteStore final : public KbStore {
     return out;
   }
 
-  Result<std::string> GetSetting(const std::string& key) override {
-    auto v = GetMeta("setting." + key);
-    if (!v.ok() && v.status().code() == StatusCode::kCorruption) return std::string();  // unset
-    return v;
+  Result<std::map<std::string, std::string>> GetSettings() override {
+    Stmt q(db_, "SELECT substr(key, 9), value FROM meta WHERE key LIKE 'setting.%'");
+    if (!q.ok()) return SqlError(db_, "read settings");
+    std::map<std::string, std::string> out;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) out[q.Text(0)] = q.Text(1);
+    if (rc != SQLITE_DONE) return SqlError(db_, "read settings");
+    return out;
   }
 
   Status SetSetting(const std::string& key, const std::string& value) override {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -106,8 +107,8 @@ class KbStore {
   virtual Result<std::vector<ChunkRecord>> GetChunkRange(const std::string& doc_id, int first, int last) = 0;
   // The stored embeddings of chunks (ids.size() * dim floats, in order).
   virtual Result<std::vector<float>> GetVectors(std::span<const int64_t> ids) = 0;
-  // Per-knowledge-base settings ("search.fusion", ...); empty when unset.
-  virtual Result<std::string> GetSetting(const std::string& key) = 0;
+  // Per-knowledge-base settings ("search.fusion" -> "zscore", ...), one query.
+  virtual Result<std::map<std::string, std::string>> GetSettings() = 0;
   virtual Status SetSetting(const std::string& key, const std::string& value) = 0;
   virtual Result<StoreStats> Stats() = 0;  // counts rows: not for per-query use
   // The Embedder::model_id() the knowledge base was built with (cached).

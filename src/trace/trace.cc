@@ -38,8 +38,10 @@ std::string TextsJson(std::span<const std::string> texts, bool sample) {
 
 class TracedChat final : public ChatModel {
  public:
-  TracedChat(std::unique_ptr<ChatModel> m, std::shared_ptr<TraceLog> log, std::shared_ptr<const TraceTags> tags)
-      : m_(std::move(m)), log_(std::move(log)), tags_(std::move(tags)) {}
+  // owned may be null when m is owned elsewhere.
+  TracedChat(ChatModel* m, std::unique_ptr<ChatModel> owned, std::shared_ptr<TraceLog> log,
+             std::shared_ptr<const TraceTags> tags)
+      : owned_(std::move(owned)), m_(m), log_(std::move(log)), tags_(std::move(tags)) {}
 
   Result<ChatResult> Chat(std::span<const ChatMessage> messages, const GenerateOptions& options,
                           const TokenFn& on_token) override {
@@ -76,7 +78,8 @@ class TracedChat final : public ChatModel {
     if (tags_) r.session = tags_->session, r.question = tags_->question;
     return r;
   }
-  std::unique_ptr<ChatModel> m_;
+  std::unique_ptr<ChatModel> owned_;
+  ChatModel* m_;
   std::shared_ptr<TraceLog> log_;
   std::shared_ptr<const TraceTags> tags_;
 };
@@ -235,7 +238,18 @@ Result<std::vector<TraceRecord>> ReadTraces(const std::string& path, int last_n,
 
 std::unique_ptr<ChatModel> TraceChatModel(std::unique_ptr<ChatModel> model, std::shared_ptr<TraceLog> log,
                                           std::shared_ptr<const TraceTags> tags) {
-  return std::make_unique<TracedChat>(std::move(model), std::move(log), std::move(tags));
+  ChatModel* raw = model.get();
+  return std::make_unique<TracedChat>(raw, std::move(model), std::move(log), std::move(tags));
+}
+std::unique_ptr<ChatModel> TraceChatModel(ChatModel* model, std::shared_ptr<TraceLog> log,
+                                          std::shared_ptr<const TraceTags> tags) {
+  return std::make_unique<TracedChat>(model, nullptr, std::move(log), std::move(tags));
+}
+
+std::string DefaultTracePath(const std::string& data_dir, const std::string& kb) {
+  std::filesystem::path dir = data_dir;
+  bool plain = !kb.empty() && kb.find('/') == std::string::npos && kb.front() != '.';
+  return (plain ? dir / kb / "traces.jsonl" : dir / "traces.jsonl").string();
 }
 std::unique_ptr<Embedder> TraceEmbedder(std::unique_ptr<Embedder> model, std::string backend,
                                         std::shared_ptr<TraceLog> log, std::shared_ptr<const TraceTags> tags) {

@@ -46,8 +46,9 @@ try {
 
   await page.fill("#newkbname", "ui");
   await page.click("#newkb button");
-  await page.waitForFunction(() => document.querySelector("#kb")?.value === "ui");
-  check("a knowledge base is created from the page", true);
+  const created = await page.waitForFunction(() => document.querySelector("#kb")?.value === "ui", null, { timeout: 10000 })
+    .then(() => true).catch(() => false);
+  check("a knowledge base is created from the page", created);
 
   await page.setInputFiles("#files", [path.join(src, "examples/bank-kb/handbook.md"),
                                       path.join(src, "examples/bank-kb/faq.csv")]);

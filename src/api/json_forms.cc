@@ -1,0 +1,51 @@
+#include "api/json_forms.h"
+
+namespace ragd::api {
+
+using nlohmann::json;
+
+json HitJson(const SearchHit& h) {
+  return json{{"rank", h.rank},
+              {"score", h.score},
+              {"doc_id", h.doc_id},
+              {"source", h.source},
+              {"label", SourceLabel(h)},
+              {"title", h.title},
+              {"chunk_id", h.chunk_id},
+              {"chunk_index", h.chunk_index},
+              {"page", h.page},
+              {"row", h.row},
+              {"heading_path", h.heading_path},
+              {"char_start", h.char_start},
+              {"char_end", h.char_end},
+              {"lexical_rank", h.lexical_rank},
+              {"dense_rank", h.dense_rank},
+              {"lexical_score", h.lexical_score},
+              {"dense_score", h.dense_score},
+              {"context", h.context},
+              {"text", h.text}};
+}
+
+json SourceJson(const Source& s) {
+  json j = HitJson(s.hit);
+  j["n"] = s.n;
+  j["cited"] = s.cited;
+  j["truncated"] = s.truncated;
+  return j;
+}
+
+json KbJson(const KbInfo& k) {
+  return json{{"name", k.name},         {"path", k.path},
+              {"documents", k.documents}, {"chunks", k.chunks},
+              {"embed_model", k.embed_model}, {"schema_version", k.schema_version},
+              {"bytes_on_disk", k.bytes_on_disk}, {"created_at", k.created_at},
+              {"updated_at", k.updated_at}};
+}
+
+json DocumentJson(const DocumentInfo& d) {
+  return json{{"doc_id", d.doc_id},         {"source", d.source},           {"mime", d.mime},
+              {"title", d.title},           {"size_bytes", d.size_bytes},   {"chunk_count", d.chunk_count},
+              {"ingested_at", d.ingested_at}};
+}
+
+}  // namespace ragd::api
