@@ -42,7 +42,10 @@ try {
     localStorage.setItem("ragd.lang", "en");
   }, KEY);
   await page.goto(url + "/");
-  check("the page loads and shows the backend", (await page.textContent("#backend", { timeout: 10000 })).includes("local"));
+  // /health is fetched after load, so wait for its text rather than reading the element once.
+  const backendShown = await page.waitForFunction(() => document.querySelector("#backend")?.textContent?.includes("local"),
+                                                  null, { timeout: 10000 }).then(() => true).catch(() => false);
+  check("the page loads and shows the backend", backendShown);
 
   await page.fill("#newkbname", "ui");
   await page.click("#newkb button");
@@ -89,6 +92,9 @@ try {
   await page.reload();
   await page.waitForSelector("#convs li");
   await page.click("#convs li");
+  // The conversation is fetched after the click; wait for it instead of counting at once.
+  await page.waitForFunction(() => document.querySelectorAll("#messages .msg").length >= 2, null, { timeout: 10000 })
+    .catch(() => {});
   const restored = await page.$$eval("#messages .msg", (m) => m.length);
   check("a conversation reopens after a reload", restored === 2, `${restored} messages`);
 
