@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include "ragd/engine.h"
@@ -180,3 +182,56 @@ TEST(Store, KilledIngestLeavesTheLastCommittedState) {
 }
 
 }  // namespace ragd
+
+namespace ragd::store {
+
+// SearchAmong scans small member sets exactly and walks the HNSW graph with
+// a membership predicate for large ones; both must return members only and
+// agree with brute force (exactly, resp. at high recall).
+TEST(VectorIndex, SearchAmongMembersOnly) {
+  constexpr int kDim = 8, kCount = 30000;
+  auto index = NewUsearchIndex({kDim});
+  ASSERT_NE(index, nullptr);
+  std::vector<std::vector<float>> vecs(kCount, std::vector<float>(kDim));
+  uint32_t seed = 7;
+  for (int i = 0; i < kCount; ++i) {
+    for (auto& x : vecs[i]) x = static_cast<float>((seed = seed * 1664525u + 1013904223u) >> 8) / 16777216.f - 0.5f;
+    ASSERT_TRUE(index->Add(i + 1, vecs[i]).ok());
+  }
+  const std::vector<float> query = vecs[123];
+  auto brute = [&](const std::vector<int64_t>& ids, int k) {
+    std::vector<std::pair<double, int64_t>> all;
+    for (int64_t id : ids) {
+      const auto& v = vecs[id - 1];
+      double dot = 0, qn = 0, vn = 0;
+      for (int d = 0; d < kDim; ++d) dot += query[d] * v[d], qn += query[d] * query[d], vn += v[d] * v[d];
+      all.push_back({-dot / std::sqrt(qn * vn), id});
+    }
+    std::sort(all.begin(), all.end());
+    std::vector<int64_t> top;
+    for (int i = 0; i < k; ++i) top.push_back(all[i].second);
+    return top;
+  };
+  for (int stride : {3, 1}) {  // 10,000 members (scanned), then 25,715 (graph walk)
+    std::vector<int64_t> ids;
+    for (int64_t id = 1; id <= kCount; ++id)
+      if (stride == 3 ? id % 3 == 0 : id % 7 != 0) ids.push_back(id);
+    auto got = index->SearchAmong(query, 20, ids);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_EQ(got->size(), 20u);
+    std::vector<int64_t> want = brute(ids, 20);
+    int overlap = 0;
+    for (const auto& s : got.value()) {
+      EXPECT_TRUE(std::binary_search(ids.begin(), ids.end(), s.id)) << s.id << " is not a member";
+      overlap += std::count(want.begin(), want.end(), s.id) > 0;
+    }
+    if (ids.size() <= 20000) {
+      for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(got.value()[i].id, want[i]) << i;
+    } else {
+      EXPECT_GE(overlap, 18) << "filtered HNSW recall@20";
+    }
+  }
+  EXPECT_TRUE(index->SearchAmong(query, 5, {})->empty());
+}
+
+}  // namespace ragd::store

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ragd/embedder.h"
+#include "ragd/filter.h"
 #include "ragd/models.h"
 #include "ragd/trace.h"
 #include "ragd/status.h"
@@ -29,7 +30,11 @@ struct EngineOptions {
   // Which backend embeds (local by default, configured by `embedder`).
   BackendOptions embed_backend;
   EmbedderOptions embedder;
-  // When set, every embedding call is recorded there, tagged with *trace_tags.
+  // A cross-encoder reranker (local GGUF or a /rerank server). When set,
+  // searches rerank their top candidates (SearchOptions::rerank). Opened on
+  // first use.
+  std::optional<BackendOptions> reranker;
+  // When set, every embedding and rerank call is recorded there, tagged with *trace_tags.
   std::shared_ptr<TraceLog> trace;
   std::shared_ptr<const TraceTags> trace_tags;
 };
@@ -72,6 +77,9 @@ struct IngestOptions {
   int64_t max_file_bytes = 0;
   // Files per atomic commit. 0 = 64.
   int batch_files = 0;
+  // Attached to every ingested document, filterable (SearchOptions::filters).
+  // Keys: see ValidateMetadata (include/ragd/filter.h).
+  std::map<std::string, std::string> metadata;
 };
 
 // A document handed over in memory (evaluation corpora, API uploads).
@@ -80,6 +88,7 @@ struct SourceDocument {
   std::string source;  // shown in citations (a path or a name)
   std::string title;   // put before the text when non-empty
   std::string text;
+  std::map<std::string, std::string> metadata;  // as IngestOptions::metadata
 };
 
 struct FileFailure {
@@ -137,10 +146,17 @@ struct SearchOptions {
   // Return at most one hit (the best chunk) per document.
   bool one_per_document = false;
   // Only chunks whose document's source contains this text (empty = all) /
-  // whose document id is exactly this. Applied while walking the fused
-  // candidates, so k hits come back when the candidates hold them.
+  // whose document id is exactly this. Shorthands for the filters below.
   std::string source_contains;
   std::string doc_id;
+  // Conditions every hit's document meets (include/ragd/filter.h): type,
+  // dates, ingest metadata. Applied inside BM25 and the vector search.
+  std::vector<FilterCondition> filters;
+  // With a reranker configured (EngineOptions::reranker): the top
+  // rerank_candidates fused hits (0 = max(k, 20)) are scored by the
+  // cross-encoder and reordered; score becomes the reranker's score.
+  bool rerank = true;
+  int rerank_candidates = 0;
 };
 
 struct SearchHit {
@@ -161,6 +177,7 @@ struct SearchHit {
   int dense_rank = 0;    // rank in the dense list, 0 = absent
   double lexical_score = 0;  // BM25 score, 0 = absent
   double dense_score = 0;    // cosine similarity to the query, 0 = absent
+  std::optional<double> rerank_score;  // the cross-encoder's score, when reranked
   std::string context;       // text with neighbouring chunks (SearchOptions::neighbors), else empty
 };
 
@@ -172,6 +189,7 @@ struct DocumentInfo {
   int64_t size_bytes = 0;
   int64_t chunk_count = 0;
   std::string ingested_at;
+  std::map<std::string, std::string> metadata;  // GetDocument only
 };
 
 struct ChunkInfo {
@@ -196,6 +214,7 @@ struct SearchResponse {
   // 0 in bm25 mode): how close the knowledge base comes to the query at all.
   double best_dense_score = 0;
   std::string embed_model;  // the knowledge base's Embedder::model_id()
+  std::string reranker;     // the reranker's model when the hits were reranked, else empty
   double seconds = 0;
 };
 

@@ -22,6 +22,10 @@ struct RetrievalEvalOptions {
   std::optional<std::string> fusion;
   std::optional<double> lexical_weight;
   std::optional<double> mmr_lambda;
+  // With a reranker configured: rerank (false = skip it) the top
+  // rerank_candidates of each query's 100 (0 = all 100).
+  bool rerank = true;
+  int rerank_candidates = 0;
 };
 
 struct RetrievalMetrics {
@@ -34,6 +38,7 @@ struct RetrievalMetrics {
 
 struct RetrievalEvalReport {
   std::string kb;
+  std::string reranker;  // the reranker's model when results were reranked
   RetrievalMetrics metrics;
   IngestReport ingest;
   double search_seconds = 0;

@@ -68,6 +68,11 @@ struct AskOptions {
   // (SearchOptions::neighbors), so an answer sees the passage around a hit.
   int neighbors = 0;
   bool no_retrieval = false;  // talk to the model directly
+  // Passed to the search (SearchOptions): filters, and reranking when the
+  // engine has a reranker.
+  std::vector<FilterCondition> filters;
+  bool rerank = true;
+  int rerank_candidates = 0;
   // Citations are checked against the sources (AttributeCitations);
   // Answer::citations_corrected says when that changed them. Negative = off.
   double attribute_min_overlap = 0.4;

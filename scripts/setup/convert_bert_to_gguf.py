@@ -7,7 +7,16 @@ way llama.cpp's convert_hf_to_gguf.py would. It handles plain BERT encoders
 with WordPiece vocabularies (all-MiniLM-L6-v2 and its relatives); anything
 else is refused with a message rather than converted wrongly.
 
-Usage: convert_bert_to_gguf.py MODEL_DIR OUT.gguf [--name NAME]
+Cross-encoders (BertForSequenceClassification with one output, e.g.
+ms-marco-MiniLM-L-6-v2) become llama.cpp rerank models: the BERT pooler is
+llama.cpp's `cls` head and the classifier its `cls.output`, with RANK pooling.
+
+--test-rerank-head SEED makes a rerank GGUF out of an encoder that has no
+classifier, with a seeded random output vector. Its scores are deterministic
+but carry no relevance: it exists so the rerank code path can be tested
+against the real llama.cpp API when no trained reranker is packaged.
+
+Usage: convert_bert_to_gguf.py MODEL_DIR OUT.gguf [--name NAME] [--test-rerank-head SEED]
 """
 import argparse
 import json
@@ -75,6 +84,7 @@ def main() -> None:
     ap.add_argument("model_dir", type=Path)
     ap.add_argument("out", type=Path)
     ap.add_argument("--name", default=None)
+    ap.add_argument("--test-rerank-head", type=int, default=None, metavar="SEED")
     args = ap.parse_args()
 
     cfg = load_json(args.model_dir / "config.json")
@@ -84,7 +94,19 @@ def main() -> None:
     arch = gguf.MODEL_ARCH.BERT
     name_map = gguf.get_tensor_name_map(arch, n_layer)
 
-    tensors = load_file(str(args.model_dir / "model.safetensors"))
+    tensors = {k[5:] if k.startswith("bert.") else k: v
+               for k, v in load_file(str(args.model_dir / "model.safetensors")).items()}
+    rerank = "classifier.weight" in tensors or args.test_rerank_head is not None
+    if "classifier.weight" in tensors:
+        if tensors["classifier.weight"].shape[0] != 1:
+            fail("the classifier has %d outputs; a reranker has one" % tensors["classifier.weight"].shape[0])
+    elif args.test_rerank_head is not None:
+        hidden = int(cfg["hidden_size"])
+        rng = np.random.default_rng(args.test_rerank_head)
+        tensors["classifier.weight"] = (rng.standard_normal((1, hidden)) / np.sqrt(hidden)).astype(np.float32)
+        tensors["classifier.bias"] = np.zeros(1, dtype=np.float32)
+    if rerank and "pooler.dense.weight" not in tensors:
+        fail("a reranker needs the BERT pooler (pooler.dense), which this checkpoint lacks")
     tokens, types = vocab(args.model_dir)
     st_cfg_path = args.model_dir / "sentence_bert_config.json"
     max_seq = int(load_json(st_cfg_path).get("max_seq_length", cfg["max_position_embeddings"])) \
@@ -102,7 +124,7 @@ def main() -> None:
     w.add_head_count(int(cfg["num_attention_heads"]))
     w.add_layer_norm_eps(float(cfg["layer_norm_eps"]))
     w.add_causal_attention(False)
-    w.add_pooling_type(pooling_type(args.model_dir))
+    w.add_pooling_type(gguf.PoolingType.RANK if rerank else pooling_type(args.model_dir))
     w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
     w.add_tokenizer_model("bert")
     w.add_tokenizer_pre("default")
@@ -112,13 +134,18 @@ def main() -> None:
     special = gguf.SpecialVocab(args.model_dir, n_vocab=len(tokens))
     special.add_to_gguf(w)
 
-    skipped = {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"}
+    skipped = {"embeddings.position_ids"}
+    if not rerank:
+        skipped |= {"pooler.dense.weight", "pooler.dense.bias"}
+    # A sequence-classification head as llama.cpp's rank pooling reads it:
+    # tanh(cls · h[CLS] + b) is BERT's pooler, cls.output the classifier.
+    head = {"pooler.dense.weight": "cls.weight", "pooler.dense.bias": "cls.bias",
+            "classifier.weight": "cls.output.weight", "classifier.bias": "cls.output.bias"}
     for name, data in tensors.items():
-        if name.startswith("bert."):
-            name = name[5:]
         if name in skipped:
             continue
-        new_name = name_map.get_name(name, try_suffixes=(".weight", ".bias"))
+        new_name = head.get(name) if rerank else None
+        new_name = new_name or name_map.get_name(name, try_suffixes=(".weight", ".bias"))
         if new_name is None:
             fail(f"cannot map tensor {name!r}")
         data = data.astype(np.float32)

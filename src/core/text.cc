@@ -162,4 +162,9 @@ size_t CompleteUtf8Prefix(std::string_view s) {
   return (n - (i - 1)) >= need ? n : i - 1;
 }
 
+void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
+  if (from.empty()) return;
+  for (size_t i = s.find(from); i != std::string::npos; i = s.find(from, i + to.size())) s.replace(i, from.size(), to);
+}
+
 }  // namespace ragd::text

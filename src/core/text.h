@@ -29,6 +29,9 @@ size_t CompleteUtf8Prefix(std::string_view s);
 // Code point at s[i] and its length in bytes (s valid UTF-8, i < size).
 char32_t DecodeAt(std::string_view s, size_t i, int* len);
 bool IsCjk(char32_t c);
+// Replaces every occurrence of from (non-empty) in s, left to right;
+// replacement text is not searched again.
+void ReplaceAll(std::string& s, std::string_view from, std::string_view to);
 // Unicode NFKC (full-width forms to ASCII, compatibility characters folded).
 std::string NormalizeNfkc(std::string_view s);
 

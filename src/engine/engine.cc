@@ -66,6 +66,16 @@ Status ValidateKbName(const std::string& name) {
   return Status::OK();
 }
 
+// The content hash that decides "unchanged": the text, plus the metadata
+// when there is any, so re-ingesting with other --meta values updates the
+// document (documents without metadata keep their plain content hash).
+std::string DocumentHash(std::string_view content, const std::map<std::string, std::string>& metadata) {
+  if (metadata.empty()) return files::ContentHash(content);
+  std::string all(content);
+  for (const auto& [key, value] : metadata) all += std::string("\0meta\0", 6) + key + '\0' + value;
+  return files::ContentHash(all);
+}
+
 int64_t DirBytes(const fs::path& dir) {
   int64_t total = 0;
   std::error_code ec;
@@ -145,6 +155,7 @@ struct Engine::Impl {
   EngineOptions options;
   std::string data_dir;
   std::unique_ptr<Embedder> embedder;
+  std::unique_ptr<Reranker> reranker;
   std::map<std::string, std::unique_ptr<store::KbStore>> stores;
 
   fs::path KbDir(const std::string& name) const { return fs::path(data_dir) / name; }
@@ -156,6 +167,14 @@ struct Engine::Impl {
         embedder = TraceEmbedder(std::move(embedder), options.embed_backend.backend, options.trace, options.trace_tags);
     }
     return embedder.get();
+  }
+
+  Result<Reranker*> GetReranker() {
+    if (!reranker) {
+      RAGD_ASSIGN_OR_RETURN(reranker, OpenReranker(*options.reranker));
+      if (options.trace) reranker = TraceReranker(std::move(reranker), options.trace, options.trace_tags);
+    }
+    return reranker.get();
   }
 
   // Opens (and caches) a knowledge base; with create it is made if missing,
@@ -385,7 +404,7 @@ Result<DocumentDetail> Engine::GetDocument(const std::string& kb_name, const std
   RAGD_ASSIGN_OR_RETURN(std::optional<store::StoredDocument> d, kb->FindDocument(doc_id));
   if (!d) return Status::NotFound("knowledge base '" + kb_name + "' has no document '" + doc_id + "'");
   DocumentDetail out;
-  out.info = {d->doc_id, d->source, d->mime, d->title, d->size_bytes, d->chunk_count, d->ingested_at};
+  out.info = {d->doc_id, d->source, d->mime, d->title, d->size_bytes, d->chunk_count, d->ingested_at, d->metadata};
   RAGD_ASSIGN_OR_RETURN(std::vector<store::ChunkRecord> chunks, kb->ListChunks(doc_id));
   for (auto& c : chunks)
     out.chunks.push_back({c.id, c.chunk_index, c.page, std::move(c.heading_path), c.row, c.char_start, c.char_end,
@@ -409,6 +428,7 @@ Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const Pro
   auto t0 = std::chrono::steady_clock::now();
   if (options.paths.empty()) return Status::InvalidArgument("no files or directories to ingest");
   RAGD_RETURN_IF_ERROR(ValidateKbName(options.kb));
+  for (const auto& [key, value] : options.metadata) RAGD_RETURN_IF_ERROR(ValidateMetadata(key, value));
   IngestReport report;
   std::vector<FoundFile> found;
   for (const auto& p : options.paths) CollectFiles(p, &found);
@@ -437,7 +457,7 @@ Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const Pro
       if (!bytes.ok()) {
         fail(bytes.status());
       } else {
-        std::string hash = files::ContentHash(bytes.value());
+        std::string hash = DocumentHash(bytes.value(), options.metadata);
         RAGD_ASSIGN_OR_RETURN(std::optional<store::StoredDocument> existing, kb->FindDocument(f.path));
         if (existing && existing->content_hash == hash) {
           ++report.files_unchanged;
@@ -457,6 +477,7 @@ Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const Pro
             w.size_bytes = static_cast<int64_t>(bytes->size());
             struct stat st;
             if (::stat(f.path.c_str(), &st) == 0) w.mtime = st.st_mtime;
+            w.metadata = options.metadata;
             w.chunks = ingest::ChunkDocument(doc.value(), *writer->splitter);
             prog.chunks += static_cast<int64_t>(w.chunks.size());
             (existing ? report.files_updated : report.files_added)++;
@@ -507,12 +528,17 @@ Result<IngestReport> Engine::IngestDocuments(const std::string& kb_name, std::sp
     ++report.files_seen;
     prog.current = d.id;
     std::string full = d.title.empty() ? d.text : d.title + "\n" + d.text;
+    Status meta_ok;
+    for (const auto& [key, value] : d.metadata)
+      if (meta_ok.ok()) meta_ok = ValidateMetadata(key, value).WithContext("document " + d.id);
     if (d.id.empty()) {
       report.failures.push_back({"(document without id)", Status::InvalidArgument("document has no id")});
+    } else if (!meta_ok.ok()) {
+      report.failures.push_back({d.id, meta_ok});
     } else if (auto valid = text::ToUtf8(full, "document " + d.id); !valid.ok()) {
       report.failures.push_back({d.id, valid.status()});
     } else {
-      std::string hash = files::ContentHash(valid.value());
+      std::string hash = DocumentHash(valid.value(), d.metadata);
       RAGD_ASSIGN_OR_RETURN(std::optional<store::StoredDocument> existing, kb->FindDocument(d.id));
       if (existing && existing->content_hash == hash) {
         ++report.files_unchanged;
@@ -531,6 +557,7 @@ Result<IngestReport> Engine::IngestDocuments(const std::string& kb_name, std::sp
           w.mime = doc.mime;
           w.title = d.title;
           w.content_hash = hash;
+          w.metadata = d.metadata;
           w.size_bytes = static_cast<int64_t>(full.size());
           w.chunks = ingest::ChunkDocument(doc, *writer->splitter);
           prog.chunks += static_cast<int64_t>(w.chunks.size());
@@ -606,6 +633,26 @@ Status Diversify(store::KbStore* kb, double lambda, int k, std::vector<SearchHit
   return Status::OK();
 }
 
+// Scores hits with the cross-encoder, orders them by that score (ties keep
+// the fused order) and keeps the best `keep`.
+Status Rerank(Reranker* reranker, const std::string& query, int keep, std::vector<SearchHit>* hits) {
+  std::vector<std::string> texts;
+  texts.reserve(hits->size());
+  for (const auto& h : *hits) texts.push_back(h.text);
+  RAGD_ASSIGN_OR_RETURN(std::vector<double> scores, reranker->Rerank(query, texts));
+  if (scores.size() != hits->size())
+    return Status::Unavailable("the reranker returned " + std::to_string(scores.size()) + " scores for " +
+                               std::to_string(hits->size()) + " passages");
+  for (size_t i = 0; i < hits->size(); ++i) {
+    (*hits)[i].rerank_score = scores[i];
+    (*hits)[i].score = scores[i];
+  }
+  std::stable_sort(hits->begin(), hits->end(), [](const SearchHit& a, const SearchHit& b) { return a.score > b.score; });
+  if (static_cast<int>(hits->size()) > keep) hits->resize(keep);
+  for (size_t i = 0; i < hits->size(); ++i) (*hits)[i].rank = static_cast<int>(i) + 1;
+  return Status::OK();
+}
+
 // Code points from the start of s.
 size_t Utf8Skip(std::string_view s, int64_t code_points) {
   size_t i = 0;
@@ -648,21 +695,28 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
   if (text::FindInvalidUtf8(options.query) != std::string::npos) return Status::InvalidArgument("the query is not valid UTF-8");
   if (options.k <= 0 || options.k > 10000) return Status::InvalidArgument("k must be between 1 and 10000");
   RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(options.kb, false));
+  std::vector<FilterCondition> filters = options.filters;
+  if (!options.source_contains.empty()) filters.push_back({"source", "=", options.source_contains});
+  if (!options.doc_id.empty()) filters.push_back({"doc_id", "=", options.doc_id});
+  for (const auto& f : filters) RAGD_RETURN_IF_ERROR(ValidateFilterCondition(f));
+  const bool rerank = options.rerank && impl_->options.reranker.has_value();
+  if (options.rerank_candidates < 0 || options.rerank_candidates > 1000)
+    return Status::InvalidArgument("rerank_candidates must be between 0 and 1000");
+  const int rerank_candidates = options.rerank_candidates > 0 ? options.rerank_candidates : std::max(options.k, 20);
   int candidates = options.candidates > 0 ? options.candidates : std::max(100, 2 * options.k);
+  if (rerank) candidates = std::max(candidates, rerank_candidates);
   if (options.one_per_document) candidates *= 2;  // several chunks of one document may crowd the list
-  const bool filtered = !options.source_contains.empty() || !options.doc_id.empty();
-  if (filtered) candidates *= 4;
 
   std::vector<store::ScoredId> lexical, dense;
   if (options.mode != SearchMode::kDense) {
-    RAGD_ASSIGN_OR_RETURN(lexical, kb->LexicalSearch(options.query, candidates));
+    RAGD_ASSIGN_OR_RETURN(lexical, kb->LexicalSearch(options.query, candidates, filters));
   }
   if (options.mode != SearchMode::kBm25) {
     RAGD_ASSIGN_OR_RETURN(Embedder * e, impl_->EmbedderFor(options.kb, kb));
     std::vector<float> q(e->dim());
     std::string query = options.query;
     RAGD_RETURN_IF_ERROR(e->Embed({&query, 1}, EmbedKind::kQuery, q.data()));
-    RAGD_ASSIGN_OR_RETURN(dense, kb->DenseSearch(q, candidates));
+    RAGD_ASSIGN_OR_RETURN(dense, kb->DenseSearch(q, candidates, false, filters));
   }
   SearchResponse resp;
   resp.embed_model = kb->embed_model();
@@ -679,23 +733,22 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
                                           settings.lexical_weight);
       break;
   }
-  // MMR chooses k among more candidates.
+  // MMR chooses k among more candidates; the reranker reorders more.
   const int want = settings.mmr_lambda >= 0 ? std::max(options.k * 4, 20) : options.k;
+  const int fetch = rerank ? std::max(want, rerank_candidates) : want;
 
   // Fetch chunk records for the top of the list; when deduplicating by
   // document, in windows until k documents are found.
   std::unordered_set<std::string> docs_seen;
-  size_t window = options.one_per_document || filtered ? std::max<size_t>(want, 32) : want;
-  for (size_t start = 0; start < fused.size() && static_cast<int>(resp.hits.size()) < want; start += window) {
+  size_t window = options.one_per_document ? std::max<size_t>(fetch, 32) : fetch;
+  for (size_t start = 0; start < fused.size() && static_cast<int>(resp.hits.size()) < fetch; start += window) {
     size_t end = std::min(fused.size(), start + window);
     std::vector<int64_t> ids;
     for (size_t i = start; i < end; ++i) ids.push_back(fused[i].id);
     RAGD_ASSIGN_OR_RETURN(std::vector<store::ChunkRecord> chunks, kb->GetChunks(ids));
-    for (size_t j = 0; j < chunks.size() && static_cast<int>(resp.hits.size()) < want; ++j) {
+    for (size_t j = 0; j < chunks.size() && static_cast<int>(resp.hits.size()) < fetch; ++j) {
       store::ChunkRecord& c = chunks[j];
       const retrieve::FusedHit& f = fused[start + j];
-      if (!options.doc_id.empty() && c.doc_id != options.doc_id) continue;
-      if (!options.source_contains.empty() && c.source.find(options.source_contains) == std::string::npos) continue;
       if (options.one_per_document && !docs_seen.insert(c.doc_id).second) continue;
       SearchHit h;
       h.rank = static_cast<int>(resp.hits.size()) + 1;
@@ -717,6 +770,11 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
       h.text = std::move(c.text);
       resp.hits.push_back(std::move(h));
     }
+  }
+  if (rerank && !resp.hits.empty()) {
+    RAGD_ASSIGN_OR_RETURN(Reranker * r, impl_->GetReranker());
+    RAGD_RETURN_IF_ERROR(Rerank(r, options.query, want, &resp.hits));
+    resp.reranker = r->model();
   }
   if (settings.mmr_lambda >= 0 && resp.hits.size() > 1) RAGD_RETURN_IF_ERROR(Diversify(kb, settings.mmr_lambda, options.k, &resp.hits));
   if (options.min_score) {

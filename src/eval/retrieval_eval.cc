@@ -61,8 +61,11 @@ Result<RetrievalEvalReport> EvaluateRetrieval(Engine& engine, const RetrievalEva
     so.fusion = options.fusion;
     so.lexical_weight = options.lexical_weight;
     so.mmr_lambda = options.mmr_lambda;
+    so.rerank = options.rerank;
+    so.rerank_candidates = options.rerank_candidates > 0 ? options.rerank_candidates : so.k;
     auto resp = engine.Search(so);
     if (!resp.ok()) return resp.status().WithContext("query " + q.id);
+    report.reranker = resp->reranker;
     std::vector<std::string> ranked;
     for (const auto& h : resp->hits) ranked.push_back(h.doc_id);
     const eval::Qrels& rel = set.qrels[q.id];

@@ -26,8 +26,10 @@ Result<std::unique_ptr<Embedder>> OpenEmbedder(const BackendOptions& options, co
 Result<std::unique_ptr<Reranker>> OpenReranker(const BackendOptions& options) {
   RAGD_RETURN_IF_ERROR(CheckBackendName(options.backend));
   if (options.backend == "openai") return OpenOpenAiReranker(options);
-  return Status::InvalidArgument("the " + options.backend + " backend has no rerank support yet; serve a GGUF "
-                                 "reranker with `llama-server --reranking` and use backend openai");
+  if (options.backend == "ollama")
+    return Status::InvalidArgument("Ollama has no rerank API; use backend local with a cross-encoder GGUF, or "
+                                   "backend openai with `llama-server --reranking`");
+  return OpenLocalReranker(options);
 }
 
 int EstimateTokens(std::string_view s) {

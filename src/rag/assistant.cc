@@ -93,6 +93,9 @@ Result<Answer> Assistant::Answer_(const std::string& question, const std::string
   so.mode = options.mode;
   so.k = options.k;
   so.neighbors = options.neighbors;
+  so.filters = options.filters;
+  so.rerank = options.rerank;
+  so.rerank_candidates = options.rerank_candidates;
   RAGD_ASSIGN_OR_RETURN(SearchResponse found, engine_->Search(so));
   // The neighbours' text is what the model reads.
   for (auto& h : found.hits)

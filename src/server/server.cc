@@ -492,7 +492,21 @@ void Server::Impl::RegisterKbRoutes() {
     if (ec) return SendError(res, 500, "cannot create " + dir.string() + ": " + ec.message());
     std::vector<std::string> paths;
     json rejected = json::array();
+    IngestOptions o;
+    // Metadata for every file of the upload: a form field "meta" holding a
+    // JSON object of strings, e.g. {"team": "cards", "year": "2024"}.
+    if (auto it = req.files.find("meta"); it != req.files.end() && it->second.filename.empty()) {
+      json meta = json::parse(it->second.content, nullptr, false);
+      if (!meta.is_object()) return SendError(res, 422, "the 'meta' field must be a JSON object of strings");
+      for (const auto& [key, value] : meta.items()) {
+        if (!value.is_string()) return SendError(res, 422, "metadata '" + key + "' must be a string");
+        if (Status st = ValidateMetadata(key, value.get<std::string>()); !st.ok())
+          return SendError(res, 422, st.message());
+        o.metadata[key] = value.get<std::string>();
+      }
+    }
     for (const auto& [field, file] : req.files) {
+      if (field == "meta" && file.filename.empty()) continue;
       std::string name = SafeFileName(file.filename);
       if (name.empty()) {
         rejected.push_back({{"filename", file.filename}, {"error", "not a usable file name"}});
@@ -504,7 +518,6 @@ void Server::Impl::RegisterKbRoutes() {
       paths.push_back(p.string());
     }
     if (paths.empty()) return SendError(res, 422, "no file with a usable name in the upload");
-    IngestOptions o;
     o.kb = kb;
     o.paths = paths;
     auto rep = engine->IngestFiles(o);
@@ -552,15 +565,36 @@ void Server::Impl::RegisterKbRoutes() {
         !Field(*body, "k", &o.k, res, "an integer") ||
         !Field(*body, "per_document", &o.one_per_document, res, "a boolean"))
       return;
+    // filters: {"key": "value", ...} (equality; source = contains), or a
+    // list of "key<op>value" strings / {"key", "op", "value"} objects.
     if (auto f = body->find("filters"); f != body->end() && !f->is_null()) {
-      if (!f->is_object()) return SendError(res, 422, "'filters' must be an object");
-      for (const auto& [key, value] : f->items()) {
-        if (!value.is_string()) return SendError(res, 422, "filter '" + key + "' must be a string");
-        if (key == "source") o.source_contains = value.get<std::string>();
-        else if (key == "doc_id") o.doc_id = value.get<std::string>();
-        else return SendError(res, 422, "unknown filter '" + key + "' (source, doc_id)");
+      if (f->is_object()) {
+        for (const auto& [key, value] : f->items()) {
+          if (!value.is_string()) return SendError(res, 422, "filter '" + key + "' must be a string");
+          o.filters.push_back({key, "=", value.get<std::string>()});
+        }
+      } else if (f->is_array()) {
+        for (const auto& c : *f) {
+          if (c.is_string()) {
+            auto parsed = ParseFilterCondition(c.get<std::string>());
+            if (!parsed.ok()) return SendError(res, 422, parsed.status().message());
+            o.filters.push_back(parsed.value());
+          } else if (c.is_object() && c.value("key", json()).is_string() && c.value("value", json()).is_string() &&
+                     c.value("op", json("=")).is_string()) {
+            o.filters.push_back({c["key"].get<std::string>(), c.value("op", std::string("=")), c["value"].get<std::string>()});
+          } else {
+            return SendError(res, 422, "each filter must be \"key=value\" or {\"key\", \"op\", \"value\"} with strings");
+          }
+        }
+      } else {
+        return SendError(res, 422, "'filters' must be an object or a list");
       }
+      for (const auto& c : o.filters)
+        if (Status st = ValidateFilterCondition(c); !st.ok()) return SendError(res, 422, st.message());
     }
+    if (!Field(*body, "rerank", &o.rerank, res, "a boolean") ||
+        !Field(*body, "rerank_candidates", &o.rerank_candidates, res, "an integer"))
+      return;
     auto m = ParseSearchMode(mode);
     if (!m.ok()) return SendError(res, 422, m.status().message());
     o.mode = m.value();
@@ -579,7 +613,9 @@ void Server::Impl::RegisterKbRoutes() {
     if (!r.ok()) return SendError(res, HttpStatusOf(r.status()), r.status().ToString());
     json hits = json::array();
     for (const auto& h : r->hits) hits.push_back(api::HitJson(h));
-    SendJson(res, {{"kb", o.kb}, {"query", o.query}, {"mode", mode}, {"seconds", r->seconds}, {"results", hits}});
+    json out{{"kb", o.kb}, {"query", o.query}, {"mode", mode}, {"seconds", r->seconds}, {"results", hits}};
+    if (!r->reranker.empty()) out["reranker"] = r->reranker;
+    SendJson(res, out);
   });
 }
 

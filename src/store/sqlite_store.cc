@@ -8,12 +8,16 @@
 // index was saved) the index is rebuilt from the database on open.
 #include <sqlite3.h>
 
+#include <cctype>
 #include <filesystem>
 #include <unordered_set>
+#include <variant>
 
 #include "core/files.h"
 #include "core/status_macros.h"
+#include "core/text.h"
 #include "retrieve/analyzer.h"
+#include "retrieve/filter.h"
 #include "store/fts_tokenizer.h"
 #include "store/store.h"
 
@@ -33,6 +37,7 @@ class Stmt {
   bool ok() const { return rc_ == SQLITE_OK; }
   Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
   Stmt& Bind(int i, int v) { sqlite3_bind_int(stmt_, i, v); return *this; }
+  Stmt& Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); return *this; }
   Stmt& Bind(int i, std::string_view v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
@@ -119,6 +124,98 @@ CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
 END;
 )sql";
 
+// Metadata given at ingest. Added after schema version 1 was frozen, so it
+// is created on open when missing: older knowledge bases gain it, and a
+// version-1 reader ignores it.
+constexpr char kMetadataSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS doc_meta(
+  doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY(doc_id, key));
+)sql";
+
+// Filter conditions as an SQL condition over `documents d`, with the values
+// to bind in order (the text is never spliced into the SQL).
+struct SqlFilter {
+  std::string where;
+  std::vector<std::variant<int64_t, double, std::string>> binds;
+
+  void BindAll(Stmt& q, int first) const {
+    int i = first;
+    for (const auto& b : binds) {
+      if (auto* n = std::get_if<int64_t>(&b)) q.Bind(i++, *n);
+      else if (auto* x = std::get_if<double>(&b)) q.Bind(i++, *x);
+      else q.Bind(i++, std::get<std::string>(b));
+    }
+  }
+};
+
+std::string LikeEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+SqlFilter BuildSqlFilter(std::span<const FilterCondition> conditions) {
+  SqlFilter f;
+  for (const FilterCondition& c : conditions) {
+    std::string clause;
+    const bool negate = c.op == "!=";
+    const std::string op = c.op;
+    if (c.key == "source") {
+      clause = "instr(d.source, ?) > 0";
+      f.binds.emplace_back(c.value);
+    } else if (c.key == "doc_id") {
+      clause = "d.doc_id = ?";
+      f.binds.emplace_back(c.value);
+    } else if (c.key == "type") {
+      std::string any;
+      size_t start = 0;
+      while (start <= c.value.size()) {
+        size_t bar = c.value.find('|', start);
+        std::string alt(text::Trim(std::string_view(c.value).substr(start, bar == std::string::npos ? std::string::npos : bar - start)));
+        start = bar == std::string::npos ? c.value.size() + 1 : bar + 1;
+        if (alt.empty()) continue;
+        if (!any.empty()) any += " OR ";
+        if (alt.find('/') != std::string::npos) {
+          any += "d.mime = ?";
+          f.binds.emplace_back(alt);
+        } else {
+          if (alt[0] == '.') alt.erase(0, 1);
+          any += "lower(d.source) LIKE ? ESCAPE '\\'";
+          f.binds.emplace_back("%." + LikeEscape(alt));
+        }
+      }
+      clause = any.empty() ? "0" : "(" + any + ")";
+    } else if (c.key == "modified") {
+      clause = "d.mtime " + op + " ?";
+      auto t = retrieve::ParseFilterDate(c.value);  // validated by the caller
+      f.binds.emplace_back(t.ok() ? t.value() : int64_t{0});
+    } else if (c.key == "ingested") {
+      clause = "d.ingested_at " + op + " ?";
+      auto t = retrieve::ParseFilterDate(c.value);
+      f.binds.emplace_back(retrieve::FormatIsoUtc(t.ok() ? t.value() : 0));
+    } else {
+      // Metadata. != means "not equal or absent".
+      double number = 0;
+      const bool numeric = retrieve::IsNumber(c.value, &number);
+      std::string cmp = numeric ? "CAST(m.value AS REAL) " + (negate ? std::string("=") : op) + " ?"
+                                : "m.value " + (negate ? std::string("=") : op) + " ?";
+      clause = "EXISTS (SELECT 1 FROM doc_meta m WHERE m.doc_id = d.doc_id AND m.key = ? AND " + cmp + ")";
+      f.binds.emplace_back(c.key);
+      if (numeric) f.binds.emplace_back(number);
+      else f.binds.emplace_back(c.value);
+    }
+    if (negate) clause = "NOT (" + clause + ")";
+    f.where += (f.where.empty() ? "" : " AND ") + clause;
+  }
+  return f;
+}
+
 class SqliteStore final : public KbStore {
  public:
   SqliteStore(std::string dir, sqlite3* db) : dir_(std::move(dir)), db_(db) {}
@@ -152,6 +249,7 @@ class SqliteStore final : public KbStore {
     }
     auto version = GetMeta("schema_version");
     if (!version.ok()) return version.status();
+    RAGD_RETURN_IF_ERROR(Exec(db_, kMetadataSchema).WithContext(DbPath()));
     int v = std::atoi(version->c_str());
     if (v > kSchemaVersion)
       return Status::Corruption(DbPath() + " has schema version " + *version + ", newer than this ragd (" +
@@ -174,7 +272,13 @@ class SqliteStore final : public KbStore {
     int rc = q.Step();
     if (rc == SQLITE_DONE) return std::optional<StoredDocument>();
     if (rc != SQLITE_ROW) return SqlError(db_, "find document");
-    return std::optional<StoredDocument>(ReadDoc(q));
+    StoredDocument d = ReadDoc(q);
+    Stmt m(db_, "SELECT key, value FROM doc_meta WHERE doc_id = ?");
+    if (!m.ok()) return SqlError(db_, "read metadata");
+    m.Bind(1, doc_id);
+    while ((rc = m.Step()) == SQLITE_ROW) d.metadata[m.Text(0)] = m.Text(1);
+    if (rc != SQLITE_DONE) return SqlError(db_, "read metadata");
+    return std::optional<StoredDocument>(std::move(d));
   }
 
   Result<std::vector<StoredDocument>> ListDocuments() override {
@@ -201,11 +305,14 @@ class SqliteStore final : public KbStore {
       Stmt ids(db_, "SELECT id FROM chunks WHERE doc_id = ?");
       Stmt del_chunks(db_, "DELETE FROM chunks WHERE doc_id = ?");
       Stmt del_doc(db_, "DELETE FROM documents WHERE doc_id = ?");
+      Stmt del_meta(db_, "DELETE FROM doc_meta WHERE doc_id = ?");
+      Stmt ins_meta(db_, "INSERT INTO doc_meta(doc_id, key, value) VALUES (?,?,?)");
       Stmt ins_doc(db_, "INSERT INTO documents(doc_id, source, mime, title, content_hash, size_bytes, mtime, "
                         "chunk_count, ingested_at) VALUES (?,?,?,?,?,?,?,?,?)");
       Stmt ins_chunk(db_, "INSERT INTO chunks(doc_id, chunk_index, text, page, heading_path, char_start, char_end, "
                           "row, embedding) VALUES (?,?,?,?,?,?,?,?,?)");
-      if (!ids.ok() || !del_chunks.ok() || !del_doc.ok() || !ins_doc.ok() || !ins_chunk.ok())
+      if (!ids.ok() || !del_chunks.ok() || !del_doc.ok() || !del_meta.ok() || !ins_meta.ok() || !ins_doc.ok() ||
+          !ins_chunk.ok())
         return SqlError(db_, "prepare commit");
       auto drop = [&](const std::string& doc_id) -> Status {
         ids.Reset();
@@ -216,6 +323,9 @@ class SqliteStore final : public KbStore {
         del_chunks.Reset();
         del_chunks.Bind(1, doc_id);
         if (del_chunks.Step() != SQLITE_DONE) return SqlError(db_, "delete chunks of " + doc_id);
+        del_meta.Reset();
+        del_meta.Bind(1, doc_id);
+        if (del_meta.Step() != SQLITE_DONE) return SqlError(db_, "delete metadata of " + doc_id);
         del_doc.Reset();
         del_doc.Bind(1, doc_id);
         if (del_doc.Step() != SQLITE_DONE) return SqlError(db_, "delete document " + doc_id);
@@ -229,6 +339,11 @@ class SqliteStore final : public KbStore {
         ins_doc.Bind(1, d.doc_id).Bind(2, d.source).Bind(3, d.mime).Bind(4, d.title).Bind(5, d.content_hash);
         ins_doc.Bind(6, d.size_bytes).Bind(7, d.mtime).Bind(8, static_cast<int64_t>(d.chunks.size())).Bind(9, now);
         if (ins_doc.Step() != SQLITE_DONE) return SqlError(db_, "insert document " + d.doc_id);
+        for (const auto& [key, value] : d.metadata) {
+          ins_meta.Reset();
+          ins_meta.Bind(1, d.doc_id).Bind(2, key).Bind(3, value);
+          if (ins_meta.Step() != SQLITE_DONE) return SqlError(db_, "insert metadata of " + d.doc_id);
+        }
         for (size_t i = 0; i < d.chunks.size(); ++i) {
           const ChunkWrite& c = d.chunks[i];
           const float* vec = d.embeddings.data() + i * dim_;
@@ -270,7 +385,8 @@ class SqliteStore final : public KbStore {
     return st;
   }
 
-  Result<std::vector<ScoredId>> LexicalSearch(std::string_view query, int k) override {
+  Result<std::vector<ScoredId>> LexicalSearch(std::string_view query, int k,
+                                              std::span<const FilterCondition> filter) override {
     // The query's words, each quoted, OR-ed: FTS5 runs them through the same
     // analyzer as the documents, and bm25() ranks the union.
     std::string match;
@@ -288,18 +404,36 @@ class SqliteStore final : public KbStore {
     });
     std::vector<ScoredId> out;
     if (match.empty()) return out;
-    Stmt q(db_, "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? "
-                "ORDER BY bm25(chunks_fts) LIMIT ?");
+    SqlFilter f = BuildSqlFilter(filter);
+    std::string sql = "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?";
+    if (!f.where.empty())
+      sql += " AND rowid IN (SELECT c.id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE " + f.where + ")";
+    sql += " ORDER BY bm25(chunks_fts) LIMIT ?";
+    Stmt q(db_, sql.c_str());
     if (!q.ok()) return SqlError(db_, "lexical search");
-    q.Bind(1, match).Bind(2, k);
+    q.Bind(1, match);
+    f.BindAll(q, 2);
+    q.Bind(2 + static_cast<int>(f.binds.size()), k);
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) out.push_back({q.Int(0), static_cast<float>(-q.Double(1))});
     if (rc != SQLITE_DONE) return SqlError(db_, "lexical search");
     return out;
   }
 
-  Result<std::vector<ScoredId>> DenseSearch(std::span<const float> query, int k, bool exact) override {
-    return exact ? index_->SearchExact(query, k) : index_->Search(query, k);
+  Result<std::vector<ScoredId>> DenseSearch(std::span<const float> query, int k, bool exact,
+                                            std::span<const FilterCondition> filter) override {
+    if (filter.empty()) return exact ? index_->SearchExact(query, k) : index_->Search(query, k);
+    SqlFilter f = BuildSqlFilter(filter);
+    std::string sql = "SELECT c.id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE " + f.where +
+                      " ORDER BY c.id";
+    Stmt q(db_, sql.c_str());
+    if (!q.ok()) return SqlError(db_, "filter chunks");
+    f.BindAll(q, 1);
+    std::vector<int64_t> ids;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) ids.push_back(q.Int(0));
+    if (rc != SQLITE_DONE) return SqlError(db_, "filter chunks");
+    return index_->SearchAmong(query, k, ids);
   }
 
   Result<std::vector<ChunkRecord>> GetChunks(std::span<const int64_t> ids) override {

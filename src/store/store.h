@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ragd/filter.h"
 #include "ragd/status.h"
 #include "store/vector_index.h"
 
@@ -37,6 +38,7 @@ struct DocumentWrite {
   std::string content_hash;
   int64_t size_bytes = 0;
   int64_t mtime = 0;
+  std::map<std::string, std::string> metadata;  // given at ingest, filterable
   std::vector<ChunkWrite> chunks;
   std::vector<float> embeddings;  // chunks.size() * dim
 };
@@ -51,6 +53,7 @@ struct StoredDocument {
   int64_t mtime = 0;
   int64_t chunk_count = 0;
   std::string ingested_at;
+  std::map<std::string, std::string> metadata;  // filled by FindDocument only
 };
 
 struct ChunkRecord {
@@ -98,8 +101,13 @@ class KbStore {
   // durable; Flush only saves a rebuild on the next open.
   virtual Status Flush() = 0;
 
-  virtual Result<std::vector<ScoredId>> LexicalSearch(std::string_view query, int k) = 0;
-  virtual Result<std::vector<ScoredId>> DenseSearch(std::span<const float> query, int k, bool exact = false) = 0;
+  // Both searches consider only chunks matching every condition of filter
+  // (validated by the caller): the filter is part of the search, so k
+  // matching hits come back whenever they exist.
+  virtual Result<std::vector<ScoredId>> LexicalSearch(std::string_view query, int k,
+                                                      std::span<const FilterCondition> filter = {}) = 0;
+  virtual Result<std::vector<ScoredId>> DenseSearch(std::span<const float> query, int k, bool exact = false,
+                                                    std::span<const FilterCondition> filter = {}) = 0;
   virtual Result<std::vector<ChunkRecord>> GetChunks(std::span<const int64_t> ids) = 0;
   // A document's chunks in order.
   virtual Result<std::vector<ChunkRecord>> ListChunks(const std::string& doc_id) = 0;

@@ -1,5 +1,7 @@
 #include <xxhash.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <usearch/index_dense.hpp>
 
@@ -81,6 +83,45 @@ class UsearchIndex final : public VectorIndex {
   }
   Result<std::vector<ScoredId>> SearchExact(std::span<const float> query, int k) const override {
     return DoSearch(query, k, true);
+  }
+
+  Result<std::vector<ScoredId>> SearchAmong(std::span<const float> query, int k,
+                                            std::span<const int64_t> ids) const override {
+    std::vector<ScoredId> out;
+    if (ids.empty() || index_.size() == 0 || k <= 0) return out;
+    if (static_cast<int>(query.size()) != options_.dim)
+      return Status::InvalidArgument("query vector has dimension " + std::to_string(query.size()) +
+                                     ", the index holds " + std::to_string(options_.dim));
+    // Below this many members a scan is cheaper than the graph walk (and exact).
+    constexpr size_t kScanMembers = 20000;
+    if (ids.size() <= kScanMembers) {
+      double qn = 0;
+      for (float x : query) qn += static_cast<double>(x) * x;
+      std::vector<float> v(options_.dim);
+      for (int64_t id : ids) {
+        if (index_.get(static_cast<uint64_t>(id), v.data()) == 0) continue;
+        double dot = 0, vn = 0;
+        for (int d = 0; d < options_.dim; ++d) {
+          dot += static_cast<double>(query[d]) * v[d];
+          vn += static_cast<double>(v[d]) * v[d];
+        }
+        out.push_back({id, qn > 0 && vn > 0 ? static_cast<float>(dot / std::sqrt(qn * vn)) : 0.f});
+      }
+      size_t keep = std::min(out.size(), static_cast<size_t>(k));
+      std::partial_sort(out.begin(), out.begin() + keep, out.end(), [](const ScoredId& a, const ScoredId& b) {
+        return a.score != b.score ? a.score > b.score : a.id < b.id;
+      });
+      out.resize(keep);
+      return out;
+    }
+    auto member = [ids](uint64_t key) { return std::binary_search(ids.begin(), ids.end(), static_cast<int64_t>(key)); };
+    auto result = index_.filtered_search(query.data(), static_cast<size_t>(k), member, index_dense_t::any_thread());
+    if (result.error) return Status::IOError("vector search: " + TakeError(result.error));
+    for (size_t i = 0; i < result.count; ++i) {
+      auto match = result[i];
+      out.push_back({static_cast<int64_t>(match.member.key), 1.0f - static_cast<float>(match.distance)});
+    }
+    return out;
   }
 
   size_t size() const override { return index_.size(); }

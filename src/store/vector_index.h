@@ -35,6 +35,11 @@ class VectorIndex {
   virtual Status Add(int64_t id, std::span<const float> vec) = 0;
   virtual Status Remove(int64_t id) = 0;  // absent ids are ignored
   virtual Result<std::vector<ScoredId>> Search(std::span<const float> query, int k) const = 0;
+  // The k nearest among ids (sorted ascending): exact over them when few,
+  // else the HNSW walk with ids as a predicate (it walks through
+  // non-members, so it does not starve the way post-filtering does).
+  virtual Result<std::vector<ScoredId>> SearchAmong(std::span<const float> query, int k,
+                                                    std::span<const int64_t> ids) const = 0;
   // Brute-force search, for measuring the ANN's recall.
   virtual Result<std::vector<ScoredId>> SearchExact(std::span<const float> query, int k) const = 0;
   virtual size_t size() const = 0;
