@@ -237,6 +237,30 @@ TEST(LlamaServerEmbeddings, MatchTheLocalEmbedder) {
   EXPECT_EQ((*remote)->model_id(), "openai:all-MiniLM-L6-v2/384");
 }
 
+// The same rerank GGUF scores the same pairs alike in-process and behind
+// llama-server's /rerank: ragd builds the pair input as the server does.
+TEST(LlamaServerRerank, MatchesTheLocalReranker) {
+  LlamaServer server("ragd-test-reranker.gguf", {"--reranking"});
+  ASSERT_TRUE(server.ready()) << server.error();
+  BackendOptions ro;
+  ro.backend = "openai";
+  ro.base_url = server.base_url();
+  auto remote = OpenReranker(ro);
+  ASSERT_TRUE(remote.ok()) << remote.status().ToString();
+  BackendOptions lo;
+  lo.model = "ragd-test-reranker";
+  auto local = OpenReranker(lo);
+  ASSERT_TRUE(local.ok()) << local.status().ToString();
+  std::vector<std::string> docs = {"International wires take two working days.", "The cafeteria opens at noon.",
+                                   "电汇通常需要两个工作日到账。", "Report a lost card by phone, day or night."};
+  auto a = (*remote)->Rerank("How long does a wire transfer take?", docs);
+  auto b = (*local)->Rerank("How long does a wire transfer take?", docs);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_EQ(a->size(), docs.size());
+  for (size_t i = 0; i < docs.size(); ++i) EXPECT_NEAR((*a)[i], (*b)[i], 1e-3) << docs[i];
+}
+
 // ---------------------------------------------------------------------------
 // FakeBrokenServer: a stub that misbehaves on purpose (500s, 429, 401, a slow
 // answer, a stream cut mid-way, malformed SSE) — faults a real server does

@@ -60,6 +60,33 @@ err="$("$RAGD" search "x" --kb bank --mode fuzzy 2>&1)"
 "$RAGD" search --kb bank >/dev/null 2>&1
 [[ $? == 2 ]]; check "usage error exits 2" $?
 
+# Metadata at ingest, filters at search, a configured reranker.
+mkdir -p "$WORK/loans"
+printf 'Mortgage rates are fixed for five years, then follow the prime rate.\n' > "$WORK/loans/mortgage.txt"
+"$RAGD" -q ingest "$WORK/loans" --kb bank --meta team=loans --meta year=2024 >/dev/null
+check "ingest with --meta" $?
+"$RAGD" search "rates and fees" --kb bank -k 10 --filter team=loans --json |
+  python3 -c 'import json,sys; r=json.load(sys.stdin)["results"]; assert [h["source"].split("/")[-1] for h in r]==["mortgage.txt"], r'
+check "--filter on ingest metadata" $?
+"$RAGD" search "rates and fees" --kb bank -k 10 --filter 'year>2023' --filter 'type!=txt' --json |
+  python3 -c 'import json,sys; r=json.load(sys.stdin)["results"]; assert r==[], r'
+check "filters combine with AND" $?
+"$RAGD" search "annual fee" --kb bank -k 3 --filter type=pdf --json |
+  python3 -c 'import json,sys; r=json.load(sys.stdin)["results"]; assert r and all(h["source"].endswith(".pdf") for h in r), r'
+check "--filter type" $?
+err="$("$RAGD" search "x" --kb bank --filter 'modified>=soon' 2>&1)"
+[[ $? == 1 && "$err" == *"'soon' is not a date"* ]]; check "bad filter error" $?
+err="$("$RAGD" -q ingest "$WORK/loans" --kb bank --meta novalue 2>&1)"
+[[ $? == 1 && "$err" == *"--meta 'novalue' is not key=value"* ]]; check "bad --meta error" $?
+"$RAGD" --reranker ragd-test-reranker search "annual fee" --kb bank -k 3 --json |
+  python3 -c 'import json,sys; d=json.load(sys.stdin); r=d["results"]; assert d["reranker"]=="ragd-test-reranker" and len(r)==3 and all(h["rerank_score"] is not None for h in r) and [h["score"] for h in r]==sorted([h["score"] for h in r], reverse=True), d'
+check "--reranker reorders by its score" $?
+"$RAGD" --reranker ragd-test-reranker search "annual fee" --kb bank -k 3 --no-rerank --json |
+  python3 -c 'import json,sys; d=json.load(sys.stdin); assert "reranker" not in d and d["results"][0]["rerank_score"] is None, d'
+check "--no-rerank skips it" $?
+err="$("$RAGD" --reranker all-MiniLM-L6-v2 search "annual fee" --kb bank 2>&1)"
+[[ $? == 1 && "$err" == *"has no classification head"* ]]; check "an embedding model as reranker is refused" $?
+
 "$RAGD" kb delete bank >/dev/null
 check "kb delete" $?
 [[ ! -d "$RAGD_DATA_DIR/bank" ]]; check "kb directory removed" $?

@@ -79,10 +79,12 @@ class Server:
         status, raw = self.request(method, path, body, **kw)
         return status, json.loads(raw) if raw else None
 
-    def upload(self, kb, files):
-        """files: [(filename, bytes)] as multipart/form-data field 'files'."""
+    def upload(self, kb, files, meta=None):
+        """files: [(filename, bytes)] as multipart/form-data field 'files'; meta: the 'meta' field's text."""
         boundary = "ragdtestboundary7MA4YWxk"
         parts = []
+        if meta is not None:
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="meta"\r\n\r\n{meta}\r\n'.encode())
         for name, content in files:
             parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
                          f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
@@ -195,6 +197,30 @@ class ServerTest(unittest.TestCase):
         self.assertIn("absolute.md", uploads)
         self.assertTrue(any(f["filename"] == ".." for f in rep["failed"]), rep)
 
+    def test_upload_metadata_and_filters(self):
+        self.assertEqual(self.s.json("POST", "/api/kbs", {"name": "meta"})[0], 201)
+        status, rep = self.s.upload("meta", [("loans.txt", b"Mortgage rates are fixed for five years.\n")],
+                                    meta='{"team": "loans", "year": "2024"}')
+        self.assertEqual(status, 201, rep)
+        status, rep = self.s.upload("meta", [("cards.txt", b"Card rates follow the prime rate.\n")],
+                                    meta='{"team": "cards", "year": "2023"}')
+        self.assertEqual(status, 201, rep)
+        docs = self.s.json("GET", "/api/kbs/meta/documents")[1]["documents"]
+        loans = next(d for d in docs if d["source"].endswith("loans.txt"))
+        detail = self.s.json("GET", "/api/kbs/meta/documents/" + urllib.parse.quote(loans["doc_id"], safe=""))[1]
+        self.assertEqual(detail["metadata"], {"team": "loans", "year": "2024"})
+        for filters, want in [({"team": "cards"}, ["cards.txt"]), (["year>=2024"], ["loans.txt"]),
+                              ([{"key": "year", "op": "<", "value": "2024"}], ["cards.txt"]),
+                              (["team!=cards", "type=txt"], ["loans.txt"])]:
+            status, body = self.s.json("POST", "/api/kbs/meta/search", {"query": "rates", "filters": filters})
+            self.assertEqual(status, 200, body)
+            self.assertEqual([h["source"].rsplit("/", 1)[-1] for h in body["results"]], want, filters)
+        status, rep = self.s.upload("meta", [("x.txt", b"x")], meta='["not", "an object"]')
+        self.assertError(status, rep, 422, "'meta' field must be a JSON object")
+        status, rep = self.s.upload("meta", [("x.txt", b"x")], meta='{"type": "pdf"}')
+        self.assertError(status, rep, 422, "reserved")
+        self.assertEqual(self.s.json("DELETE", "/api/kbs/meta")[0], 200)
+
     def test_upload_errors(self):
         self.assertError(*self.s.json("POST", "/api/kbs/bank/documents", {"files": []}), 400, "multipart/form-data")
         status, rep = self.s.upload("nosuch", [("a.txt", b"x")])
@@ -230,8 +256,15 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertTrue(body["results"][0]["context"].find(body["results"][0]["text"][:40]) >= 0, body)
         self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "fusion": "magic"}), 422, "fusion")
-        self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "filters": {"color": "red"}}),
-                         422, "unknown filter 'color'")
+        # Any other key is ingest metadata: none of these documents has a colour.
+        status, body = self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "filters": {"color": "red"}})
+        self.assertEqual((status, body["results"]), (200, []), body)
+        self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "filters": ["modified>=soon"]}),
+                         422, "is not a date")
+        self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "filters": [42]}),
+                         422, "each filter must be")
+        self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "filters": "type=pdf"}),
+                         422, "'filters' must be an object or a list")
         self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "mode": "magic"}), 422, "mode")
         self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "k": "ten"}), 422, "'k' must be")
         self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": ""}), 422, "empty")
