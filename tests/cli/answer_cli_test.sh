@@ -44,6 +44,13 @@ out="$("$RAGD" -q ask "How long does an international wire transfer take?" --kb 
 [[ "$out" == *"Sources:"* && "$out" == *"[1]"* && "$out" == *"handbook.md"* ]]
 check "human ask lists sources" $?
 
+# Filters and the reranker reach ask's retrieval.
+"$RAGD" --reranker ragd-test-reranker ask "What is the annual fee?" --kb bank --seed 1 --max-tokens 16 \
+    --filter type=pdf -k 3 --json |
+  py 'import json,sys; r=json.load(sys.stdin); s=r["sources"]
+assert s and all(x["source"].endswith(".pdf") and x["rerank_score"] is not None for x in s), s'
+check "ask --filter --reranker" $?
+
 # Nothing relevant: the knowledge base says so instead of inventing.
 out="$("$RAGD" ask "What is the capital of France?" --kb bank --json)"
 echo "$out" | py 'import json,sys; r=json.load(sys.stdin)
