@@ -279,6 +279,28 @@ TEST(Rerank, ReordersTheFusedCandidatesByTheRerankerScore) {
     EXPECT_NEAR(*h.rerank_score, (*scores)[order[i]], 1e-4);
     EXPECT_DOUBLE_EQ(h.score, *h.rerank_score);
   }
+
+  // k beyond the candidates: the first 4 are reranked, the rest keep the
+  // fused order and carry no reranker score.
+  o.rerank = true;
+  o.k = 12;
+  o.rerank_candidates = 4;
+  auto partial = engine->Search(o);
+  ASSERT_TRUE(partial.ok());
+  ASSERT_EQ(partial->hits.size(), 12u);
+  std::vector<int64_t> head, fused_head;
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_TRUE(partial->hits[i].rerank_score.has_value());
+    head.push_back(partial->hits[i].chunk_id);
+    fused_head.push_back(fused->hits[i].chunk_id);
+  }
+  std::sort(head.begin(), head.end());
+  std::sort(fused_head.begin(), fused_head.end());
+  EXPECT_EQ(head, fused_head);
+  for (size_t i = 4; i < 12; ++i) {
+    EXPECT_FALSE(partial->hits[i].rerank_score.has_value()) << i;
+    EXPECT_EQ(partial->hits[i].chunk_id, fused->hits[i].chunk_id) << i;
+  }
 }
 
 }  // namespace ragd

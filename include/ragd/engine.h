@@ -154,7 +154,8 @@ struct SearchOptions {
   std::vector<FilterCondition> filters;
   // With a reranker configured (EngineOptions::reranker): the top
   // rerank_candidates fused hits (0 = max(k, 20)) are scored by the
-  // cross-encoder and reordered; score becomes the reranker's score.
+  // cross-encoder and reordered; score becomes the reranker's score. When
+  // k is larger, the hits after them follow in fused order.
   bool rerank = true;
   int rerank_candidates = 0;
 };

@@ -633,21 +633,24 @@ Status Diversify(store::KbStore* kb, double lambda, int k, std::vector<SearchHit
   return Status::OK();
 }
 
-// Scores hits with the cross-encoder, orders them by that score (ties keep
-// the fused order) and keeps the best `keep`.
-Status Rerank(Reranker* reranker, const std::string& query, int keep, std::vector<SearchHit>* hits) {
+// Scores the first `candidates` hits with the cross-encoder and orders them
+// by that score (ties keep the fused order); hits past them keep their fused
+// order after them. The best `keep` remain.
+Status Rerank(Reranker* reranker, const std::string& query, int candidates, int keep, std::vector<SearchHit>* hits) {
+  const size_t n = std::min(hits->size(), static_cast<size_t>(candidates));
   std::vector<std::string> texts;
-  texts.reserve(hits->size());
-  for (const auto& h : *hits) texts.push_back(h.text);
+  texts.reserve(n);
+  for (size_t i = 0; i < n; ++i) texts.push_back((*hits)[i].text);
   RAGD_ASSIGN_OR_RETURN(std::vector<double> scores, reranker->Rerank(query, texts));
-  if (scores.size() != hits->size())
+  if (scores.size() != n)
     return Status::Unavailable("the reranker returned " + std::to_string(scores.size()) + " scores for " +
-                               std::to_string(hits->size()) + " passages");
-  for (size_t i = 0; i < hits->size(); ++i) {
+                               std::to_string(n) + " passages");
+  for (size_t i = 0; i < n; ++i) {
     (*hits)[i].rerank_score = scores[i];
     (*hits)[i].score = scores[i];
   }
-  std::stable_sort(hits->begin(), hits->end(), [](const SearchHit& a, const SearchHit& b) { return a.score > b.score; });
+  std::stable_sort(hits->begin(), hits->begin() + n,
+                   [](const SearchHit& a, const SearchHit& b) { return a.score > b.score; });
   if (static_cast<int>(hits->size()) > keep) hits->resize(keep);
   for (size_t i = 0; i < hits->size(); ++i) (*hits)[i].rank = static_cast<int>(i) + 1;
   return Status::OK();
@@ -773,7 +776,7 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
   }
   if (rerank && !resp.hits.empty()) {
     RAGD_ASSIGN_OR_RETURN(Reranker * r, impl_->GetReranker());
-    RAGD_RETURN_IF_ERROR(Rerank(r, options.query, want, &resp.hits));
+    RAGD_RETURN_IF_ERROR(Rerank(r, options.query, rerank_candidates, want, &resp.hits));
     resp.reranker = r->model();
   }
   if (settings.mmr_lambda >= 0 && resp.hits.size() > 1) RAGD_RETURN_IF_ERROR(Diversify(kb, settings.mmr_lambda, options.k, &resp.hits));
