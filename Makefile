@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc)
 DEMO_DATA  ?= $(BUILD)/demo-data
 RAGD       := $(BUILD)/ragd
 
-.PHONY: all deps build demo test examples clean distclean eval-scifact
+.PHONY: all deps build demo test examples clean distclean eval-scifact bench
 
 all: build
 
@@ -34,6 +34,13 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# ragd side by side with LangChain, sentence-transformers, FAISS and
+# llama-bench; writes bench/RESULTS.md (not part of `make test`).
+BENCH_ARGS ?=
+bench: build
+	@bash scripts/setup/bench_venv.sh $(CURDIR)/$(BUILD)/bench-venv
+	$(BUILD)/bench-venv/bin/python bench/run.py --json $(BUILD)/bench-results.json $(BENCH_ARGS)
 
 # Retrieval quality on the shared BEIR SciFact copy (not part of `make test`).
 eval-scifact: build

@@ -3,14 +3,24 @@
 // hnswlib and FAISS IndexHNSWFlat, all HNSW with M=16, ef_construction=128,
 // single thread. Ground truth is exact inner-product search.
 //
-//   ann_compare KB_DIR QUERIES.jsonl [--embed-model NAME]
+//   ann_compare KB_DIR QUERIES.jsonl [--embed-model NAME] [--json]
+//
+// --json prints one object for bench/run.py: per library its build time,
+// bytes per vector of its saved index, and (ef, recall@10, q/s) rows.
 #include <faiss/IndexHNSW.h>
+#include <faiss/impl/io.h>
+#include <faiss/index_io.h>
 #include <hnswlib/hnswlib.h>
 #include <sqlite3.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -45,7 +55,21 @@ int main(int argc, char** argv) {
   }
   std::string kb_dir = argv[1], queries_path = argv[2];
   EmbedderOptions eo;
-  if (argc >= 5 && std::string(argv[3]) == "--embed-model") eo.model_path = argv[4];
+  bool as_json = false;
+  for (int i = 3; i < argc; ++i) {
+    if (std::string(argv[i]) == "--embed-model" && i + 1 < argc) eo.model_path = argv[++i];
+    else if (std::string(argv[i]) == "--json") as_json = true;
+  }
+#ifdef _OPENMP
+  omp_set_num_threads(1);  // single thread for every library
+#endif
+  nlohmann::json libs = nlohmann::json::object();
+  auto row = [&](const char* lib, int ef, double build, double recall, double qps) {
+    if (!as_json) std::printf("%-8s %8d %10.2f %10.4f %10.0f\n", lib, ef, build, recall, qps);
+    libs[lib]["build_seconds"] = build;
+    libs[lib]["rows"].push_back({{"ef", ef}, {"recall", recall}, {"qps", qps}});
+  };
+  const std::string tmp = (std::filesystem::temp_directory_path() / ("ann_compare." + std::to_string(::getpid()))).string();
   const int k = 10;
 
   // Vectors from the knowledge base.
@@ -91,9 +115,11 @@ int main(int argc, char** argv) {
     for (int r = 0; r < k; ++r) truth[i].push_back(s[r].second);
   }
 
-  std::printf("{\"vectors\": %zu, \"dim\": %d, \"queries\": %zu, \"k\": %d, \"M\": 16, \"ef_construction\": 128}\n", n, dim, nq, k);
-  std::printf("%-8s %8s %10s %10s %10s\n", "library", "ef", "build_s", "recall@10", "qps");
-  const std::vector<int> efs{16, 32, 64, 128};
+  if (!as_json) {
+    std::printf("{\"vectors\": %zu, \"dim\": %d, \"queries\": %zu, \"k\": %d, \"M\": 16, \"ef_construction\": 128}\n", n, dim, nq, k);
+    std::printf("%-8s %8s %10s %10s %10s\n", "library", "ef", "build_s", "recall@10", "qps");
+  }
+  const std::vector<int> efs{16, 32, 64, 128, 256};
 
   // usearch through ragd's VectorIndex.
   for (int ef : efs) {
@@ -108,8 +134,12 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < nq; ++i)
       for (auto& s : idx->Search({q.data() + i * dim, static_cast<size_t>(dim)}, k).value()) got[i].push_back(s.id);
     auto t2 = Clock::now();
-    std::printf("%-8s %8d %10.2f %10.4f %10.0f\n", "usearch", ef, Secs(t0, t1), Recall(got, truth), nq / Secs(t1, t2));
-    if (ef == efs.back()) {
+    row("usearch", ef, Secs(t0, t1), Recall(got, truth), nq / Secs(t1, t2));
+    if (ef == efs.front()) {
+      (void)idx->Save(tmp, 0);  // ragd's own file: header + usearch payload
+      libs["usearch"]["bytes_per_vector"] = static_cast<double>(std::filesystem::file_size(tmp)) / n;
+    }
+    if (ef == efs.back() && !as_json) {
       std::vector<std::vector<int64_t>> ex(nq);
       for (size_t i = 0; i < nq; ++i)
         for (auto& s : idx->SearchExact({q.data() + i * dim, static_cast<size_t>(dim)}, k).value()) ex[i].push_back(s.id);
@@ -135,8 +165,10 @@ int main(int argc, char** argv) {
         }
       }
       auto s1 = Clock::now();
-      std::printf("%-8s %8d %10.2f %10.4f %10.0f\n", "hnswlib", ef, Secs(t0, t1), Recall(got, truth), nq / Secs(s0, s1));
+      row("hnswlib", ef, Secs(t0, t1), Recall(got, truth), nq / Secs(s0, s1));
     }
+    h.saveIndex(tmp);
+    libs["hnswlib"]["bytes_per_vector"] = static_cast<double>(std::filesystem::file_size(tmp)) / n;
   }
   // FAISS.
   {
@@ -157,8 +189,15 @@ int main(int argc, char** argv) {
           if (l >= 0) got[i].push_back(ids[l]);
       }
       auto s1 = Clock::now();
-      std::printf("%-8s %8d %10.2f %10.4f %10.0f\n", "faiss", ef, Secs(t0, t1), Recall(got, truth), nq / Secs(s0, s1));
+      row("faiss", ef, Secs(t0, t1), Recall(got, truth), nq / Secs(s0, s1));
     }
+    faiss::VectorIOWriter w;
+    faiss::write_index(&f, &w);
+    libs["faiss"]["bytes_per_vector"] = static_cast<double>(w.data.size()) / n;
   }
+  std::filesystem::remove(tmp);
+  if (as_json)
+    std::printf("%s\n", nlohmann::json{{"vectors", n}, {"dim", dim}, {"queries", nq}, {"k", k}, {"M", 16},
+                                       {"ef_construction", 128}, {"libraries", libs}}.dump().c_str());
   return 0;
 }

@@ -3,7 +3,8 @@
 # build, same GGUF, same threads: prompt tokens/s, generated tokens/s (at
 # the depth of the RAG prompt) and time to first token. Alternates the two
 # programs ROUNDS times and reports medians and ratios.
-#   bash bench/generation.sh [THREADS] [ROUNDS]
+#   bash bench/generation.sh [THREADS] [ROUNDS] [--json]
+# --json adds a last line with the medians for bench/run.py.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 THREADS="${1:-2}"
@@ -23,9 +24,9 @@ for r in $(seq "$ROUNDS"); do
   "$BENCH" -m "$MODEL" -t "$THREADS" -p 0 -n 128 -d "$P" -r 3 -o json > "$OUT/tg-$r.json"
 done
 
-python3 - "$OUT" "$ROUNDS" <<'PY'
+python3 - "$OUT" "$ROUNDS" "${3:-}" <<'PY'
 import json, statistics, sys
-out, rounds = sys.argv[1], int(sys.argv[2])
+out, rounds, as_json = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "--json"
 ragd = [json.load(open(f"{out}/ragd-{r}.json")) for r in range(1, rounds + 1)]
 pp = [json.load(open(f"{out}/pp-{r}.json"))[0]["avg_ts"] for r in range(1, rounds + 1)]
 tg = [json.load(open(f"{out}/tg-{r}.json"))[0]["avg_ts"] for r in range(1, rounds + 1)]
@@ -39,4 +40,7 @@ print(f"{'generated tokens/s':28}{r_tg:10.1f}{med(tg):14.1f}{r_tg / med(tg):8.3f
 ttft = med(x["first_token_seconds"] for x in ragd)
 cached = med(x["first_token_seconds_cached_prefix"] for x in ragd)
 print(f"time to first token: {ttft * 1000:.0f} ms cold, {cached * 1000:.0f} ms with the prompt cached ({cached / ttft:.3f}x)")
+if as_json:
+    print(json.dumps({"prompt_tokens": ragd[0]["prompt_tokens"], "ragd_pp": r_pp, "bench_pp": med(pp), "ragd_tg": r_tg,
+                      "bench_tg": med(tg), "ttft": ttft, "ttft_cached": cached, "rounds": rounds}))
 PY

@@ -1,0 +1,425 @@
+#!/usr/bin/env python3
+"""`make bench`: ragd side by side with its peers, each comparison in one run.
+
+Runs, on ../shared/data/beir-scifact when present (a generated corpus
+otherwise, and always with --smoke):
+  1. ingest      ragd ingest  vs LangChain (splitter -> sentence-transformers -> FAISS)
+  2. embeddings  ragd's embedder vs sentence-transformers, same batch and threads
+  3. search      ragd search (bm25, dense, hybrid) in-process vs LangChain's
+                 EnsembleRetriever (BM25Retriever + FAISS), with recall@10
+  4. ANN         ragd's usearch index vs FAISS HNSW and hnswlib (bench/ann_compare)
+  5. generation  ragd's local backend vs llama-bench (bench/generation.sh)
+Each ragd/peer pair alternates --rounds times; figures are medians with the
+min-max spread. Writes bench/RESULTS.md (or --results) and --json.
+
+  bench/run.py [--rounds 3] [--threads 2] [--smoke] [--peers auto|none]
+               [--only ingest,embed,search,ann,generation] [--json FILE] [--results FILE]
+"""
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("RAGD_BUILD_DIR", os.path.join(ROOT, "build"))
+RAGD = os.path.join(BUILD, "ragd")
+ENGINE_BENCH = os.path.join(BUILD, "bench", "engine_bench")
+ANN_COMPARE = os.path.join(BUILD, "bench", "ann_compare")
+PEER_PY = os.path.join(BUILD, "bench-venv", "bin", "python")
+PEERS = os.path.join(ROOT, "bench", "peers")
+SCIFACT = os.path.join(ROOT, "..", "shared", "data", "beir-scifact")
+CHUNK_SIZE, CHUNK_OVERLAP, BATCH = 1000, 150, 32
+
+GOALS = {  # the issue's goals, as ratio thresholds (ragd / peer unless noted)
+    "ingest": ("ingest chunks/s ≥ 3× LangChain", 3.0),
+    "search": ("hybrid search q/s ≥ 20× LangChain's ensemble at equal recall", 20.0),
+    "ann": ("ANN q/s ≥ 1.0× FAISS HNSW at equal recall", 1.0),
+    "generation": ("generation ≥ 0.95× llama-bench", 0.95),
+    "overhead": ("orchestration overhead < 1 ms per query", 1.0),
+    "ttft": ("cached-prefix TTFT ≤ 0.5× uncached", 0.5),
+}
+
+
+def log(msg):
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    """Runs cmd, returns (stdout, wall seconds, stderr)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    out, err = p.communicate()
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}):\n{err[-2000:]}")
+    return out, wall, err
+
+
+def run_rss(cmd, env=None):
+    """Runs cmd with os.wait4 to get its own peak RSS (MiB) and wall time."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}):\n{err.decode(errors='replace')[-2000:]}")
+    return out.decode(), wall, usage.ru_maxrss / 1024.0
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def spread(xs):
+    return (min(xs), max(xs)) if xs else (float("nan"), float("nan"))
+
+
+def fmt(xs, digits=1):
+    if not xs:
+        return "—"
+    lo, hi = spread(xs)
+    if len(xs) == 1:
+        return f"{med(xs):.{digits}f}"
+    return f"{med(xs):.{digits}f} [{lo:.{digits}f}–{hi:.{digits}f}]"
+
+
+# --------------------------------------------------------------------------- data
+
+def load_dataset(work, smoke):
+    """Writes the corpus as one .txt per document; returns paths and counts."""
+    corpus_dir = os.path.join(work, "corpus")
+    if os.path.isdir(corpus_dir):
+        shutil.rmtree(corpus_dir)
+    os.makedirs(corpus_dir)
+    if not smoke and os.path.exists(os.path.join(SCIFACT, "corpus.jsonl")):
+        name = "BEIR SciFact (test queries)"
+        docs = [json.loads(l) for l in open(os.path.join(SCIFACT, "corpus.jsonl"), encoding="utf-8")]
+        queries_path = os.path.join(SCIFACT, "queries.jsonl")
+        qrels_path = os.path.join(SCIFACT, "qrels", "test.tsv")
+    else:
+        name = "generated corpus (SciFact not present, or --smoke)"
+        docs, queries, qrels = generate_corpus(120 if smoke else 3000)
+        queries_path = os.path.join(work, "queries.jsonl")
+        qrels_path = os.path.join(work, "qrels.tsv")
+        with open(queries_path, "w", encoding="utf-8") as f:
+            for q in queries:
+                f.write(json.dumps(q) + "\n")
+        with open(qrels_path, "w", encoding="utf-8") as f:
+            f.write("query-id\tcorpus-id\tscore\n")
+            for q, d in qrels:
+                f.write(f"{q}\t{d}\t1\n")
+    for d in docs:
+        with open(os.path.join(corpus_dir, f"{d['_id']}.txt"), "w", encoding="utf-8") as f:
+            f.write((d.get("title", "") + "\n\n" + d["text"]).strip() + "\n")
+    texts = [((d.get("title", "") + " " + d["text"]).strip())[:CHUNK_SIZE] for d in docs[:1000 if not smoke else 64]]
+    texts_path = os.path.join(work, "texts.jsonl")
+    with open(texts_path, "w", encoding="utf-8") as f:
+        for t in texts:
+            f.write(json.dumps(t) + "\n")
+    return {"name": name, "corpus": corpus_dir, "queries": queries_path, "qrels": qrels_path,
+            "documents": len(docs), "texts": texts_path}
+
+
+def generate_corpus(n):
+    """Documents about numbered products with topic words; each query names
+    one product's rare words, so its relevant document is known."""
+    rng = random.Random(42)
+    topics = ["card", "loan", "deposit", "transfer", "mortgage", "insurance", "fund", "pension", "tax", "fraud"]
+    filler = ("the bank customer account service branch rate fee policy term online mobile payment limit "
+              "statement interest period application review approval document").split()
+    docs, queries, qrels = [], [], []
+    for i in range(n):
+        topic = topics[i % len(topics)]
+        code = f"zq{i:05d}x"
+        words = [rng.choice(filler) for _ in range(120)]
+        words[rng.randrange(120)] = code
+        docs.append({"_id": f"d{i}", "title": f"{topic} product {code}", "text": " ".join(words) + f" {topic}."})
+        if i % max(1, n // 40) == 0:
+            queries.append({"_id": f"q{i}", "text": f"what is the {topic} product {code}"})
+            qrels.append((f"q{i}", f"d{i}"))
+    return docs, queries, qrels
+
+
+# --------------------------------------------------------------------------- comparisons
+
+def bench_ingest(a, data, work, peers):
+    res = {"ragd": [], "ragd_rss": [], "peer": [], "peer_rss": [], "chunks": None, "peer_chunks": None}
+    for r in range(a.rounds):
+        order = ["ragd", "peer"] if r % 2 == 0 else ["peer", "ragd"]
+        for who in order:
+            if who == "ragd":
+                d = os.path.join(work, "ragd-data")
+                shutil.rmtree(d, ignore_errors=True)
+                log(f"ingest round {r + 1}/{a.rounds}: ragd")
+                out, wall, rss = run_rss([RAGD, "-q", "--no-trace", "--threads", str(a.threads), "--data-dir", d,
+                                          "ingest", data["corpus"], "--kb", "bench", "--chunk-unit", "chars",
+                                          "--chunk-size", str(CHUNK_SIZE), "--chunk-overlap", str(CHUNK_OVERLAP),
+                                          "--json"])
+                rep = json.loads(out)
+                res["chunks"] = rep["chunks"]
+                res["ragd"].append(rep["chunks"] / wall)
+                res["ragd_rss"].append(rss)
+            elif peers:
+                idx = os.path.join(work, "langchain-index")
+                shutil.rmtree(idx, ignore_errors=True)
+                log(f"ingest round {r + 1}/{a.rounds}: LangChain")
+                out, wall, rss = run_rss([PEER_PY, os.path.join(PEERS, "langchain_ingest.py"), data["corpus"], idx,
+                                          "--chunk-size", str(CHUNK_SIZE), "--chunk-overlap", str(CHUNK_OVERLAP),
+                                          "--threads", str(a.threads), "--batch", str(BATCH)])
+                rep = json.loads(out.strip().splitlines()[-1])
+                res["peer_chunks"] = rep["chunks"]
+                res["peer"].append(rep["chunks"] / wall)
+                res["peer_rss"].append(rss)
+    return res
+
+
+def bench_embed(a, data, peers):
+    res = {"ragd": [], "peer": []}
+    for r in range(a.rounds):
+        log(f"embeddings round {r + 1}/{a.rounds}")
+        out, _, _ = run([ENGINE_BENCH, "embed", data["texts"], "--batch", str(BATCH), "--threads", str(a.threads)])
+        res["ragd"].append(json.loads(out)["sentences_per_second"])
+        if peers:
+            out, _, _ = run([PEER_PY, os.path.join(PEERS, "st_embed.py"), data["texts"], "--batch", str(BATCH),
+                             "--threads", str(a.threads)])
+            res["peer"].append(json.loads(out.strip().splitlines()[-1])["sentences_per_second"])
+    return res
+
+
+def bench_search(a, data, work, peers):
+    modes = ["bm25", "dense", "hybrid"]
+    res = {m: {"ragd": [], "peer": []} for m in modes}
+    for r in range(a.rounds):
+        log(f"search round {r + 1}/{a.rounds}: ragd")
+        for m in modes:
+            out, _, _ = run([ENGINE_BENCH, "search", os.path.join(work, "ragd-data"), "bench", data["queries"],
+                             data["qrels"], "--mode", m, "--threads", str(a.threads)])
+            res[m]["ragd"].append(json.loads(out))
+        if peers:
+            log(f"search round {r + 1}/{a.rounds}: LangChain")
+            out, _, _ = run([PEER_PY, os.path.join(PEERS, "langchain_search.py"), os.path.join(work, "langchain-index"),
+                             data["queries"], data["qrels"], "--threads", str(a.threads)])
+            for line in out.strip().splitlines():
+                j = json.loads(line)
+                res[j["mode"]]["peer"].append(j)
+    return res
+
+
+def bench_ann(a, data, work):
+    if not os.path.exists(ANN_COMPARE):
+        return None
+    log("ANN: usearch vs FAISS HNSW vs hnswlib")
+    out, _, _ = run([ANN_COMPARE, os.path.join(work, "ragd-data", "bench"), data["queries"], "--json"])
+    return json.loads(out)
+
+
+def bench_generation(a):
+    log("generation: ragd vs llama-bench")
+    out, _, _ = run(["bash", os.path.join(ROOT, "bench", "generation.sh"), str(a.threads), str(a.rounds), "--json"])
+    return json.loads(out.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- report
+
+def qps_at_recall(rows, target):
+    """Highest q/s among a library's settings whose recall@10 ≥ target."""
+    ok = [r["qps"] for r in rows if r["recall"] >= target]
+    return max(ok) if ok else None
+
+
+def versions():
+    v = {"ragd": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True).stdout.strip()}
+    stamp = os.path.join(ROOT, "scripts", "setup", "common.sh")
+    for line in open(stamp, encoding="utf-8"):
+        if line.startswith("LLAMA_CPP_PYTHON_VERSION=") or line.startswith("LLAMA_VERSION="):
+            v["llama.cpp (llama-cpp-python sdist)"] = line.split("=", 1)[1].strip()
+    if os.path.exists(PEER_PY):
+        code = ("import importlib.metadata as m, json; print(json.dumps({p: m.version(p) for p in "
+                "['langchain-core','langchain-classic','langchain-community','langchain-text-splitters',"
+                "'langchain-huggingface','sentence-transformers','torch','faiss-cpu','rank-bm25']}))")
+        out = subprocess.run([PEER_PY, "-c", code], capture_output=True, text=True).stdout
+        if out:
+            v.update(json.loads(out))
+    return v
+
+
+def machine():
+    cpu = ""
+    if os.path.exists("/proc/cpuinfo"):
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = ""
+    if os.path.exists("/proc/meminfo"):
+        kb = int(open("/proc/meminfo").readline().split()[1])
+        mem = f"{kb / 1048576:.0f} GiB"
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "os": platform.platform()}
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def write_report(a, data, results, path):
+    L = []
+    m = results["machine"]
+    L += ["# ragd benchmarks", "",
+          "Regenerated by `make bench` (`bench/run.py`); do not edit by hand. Each ragd/peer pair alternates "
+          f"{a.rounds} round(s) in one run; figures are medians with [min–max] over rounds.", "",
+          f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, {m['os']}",
+          f"- threads: {a.threads} for every program; data: {data['name']}, {data['documents']} documents",
+          f"- chunking on both sides: {CHUNK_SIZE} characters, {CHUNK_OVERLAP} overlap; embeddings: "
+          f"all-MiniLM-L6-v2 (ragd: GGUF f16 via llama.cpp; peers: the same safetensors via sentence-transformers); "
+          f"batch {BATCH}",
+          "- versions: " + ", ".join(f"{k} {v}" for k, v in results["versions"].items()), ""]
+    goals = []
+
+    ing = results.get("ingest")
+    if ing:
+        r = ratio(med(ing["ragd"]), med(ing["peer"]))
+        L += ["## 1. Ingest (files → chunks → embeddings → index)", "",
+              "| | chunks | chunks/s | peak RSS MiB |", "|---|---|---|---|",
+              f"| ragd `ingest` | {ing['chunks']} | {fmt(ing['ragd'])} | {fmt(ing['ragd_rss'], 0)} |"]
+        if ing["peer"]:
+            L += [f"| LangChain (RecursiveCharacterTextSplitter → sentence-transformers → FAISS) | {ing['peer_chunks']} | "
+                  f"{fmt(ing['peer'])} | {fmt(ing['peer_rss'], 0)} |", "", f"ratio ragd / LangChain: **{r:.2f}×**"]
+            goals.append(("ingest", r, r >= GOALS["ingest"][1]))
+        L += [""]
+
+    emb = results.get("embed")
+    if emb:
+        L += ["## 2. Embeddings alone", "", "| | sentences/s |", "|---|---|",
+              f"| ragd embedder (llama.cpp) | {fmt(emb['ragd'])} |"]
+        if emb["peer"]:
+            r = ratio(med(emb["ragd"]), med(emb["peer"]))
+            L += [f"| sentence-transformers (torch CPU) | {fmt(emb['peer'])} |", "", f"ratio: **{r:.2f}×**"]
+        L += [""]
+
+    se = results.get("search")
+    if se:
+        L += ["## 3. Search (in-process, each query once after a warm-up)", "",
+              "| mode | program | queries/s | p50 ms | p99 ms | recall@10 |", "|---|---|---|---|---|---|"]
+        for mode, v in se.items():
+            for who, label in (("ragd", "ragd"), ("peer", "LangChain")):
+                rows = v[who]
+                if not rows:
+                    continue
+                L.append(f"| {mode} | {label} | {fmt([x['queries_per_second'] for x in rows])} | "
+                         f"{fmt([x['p50_ms'] for x in rows], 2)} | {fmt([x['p99_ms'] for x in rows], 2)} | "
+                         f"{med([x['recall_at_10'] for x in rows]):.4f} |")
+        L += [""]
+        for mode, v in se.items():
+            if v["peer"]:
+                r = ratio(med([x["queries_per_second"] for x in v["ragd"]]),
+                          med([x["queries_per_second"] for x in v["peer"]]))
+                L.append(f"- {mode}: ragd / LangChain **{r:.1f}×** q/s")
+                if mode == "hybrid":
+                    goals.append(("search", r, r >= GOALS["search"][1]))
+        hy = se.get("hybrid", {}).get("ragd", [])
+        if hy:
+            over = med([x["overhead_p50_ms"] for x in hy])
+            L.append(f"- ragd hybrid per-query time outside the model call (p50 search − p50 query embedding): "
+                     f"**{over:.2f} ms** (query embedding p50 {med([x['embed_p50_ms'] for x in hy]):.2f} ms)")
+            goals.append(("overhead", over, over < GOALS["overhead"][1]))
+        L += [""]
+
+    ann = results.get("ann")
+    if ann:
+        L += ["## 4. ANN (single thread, M=16, ef_construction=128, same vectors)", "",
+              f"{ann['vectors']} vectors of {ann['dim']} dimensions, {ann['queries']} queries, exact top-10 as truth.", "",
+              "| library | build s | bytes/vector | q/s at recall@10 ≥ 0.95 | q/s at ≥ 0.99 | ef sweep (recall / q/s) |",
+              "|---|---|---|---|---|---|"]
+        for lib, info in ann["libraries"].items():
+            sweep = ", ".join(f"ef {r['ef']}: {r['recall']:.3f} / {r['qps']:.0f}" for r in info["rows"])
+            q95, q99 = qps_at_recall(info["rows"], 0.95), qps_at_recall(info["rows"], 0.99)
+            L.append(f"| {lib} | {info['build_seconds']:.2f} | {info['bytes_per_vector']:.0f} | "
+                     f"{q95 and f'{q95:.0f}' or 'not reached'} | {q99 and f'{q99:.0f}' or 'not reached'} | {sweep} |")
+        u, f = ann["libraries"].get("usearch"), ann["libraries"].get("faiss")
+        if u and f:
+            for t in (0.95, 0.99):
+                r = ratio(qps_at_recall(u["rows"], t), qps_at_recall(f["rows"], t))
+                if r:
+                    L.append(f"\nratio usearch / FAISS at recall {t}: **{r:.2f}×**")
+                    goals.append((f"ann@{t}", r, r >= GOALS["ann"][1]))
+        L += [""]
+
+    gen = results.get("generation")
+    if gen:
+        L += ["## 5. Generation (same pinned llama.cpp, same GGUF, same threads)", "",
+              "| | ragd | llama-bench | ratio |", "|---|---|---|---|",
+              f"| prompt tokens/s ({gen['prompt_tokens']}-token RAG prompt) | {gen['ragd_pp']:.1f} | {gen['bench_pp']:.1f} | "
+              f"{gen['ragd_pp'] / gen['bench_pp']:.3f} |",
+              f"| generated tokens/s | {gen['ragd_tg']:.1f} | {gen['bench_tg']:.1f} | {gen['ragd_tg'] / gen['bench_tg']:.3f} |",
+              "", f"time to first token: {gen['ttft'] * 1e3:.0f} ms uncached, {gen['ttft_cached'] * 1e3:.0f} ms with the "
+              f"cached prompt prefix ({gen['ttft_cached'] / gen['ttft']:.3f}×)", ""]
+        worst = min(gen["ragd_pp"] / gen["bench_pp"], gen["ragd_tg"] / gen["bench_tg"])
+        goals.append(("generation", worst, worst >= GOALS["generation"][1]))
+        c = gen["ttft_cached"] / gen["ttft"]
+        goals.append(("ttft", c, c <= GOALS["ttft"][1]))
+
+    if goals:
+        L += ["## Goals", "", "| goal | measured | met |", "|---|---|---|"]
+        for key, value, ok in goals:
+            text = GOALS[key.split("@")[0]][0] + (f" (recall {key.split('@')[1]})" if "@" in key else "")
+            unit = " ms" if key == "overhead" else "×"
+            L.append(f"| {text} | {value:.2f}{unit} | {'yes' if ok else '**no**'} |")
+        L += [""]
+    L += ["Commands: `make bench` (all), or `build/bench-venv/bin/python bench/run.py --only search --rounds 5`.", ""]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(L))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--smoke", action="store_true", help="tiny generated corpus, one round (for make test)")
+    ap.add_argument("--peers", choices=["auto", "none"], default="auto")
+    ap.add_argument("--only", default="ingest,embed,search,ann,generation")
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--results", default=os.path.join(ROOT, "bench", "RESULTS.md"))
+    ap.add_argument("--work", default=os.path.join(BUILD, "bench-work"))
+    a = ap.parse_args()
+    if a.smoke:
+        a.rounds = 1
+    only = set(a.only.split(","))
+    peers = a.peers == "auto" and os.path.exists(PEER_PY)
+    if a.peers == "auto" and not peers:
+        log(f"no peer venv at {PEER_PY}: ragd only (make bench installs the peers)")
+    for tool in (RAGD, ENGINE_BENCH):
+        if not os.path.exists(tool):
+            sys.exit(f"bench: {tool} is missing; run make build")
+    os.makedirs(a.work, exist_ok=True)
+    data = load_dataset(a.work, a.smoke)
+    results = {"machine": machine(), "versions": versions(), "data": data["name"], "rounds": a.rounds,
+               "threads": a.threads}
+    if "ingest" in only or "search" in only or "ann" in only:
+        results["ingest"] = bench_ingest(a, data, a.work, peers)
+    if "embed" in only:
+        results["embed"] = bench_embed(a, data, peers)
+    if "search" in only:
+        results["search"] = bench_search(a, data, a.work, peers)
+    if "ann" in only:
+        results["ann"] = bench_ann(a, data, a.work)
+    if "generation" in only and not a.smoke:
+        results["generation"] = bench_generation(a)
+    write_report(a, data, results, a.results)
+    if a.json:
+        with open(a.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2)
+    log(f"wrote {a.results}")
+
+
+if __name__ == "__main__":
+    main()

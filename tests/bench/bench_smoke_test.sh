@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Smoke run of the benchmark harness (bench/run.py --smoke): a generated
+# corpus, one round, ragd only. Checks that every comparison ran and that
+# the figures are sane (the generated queries name unique words, so
+# retrieval must find them); timings themselves are never asserted.
+set -uo pipefail
+SRC="$1"
+BUILD_DIR="$2"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+RAGD_BUILD_DIR="$BUILD_DIR" python3 "$SRC/bench/run.py" --smoke --peers none --work "$WORK" \
+  --results "$WORK/RESULTS.md" --json "$WORK/results.json" || { echo "FAIL: bench/run.py --smoke"; exit 1; }
+python3 - "$WORK" <<'PY' || exit 1
+import json, sys
+work = sys.argv[1]
+r = json.load(open(f"{work}/results.json"))
+assert r["ingest"]["chunks"] >= 120 and r["ingest"]["ragd"][0] > 0, r["ingest"]
+assert r["embed"]["ragd"][0] > 0, r["embed"]
+for mode in ("bm25", "dense", "hybrid"):
+    s = r["search"][mode]["ragd"][0]
+    assert s["queries"] == 40 and s["queries_per_second"] > 0 and s["p99_ms"] >= s["p50_ms"], s
+assert r["search"]["bm25"]["ragd"][0]["recall_at_10"] >= 0.95, r["search"]["bm25"]
+assert r["search"]["hybrid"]["ragd"][0]["recall_at_10"] >= 0.95, r["search"]["hybrid"]
+if r.get("ann"):
+    for lib in ("usearch", "faiss", "hnswlib"):
+        info = r["ann"]["libraries"][lib]
+        assert info["bytes_per_vector"] > 384 * 4 and all(0 <= x["recall"] <= 1 for x in info["rows"]), (lib, info)
+md = open(f"{work}/RESULTS.md").read()
+for heading in ("## 1. Ingest", "## 2. Embeddings alone", "## 3. Search", "overhead"):
+    assert heading in md, heading
+print("bench smoke: ok")
+PY
