@@ -7,9 +7,10 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 VENV="${1:-$ROOT/build/bench-venv}"
 REQ="$ROOT/bench/requirements.txt"
-STAMP="$VENV/.installed-$(sha256sum "$REQ" | cut -c1-16)"
+CONSTRAINTS="$ROOT/bench/constraints.txt"  # the full resolved set, so transitive versions are pinned too
+STAMP="$VENV/.installed-$(cat "$REQ" "$CONSTRAINTS" | sha256sum | cut -c1-16)"
 if [[ -f "$STAMP" ]]; then exit 0; fi
 log "installing the benchmark peers into $VENV (LangChain, sentence-transformers, torch, FAISS; a few GB)"
 python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ" -c "$CONSTRAINTS"
 touch "$STAMP"
