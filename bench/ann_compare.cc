@@ -1,12 +1,15 @@
 // ann_compare: the ANN libraries considered for the vector index, side by
-// side on the same real embeddings: usearch (through ragd's VectorIndex),
-// hnswlib and FAISS IndexHNSWFlat, all HNSW with M=16, ef_construction=128,
+// side on the same real embeddings: usearch (through ragd's VectorIndex, f16
+// as ragd holds it and f32), hnswlib and FAISS IndexHNSWFlat, all HNSW with M=16, ef_construction=128,
 // single thread. Ground truth is exact inner-product search.
 //
-//   ann_compare KB_DIR QUERIES.jsonl [--embed-model NAME] [--json]
+//   ann_compare KB_DIR QUERIES.jsonl [--embed-model NAME] [--json] [--dump DIR]
 //
 // --json prints one object for bench/run.py: per library its build time,
 // bytes per vector of its saved index, and (ef, recall@10, q/s) rows.
+// "faiss" here is Debian's libfaiss; --dump writes the vectors, queries and
+// ground truth (raw little-endian base.f32, queries.f32, truth.i64 as row
+// indices) so bench/peers/faiss_ann.py can run PyPI's faiss-cpu on them.
 #include <faiss/IndexHNSW.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
@@ -25,6 +28,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "ragd/embedder.h"
 #include "store/vector_index.h"
@@ -56,9 +60,11 @@ int main(int argc, char** argv) {
   std::string kb_dir = argv[1], queries_path = argv[2];
   EmbedderOptions eo;
   bool as_json = false;
+  std::string dump_dir;
   for (int i = 3; i < argc; ++i) {
     if (std::string(argv[i]) == "--embed-model" && i + 1 < argc) eo.model_path = argv[++i];
     else if (std::string(argv[i]) == "--json") as_json = true;
+    else if (std::string(argv[i]) == "--dump" && i + 1 < argc) dump_dir = argv[++i];
   }
 #ifdef _OPENMP
   omp_set_num_threads(1);  // single thread for every library
@@ -102,8 +108,9 @@ int main(int argc, char** argv) {
   if (!(*emb)->Embed(texts, EmbedKind::kQuery, q.data()).ok()) return 1;
   size_t nq = texts.size();
 
-  // Exact ground truth.
+  // Exact ground truth (chunk ids; truth_rows holds the same as row indices).
   std::vector<std::vector<int64_t>> truth(nq);
+  std::vector<int64_t> truth_rows;
   for (size_t i = 0; i < nq; ++i) {
     std::vector<std::pair<float, int64_t>> s(n);
     for (size_t j = 0; j < n; ++j) {
@@ -114,6 +121,19 @@ int main(int argc, char** argv) {
     std::partial_sort(s.begin(), s.begin() + k, s.end());
     for (int r = 0; r < k; ++r) truth[i].push_back(s[r].second);
   }
+  if (!dump_dir.empty()) {
+    std::unordered_map<int64_t, int64_t> row_of;
+    for (size_t j = 0; j < n; ++j) row_of[ids[j]] = static_cast<int64_t>(j);
+    for (const auto& t : truth)
+      for (auto id : t) truth_rows.push_back(row_of[id]);
+    std::filesystem::create_directories(dump_dir);
+    auto write = [&](const char* name, const void* data, size_t bytes) {
+      std::ofstream(dump_dir + "/" + name, std::ios::binary).write(static_cast<const char*>(data), bytes);
+    };
+    write("base.f32", base.data(), base.size() * sizeof(float));
+    write("queries.f32", q.data(), q.size() * sizeof(float));
+    write("truth.i64", truth_rows.data(), truth_rows.size() * sizeof(int64_t));
+  }
 
   if (!as_json) {
     std::printf("{\"vectors\": %zu, \"dim\": %d, \"queries\": %zu, \"k\": %d, \"M\": 16, \"ef_construction\": 128}\n", n, dim, nq, k);
@@ -121,11 +141,13 @@ int main(int argc, char** argv) {
   }
   const std::vector<int> efs{16, 32, 64, 128, 256};
 
-  // usearch through ragd's VectorIndex.
+  // usearch through ragd's VectorIndex: f16 (ragd's default) and f32.
+  for (const char* lib : {"usearch", "usearch-f32"})
   for (int ef : efs) {
     store::VectorIndexOptions o;
     o.dim = dim;
     o.expansion_search = ef;
+    o.half_precision = std::string(lib) == "usearch";
     auto t0 = Clock::now();
     auto idx = store::NewUsearchIndex(o);
     for (size_t j = 0; j < n; ++j) (void)idx->Add(ids[j], {base.data() + j * dim, static_cast<size_t>(dim)});
@@ -134,16 +156,16 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < nq; ++i)
       for (auto& s : idx->Search({q.data() + i * dim, static_cast<size_t>(dim)}, k).value()) got[i].push_back(s.id);
     auto t2 = Clock::now();
-    row("usearch", ef, Secs(t0, t1), Recall(got, truth), nq / Secs(t1, t2));
+    row(lib, ef, Secs(t0, t1), Recall(got, truth), nq / Secs(t1, t2));
     if (ef == efs.front()) {
       (void)idx->Save(tmp, 0);  // ragd's own file: header + usearch payload
-      libs["usearch"]["bytes_per_vector"] = static_cast<double>(std::filesystem::file_size(tmp)) / n;
+      libs[lib]["bytes_per_vector"] = static_cast<double>(std::filesystem::file_size(tmp)) / n;
     }
     if (ef == efs.back() && !as_json) {
       std::vector<std::vector<int64_t>> ex(nq);
       for (size_t i = 0; i < nq; ++i)
         for (auto& s : idx->SearchExact({q.data() + i * dim, static_cast<size_t>(dim)}, k).value()) ex[i].push_back(s.id);
-      std::printf("%-8s %8s %10s %10.4f %10s\n", "usearch", "exact", "-", Recall(ex, truth), "-");
+      std::printf("%-8s %8s %10s %10.4f %10s\n", lib, "exact", "-", Recall(ex, truth), "-");
     }
   }
   // hnswlib.

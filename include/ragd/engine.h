@@ -217,6 +217,17 @@ struct SearchResponse {
   std::string embed_model;  // the knowledge base's Embedder::model_id()
   std::string reranker;     // the reranker's model when the hits were reranked, else empty
   double seconds = 0;
+  // Where the seconds went. Candidates is the wall time of the first phase
+  // (BM25, query embedding and ANN; in hybrid mode BM25 runs alongside the
+  // other two, so it is at most their sum); the rest is ragd's own work:
+  // checks, fusion, fetching the hits' chunks, MMR.
+  struct Timings {
+    double candidates = 0;
+    double lexical = 0;  // FTS5 bm25
+    double embed = 0;    // the query embedding (a model call)
+    double vector = 0;   // the ANN lookup
+    double rerank = 0;   // the cross-encoder (a model call)
+  } timings;
 };
 
 class Engine {

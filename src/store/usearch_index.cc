@@ -21,7 +21,9 @@ using unum::usearch::scalar_kind_t;
 
 // On-disk header of vectors.idx. Frozen: change kFormatVersion instead.
 constexpr char kMagic[8] = {'R', 'A', 'G', 'D', 'V', 'E', 'C', '1'};
-constexpr uint32_t kFormatVersion = 1;
+// 2: inner product over unit vectors, held as f16 or f32 (1 was f32 cosine);
+// older files are rebuilt from the database.
+constexpr uint32_t kFormatVersion = 2;
 struct FileHeader {
   char magic[8];
   uint32_t format_version;
@@ -32,6 +34,17 @@ struct FileHeader {
   uint64_t payload_xxh64;
 };
 
+// The index holds unit vectors and ranks by inner product, which equals
+// cosine similarity then and costs one accumulator instead of three.
+std::vector<float> UnitVector(std::span<const float> v) {
+  double norm = 0;
+  for (float x : v) norm += static_cast<double>(x) * x;
+  const float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.f;
+  std::vector<float> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = v[i] * inv;
+  return out;
+}
+
 template <typename E>
 std::string TakeError(E& error) {
   const char* msg = error.release();
@@ -41,7 +54,8 @@ std::string TakeError(E& error) {
 class UsearchIndex final : public VectorIndex {
  public:
   explicit UsearchIndex(const VectorIndexOptions& options) : options_(options) {
-    metric_punned_t metric(static_cast<size_t>(options.dim), metric_kind_t::cos_k, scalar_kind_t::f32_k);
+    metric_punned_t metric(static_cast<size_t>(options.dim), metric_kind_t::ip_k,
+                           options.half_precision ? scalar_kind_t::f16_k : scalar_kind_t::f32_k);
     index_dense_config_t config(options.connectivity, options.expansion_add, options.expansion_search);
     auto made = index_dense_t::make(metric, config, unum::usearch::default_free_value<index_dense_t::vector_key_t>(),
                                     index_limits_t(0, 1));
@@ -66,7 +80,7 @@ class UsearchIndex final : public VectorIndex {
       auto removed = index_.remove(static_cast<uint64_t>(id));
       if (removed.error) return Status::Corruption("vector index: " + TakeError(removed.error));
     }
-    auto added = index_.add(static_cast<uint64_t>(id), vec.data());
+    auto added = index_.add(static_cast<uint64_t>(id), UnitVector(vec).data());
     if (added.error) return Status::IOError("vector index: " + TakeError(added.error));
     return Status::OK();
   }
@@ -115,7 +129,8 @@ class UsearchIndex final : public VectorIndex {
       return out;
     }
     auto member = [ids](uint64_t key) { return std::binary_search(ids.begin(), ids.end(), static_cast<int64_t>(key)); };
-    auto result = index_.filtered_search(query.data(), static_cast<size_t>(k), member, index_dense_t::any_thread());
+    auto result =
+        index_.filtered_search(UnitVector(query).data(), static_cast<size_t>(k), member, index_dense_t::any_thread());
     if (result.error) return Status::IOError("vector search: " + TakeError(result.error));
     for (size_t i = 0; i < result.count; ++i) {
       auto match = result[i];
@@ -156,6 +171,10 @@ class UsearchIndex final : public VectorIndex {
       return true;
     });
     if (loaded.error) return Status::Corruption("vector index payload: " + TakeError(loaded.error));
+    // A file of another precision or metric is stale, not wrong: rebuilt.
+    if (index_.metric_kind() != metric_kind_t::ip_k ||
+        index_.scalar_kind() != (options_.half_precision ? scalar_kind_t::f16_k : scalar_kind_t::f32_k))
+      return Status::Corruption("vector index holds another precision or metric than configured");
     index_.change_expansion_search(options_.expansion_search);
     return Status::OK();
   }
@@ -168,7 +187,7 @@ class UsearchIndex final : public VectorIndex {
       return Status::InvalidArgument("query vector has dimension " + std::to_string(query.size()) +
                                      ", the index holds " + std::to_string(options_.dim));
     // HNSW needs a beam at least as wide as the answer.
-    auto result = index_.search(query.data(), static_cast<size_t>(k), index_dense_t::any_thread(), exact);
+    auto result = index_.search(UnitVector(query).data(), static_cast<size_t>(k), index_dense_t::any_thread(), exact);
     if (result.error) return Status::IOError("vector search: " + TakeError(result.error));
     out.reserve(result.count);
     for (size_t i = 0; i < result.count; ++i) {

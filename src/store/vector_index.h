@@ -27,6 +27,10 @@ struct VectorIndexOptions {
   size_t connectivity = 16;     // HNSW M
   size_t expansion_add = 128;   // ef_construction
   size_t expansion_search = 64; // ef at query time (raised to k when k is larger)
+  // Vectors held as f16: half the memory and about 1.6x the search speed,
+  // with recall@10 unchanged to 3 decimals on SciFact (bench/RESULTS.md).
+  // The f32 originals stay in SQLite; this only shapes the derived index.
+  bool half_precision = true;
 };
 
 class VectorIndex {
