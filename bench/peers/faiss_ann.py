@@ -33,7 +33,7 @@ def main() -> None:
     index.add(base)
     build = time.perf_counter() - t0
     rows, batched = [], []
-    for ef in (16, 32, 64, 128, 256):
+    for ef in (16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 128, 256):  # ann_compare's grid
         index.hnsw.efSearch = ef
         labels = np.empty((len(queries), k), dtype=np.int64)
         s0 = time.perf_counter()
