@@ -234,4 +234,34 @@ TEST(VectorIndex, SearchAmongMembersOnly) {
   EXPECT_TRUE(index->SearchAmong(query, 5, {})->empty());
 }
 
+TEST(VectorIndex, ScoresAreCosineAndAnotherPrecisionIsRebuilt) {
+  // The index ranks by inner product over unit vectors: a vector's length
+  // must not change its score, which is the cosine.
+  VectorIndexOptions o{4};
+  auto index = NewUsearchIndex(o);
+  ASSERT_NE(index, nullptr);
+  ASSERT_TRUE(index->Add(1, std::vector<float>{3, 0, 0, 0}).ok());     // same direction, long
+  ASSERT_TRUE(index->Add(2, std::vector<float>{0.1f, 0.1f, 0, 0}).ok());  // 45 degrees, short
+  auto got = index->Search(std::vector<float>{0.5f, 0, 0, 0}, 2);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].id, 1);
+  EXPECT_NEAR((*got)[0].score, 1.0, 1e-3);
+  EXPECT_NEAR((*got)[1].score, std::sqrt(0.5), 1e-3);  // f16 vectors: 3 decimals
+  // A file written at f32 is stale for an f16 index (and the reverse): the
+  // store then rebuilds it from SQLite instead of trusting it.
+  ragd::testing::TempDir dir;
+  const std::string path = dir / "v.idx";
+  o.half_precision = false;
+  auto f32 = NewUsearchIndex(o);
+  ASSERT_TRUE(f32->Add(1, std::vector<float>{1, 0, 0, 0}).ok());
+  ASSERT_TRUE(f32->Save(path, 7).ok());
+  uint64_t generation = 0;
+  EXPECT_TRUE(LoadUsearchIndex(path, o, &generation).ok());
+  EXPECT_EQ(generation, 7u);
+  o.half_precision = true;
+  auto stale = LoadUsearchIndex(path, o, &generation);
+  EXPECT_EQ(stale.status().code(), StatusCode::kCorruption) << stale.status().ToString();
+}
+
 }  // namespace ragd::store
