@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "ragd/embedder.h"
 
@@ -75,6 +76,59 @@ std::string TokenPiece(const llama_vocab* vocab, llama_token token, bool special
   std::string big(-n, '\0');
   n = llama_token_to_piece(vocab, token, big.data(), static_cast<int32_t>(big.size()), 0, special);
   return n >= 0 ? big.substr(0, n) : std::string();
+}
+
+Result<llama_context*> NewEncoderContext(llama_model* model, enum llama_pooling_type pooling, int batch_tokens,
+                                         int threads, int* n_seq_max) {
+  llama_context_params cp = llama_context_default_params();
+  cp.embeddings = true;
+  cp.pooling_type = pooling;
+  cp.n_ctx = batch_tokens;
+  cp.n_batch = batch_tokens;
+  cp.n_ubatch = batch_tokens;  // non-causal models need the whole batch in one ubatch
+  *n_seq_max = static_cast<int>(std::min<size_t>(llama_max_parallel_sequences(), 64));
+  cp.n_seq_max = *n_seq_max;
+  cp.kv_unified = true;
+  if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
+  cp.n_threads = cp.n_threads_batch = std::max(1, threads);
+  llama_context* ctx = llama_init_from_model(model, cp);
+  if (!ctx) return Status::Unavailable("cannot create a llama.cpp context");
+  return ctx;
+}
+
+Status EncodePacked(llama_context* ctx, std::span<const std::vector<llama_token>> inputs, int batch_tokens,
+                    int n_seq_max, bool output_all, const std::function<Status(size_t first, size_t n)>& read) {
+  llama_batch batch = llama_batch_init(batch_tokens, 0, 1);
+  Status st;
+  for (size_t start = 0; start < inputs.size() && st.ok();) {
+    batch.n_tokens = 0;
+    size_t end = start;
+    while (end < inputs.size() && end - start < static_cast<size_t>(n_seq_max) &&
+           batch.n_tokens + static_cast<int>(inputs[end].size()) <= batch_tokens) {
+      for (size_t p = 0; p < inputs[end].size(); ++p) {
+        int j = batch.n_tokens++;
+        batch.token[j] = inputs[end][p];
+        batch.pos[j] = static_cast<llama_pos>(p);
+        batch.n_seq_id[j] = 1;
+        batch.seq_id[j][0] = static_cast<llama_seq_id>(end - start);
+        batch.logits[j] = output_all || p + 1 == inputs[end].size();
+      }
+      ++end;
+    }
+    if (end == start) {  // callers cap inputs at the batch; never loop forever
+      st = Status::InvalidArgument("an input of " + std::to_string(inputs[start].size()) +
+                                   " tokens does not fit a batch of " + std::to_string(batch_tokens));
+      break;
+    }
+    if (llama_memory_t mem = llama_get_memory(ctx)) llama_memory_clear(mem, true);
+    if (int rc = llama_decode(ctx, batch); rc != 0)
+      st = Status::Unavailable("llama.cpp failed to evaluate a batch (code " + std::to_string(rc) + ")");
+    else
+      st = read(start, end - start);
+    start = end;
+  }
+  llama_batch_free(batch);
+  return st;
 }
 
 }  // namespace ragd::llama

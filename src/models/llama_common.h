@@ -3,6 +3,8 @@
 
 #include <llama.h>
 
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,5 +34,19 @@ Result<std::vector<llama_token>> Tokenize(const llama_vocab* vocab, const std::s
 
 // The text of one token (special tokens rendered only when special).
 std::string TokenPiece(const llama_vocab* vocab, llama_token token, bool special);
+
+// An encoder (non-causal) context for pooled outputs: embeddings or rank
+// scores. batch_tokens is the whole batch in one ubatch (non-causal models
+// need that); *n_seq_max receives how many sequences one batch may hold.
+Result<llama_context*> NewEncoderContext(llama_model* model, enum llama_pooling_type pooling, int batch_tokens,
+                                         int threads, int* n_seq_max);
+
+// Evaluates the inputs packed several to a batch (up to batch_tokens tokens
+// and n_seq_max sequences), each its own sequence; after each batch,
+// read(first, n) takes the pooled outputs of inputs [first, first + n),
+// sequence ids 0..n-1. output_all marks every token for output (the rank
+// head reads them), else only each input's last one.
+Status EncodePacked(llama_context* ctx, std::span<const std::vector<llama_token>> inputs, int batch_tokens,
+                    int n_seq_max, bool output_all, const std::function<Status(size_t first, size_t n)>& read);
 
 }  // namespace ragd::llama

@@ -39,19 +39,9 @@ class LocalEmbedder final : public Embedder {
     // because a batch's attention cost grows with its square.
     int batch = options.batch_tokens > 0 ? options.batch_tokens : 512;
     batch = std::max(batch, max_tokens_);
-    llama_context_params cp = llama_context_default_params();
-    cp.embeddings = true;
-    cp.n_ctx = batch;
-    cp.n_batch = batch;
-    cp.n_ubatch = batch;  // non-causal models need the whole batch in one ubatch
-    n_seq_max_ = static_cast<int>(std::min<size_t>(llama_max_parallel_sequences(), 64));
-    cp.n_seq_max = n_seq_max_;
-    cp.kv_unified = true;
-
-    int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
-    cp.n_threads = cp.n_threads_batch = std::max(1, threads);
-    ctx_ = llama_init_from_model(model_, cp);
-    if (!ctx_) return Status::Unavailable("cannot create a llama.cpp context for " + path);
+    auto ctx = llama::NewEncoderContext(model_, LLAMA_POOLING_TYPE_UNSPECIFIED, batch, options.threads, &n_seq_max_);
+    if (!ctx.ok()) return ctx.status().WithContext(path);
+    ctx_ = ctx.value();
     if (llama_pooling_type(ctx_) == LLAMA_POOLING_TYPE_NONE)
       return Status::InvalidArgument(path + " has no pooling type: it is not a sentence-embedding model");
     batch_tokens_ = batch;
@@ -85,29 +75,8 @@ class LocalEmbedder final : public Embedder {
       }
       if (toks[i].empty()) toks[i].push_back(llama_vocab_bos(vocab_));
     }
-    llama_batch batch = llama_batch_init(batch_tokens_, 0, 1);
-    size_t start = 0;
-    Status st;
-    while (start < texts.size() && st.ok()) {
-      batch.n_tokens = 0;
-      size_t end = start;
-      while (end < texts.size() && end - start < static_cast<size_t>(n_seq_max_) &&
-             batch.n_tokens + static_cast<int>(toks[end].size()) <= batch_tokens_) {
-        for (size_t p = 0; p < toks[end].size(); ++p) {
-          int j = batch.n_tokens++;
-          batch.token[j] = toks[end][p];
-          batch.pos[j] = static_cast<llama_pos>(p);
-          batch.n_seq_id[j] = 1;
-          batch.seq_id[j][0] = static_cast<llama_seq_id>(end - start);
-          batch.logits[j] = p + 1 == toks[end].size();
-        }
-        ++end;
-      }
-      st = Run(batch, end - start, out + start * dim_);
-      start = end;
-    }
-    llama_batch_free(batch);
-    return st;
+    return llama::EncodePacked(ctx_, toks, batch_tokens_, n_seq_max_, /*output_all=*/false,
+                               [&](size_t first, size_t n) { return ReadEmbeddings(n, out + first * dim_); });
   }
 
   Result<int> CountTokens(std::string_view s) override {
@@ -125,10 +94,8 @@ class LocalEmbedder final : public Embedder {
     return llama::Tokenize(vocab_, text, add_special, false);
   }
 
-  Status Run(llama_batch& batch, size_t n_seq, float* out) {
-    if (llama_memory_t mem = llama_get_memory(ctx_)) llama_memory_clear(mem, true);
-    int rc = llama_decode(ctx_, batch);
-    if (rc != 0) return Status::Unavailable("llama.cpp failed to evaluate the embedding batch (code " + std::to_string(rc) + ")");
+  // The pooled, L2-normalised embedding of each of the batch's n_seq sequences.
+  Status ReadEmbeddings(size_t n_seq, float* out) {
     for (size_t s = 0; s < n_seq; ++s) {
       const float* e = llama_get_embeddings_seq(ctx_, static_cast<llama_seq_id>(s));
       if (!e) return Status::Unavailable("llama.cpp returned no embedding for a sequence");

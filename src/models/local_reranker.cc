@@ -54,19 +54,9 @@ class LocalReranker final : public Reranker {
     if (const char* t = llama_model_chat_template(model_, "rerank")) template_ = t;
     max_tokens_ = std::max(16, std::min(llama_model_n_ctx_train(model_), 8192));
     int batch = std::max(512, max_tokens_);
-    llama_context_params cp = llama_context_default_params();
-    cp.embeddings = true;
-    cp.pooling_type = LLAMA_POOLING_TYPE_RANK;
-    cp.n_ctx = batch;
-    cp.n_batch = batch;
-    cp.n_ubatch = batch;  // non-causal models need the whole batch in one ubatch
-    n_seq_max_ = static_cast<int>(std::min<size_t>(llama_max_parallel_sequences(), 64));
-    cp.n_seq_max = n_seq_max_;
-    cp.kv_unified = true;
-    int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
-    cp.n_threads = cp.n_threads_batch = std::max(1, threads);
-    ctx_ = llama_init_from_model(model_, cp);
-    if (!ctx_) return Status::Unavailable("cannot create a llama.cpp context for " + path);
+    auto ctx = llama::NewEncoderContext(model_, LLAMA_POOLING_TYPE_RANK, batch, options.threads, &n_seq_max_);
+    if (!ctx.ok()) return ctx.status().WithContext(path);
+    ctx_ = ctx.value();
     batch_tokens_ = batch;
     name_ = llama::MetaString(model_, "general.name");
     if (name_.empty()) name_ = fs::path(path).stem().string();
@@ -81,28 +71,8 @@ class LocalReranker final : public Reranker {
       RAGD_ASSIGN_OR_RETURN(inputs[i], PairTokens(query, documents[i]));
     }
     std::vector<double> scores(documents.size());
-    llama_batch batch = llama_batch_init(batch_tokens_, 0, 1);
-    Status st;
-    for (size_t start = 0; start < inputs.size() && st.ok();) {
-      batch.n_tokens = 0;
-      size_t end = start;
-      while (end < inputs.size() && end - start < static_cast<size_t>(n_seq_max_) &&
-             batch.n_tokens + static_cast<int>(inputs[end].size()) <= batch_tokens_) {
-        for (size_t p = 0; p < inputs[end].size(); ++p) {
-          int j = batch.n_tokens++;
-          batch.token[j] = inputs[end][p];
-          batch.pos[j] = static_cast<llama_pos>(p);
-          batch.n_seq_id[j] = 1;
-          batch.seq_id[j][0] = static_cast<llama_seq_id>(end - start);
-          batch.logits[j] = true;
-        }
-        ++end;
-      }
-      st = Run(batch, end - start, scores.data() + start);
-      start = end;
-    }
-    llama_batch_free(batch);
-    if (!st.ok()) return st;
+    RAGD_RETURN_IF_ERROR(llama::EncodePacked(ctx_, inputs, batch_tokens_, n_seq_max_, /*output_all=*/true,
+                                             [&](size_t first, size_t n) { return ReadScores(n, scores.data() + first); }));
     return scores;
   }
 
@@ -141,10 +111,8 @@ class LocalReranker final : public Reranker {
     return t;
   }
 
-  Status Run(llama_batch& batch, size_t n_seq, double* out) {
-    if (llama_memory_t mem = llama_get_memory(ctx_)) llama_memory_clear(mem, true);
-    if (int rc = llama_decode(ctx_, batch); rc != 0)
-      return Status::Unavailable("llama.cpp failed to evaluate the rerank batch (code " + std::to_string(rc) + ")");
+  // The rank score of each of the batch's n_seq sequences.
+  Status ReadScores(size_t n_seq, double* out) {
     for (size_t s = 0; s < n_seq; ++s) {
       const float* e = llama_get_embeddings_seq(ctx_, static_cast<llama_seq_id>(s));
       if (!e) return Status::Unavailable("llama.cpp returned no rerank score for a pair");
