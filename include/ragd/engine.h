@@ -80,6 +80,9 @@ struct IngestOptions {
   // Attached to every ingested document, filterable (SearchOptions::filters).
   // Keys: see ValidateMetadata (include/ragd/filter.h).
   std::map<std::string, std::string> metadata;
+  // Called after each batch is durably committed, with the ids of the
+  // documents it wrote or removed: what survives a crash from then on.
+  std::function<void(std::span<const std::string> doc_ids)> on_commit;
 };
 
 // A document handed over in memory (evaluation corpora, API uploads).
@@ -244,6 +247,17 @@ class Engine {
   Result<KbInfo> GetKnowledgeBase(const std::string& name);
   // Cheap: OK when the knowledge base exists (and its name is valid).
   Status CheckKnowledgeBase(const std::string& name);
+  // Thorough: SQLite's integrity check, and documents, chunks, the FTS
+  // index and the vector index agree (Corruption names the first
+  // disagreement). Reads every row: for operators and tests, not requests.
+  Status VerifyKnowledgeBase(const std::string& name);
+  // A consistent snapshot of a knowledge base into the new folder dest
+  // (the database by SQLite's online backup, plus sessions/ and uploads/),
+  // safe while it is being searched or written. dest appears complete or
+  // not at all. Restore copies such a folder in as a new knowledge base
+  // and verifies it (the vector index is rebuilt from the database).
+  Status BackupKnowledgeBase(const std::string& name, const std::string& dest);
+  Status RestoreKnowledgeBase(const std::string& backup, const std::string& name);
   Status DeleteKnowledgeBase(const std::string& name);
   // Creates an empty knowledge base for the current embedder (AlreadyExists
   // is InvalidArgument).

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -88,6 +90,9 @@ int main(int argc, char** argv) {
   ingest->add_flag("--json", ingest_json, "print the report as JSON");
   std::vector<std::string> meta;
   ingest->add_option("--meta", meta, "KEY=VALUE attached to every ingested document, for --filter (repeatable)");
+  std::string commit_log;
+  ingest->add_option("--commit-log", commit_log,
+                     "append one JSON line per committed batch (its document ids) to this file, for audits and resumable scripts");
 
   // search
   auto* search = app.add_subcommand("search", "search a knowledge base");
@@ -132,6 +137,16 @@ int main(int argc, char** argv) {
   kb_set->add_option("value", setting_value)->required();
   auto* kb_delete = kbcmd->add_subcommand("delete", "delete a knowledge base and its files");
   kb_delete->add_option("name", kb_name)->required();
+  auto* kb_check = kbcmd->add_subcommand("check", "verify that documents, chunks, the full-text and the vector index agree");
+  kb_check->add_option("name", kb_name)->required();
+  kb_check->add_flag("--json", kb_json, "print the verdict as JSON");
+  std::string backup_dir;
+  auto* kb_backup = kbcmd->add_subcommand("backup", "copy a consistent snapshot of a knowledge base into a new folder (safe while serving)");
+  kb_backup->add_option("name", kb_name)->required();
+  kb_backup->add_option("dest", backup_dir, "new folder for the snapshot")->required();
+  auto* kb_restore = kbcmd->add_subcommand("restore", "add a backup folder as a new knowledge base and verify it");
+  kb_restore->add_option("backup", backup_dir, "folder written by `ragd kb backup`")->required();
+  kb_restore->add_option("name", kb_name, "name of the new knowledge base")->required();
 
   // embed
   auto* embed = app.add_subcommand("embed", "print the embedding of each text as JSON (one array per line)");
@@ -184,9 +199,20 @@ int main(int argc, char** argv) {
     o.max_file_bytes = max_file_mb << 20;
     o.batch_files = batch_files;
     o.metadata = metadata.value();
+    std::FILE* log = nullptr;
+    if (!commit_log.empty()) {
+      log = std::fopen(commit_log.c_str(), "a");
+      if (!log) return Fail(Status::IOError("cannot open the commit log " + commit_log + ": " + std::strerror(errno)));
+      // Written after SQLite's commit returns: a listed batch is durable.
+      o.on_commit = [log, batch = 0](std::span<const std::string> ids) mutable {
+        std::fprintf(log, "%s\n", json{{"batch", ++batch}, {"documents", ids}}.dump().c_str());
+        std::fflush(log);
+      };
+    }
     cli::ProgressBar bar("ingest", g.quiet || ingest_json);
     auto r = (*engine)->IngestFiles(o, [&](const IngestProgress& p) { bar.Update(p); });
     bar.Finish();
+    if (log) std::fclose(log);
     if (!r.ok()) return Fail(r.status());
     const IngestReport& rep = r.value();
     double cps = rep.seconds > 0 ? rep.chunks_written / rep.seconds : 0;
@@ -302,6 +328,33 @@ int main(int argc, char** argv) {
       Status st = (*engine)->DeleteKnowledgeBase(kb_name);
       if (!st.ok()) return Fail(st);
       std::printf("deleted knowledge base '%s'\n", kb_name.c_str());
+      return 0;
+    }
+    if (*kb_check) {
+      Status st = (*engine)->VerifyKnowledgeBase(kb_name);
+      if (kb_json) {
+        json out{{"kb", kb_name}, {"consistent", st.ok()}};
+        if (!st.ok()) out["error"] = st.ToString();
+        std::cout << out.dump(2) << "\n";
+        return st.ok() ? 0 : 1;
+      }
+      if (!st.ok()) return Fail(st);
+      auto info = (*engine)->GetKnowledgeBase(kb_name);
+      if (!info.ok()) return Fail(info.status());
+      std::printf("'%s' is consistent: %lld documents, %lld chunks, each in the full-text and the vector index\n",
+                  kb_name.c_str(), static_cast<long long>(info->documents), static_cast<long long>(info->chunks));
+      return 0;
+    }
+    if (*kb_backup) {
+      Status st = (*engine)->BackupKnowledgeBase(kb_name, backup_dir);
+      if (!st.ok()) return Fail(st);
+      std::printf("backed up '%s' to %s\n", kb_name.c_str(), backup_dir.c_str());
+      return 0;
+    }
+    if (*kb_restore) {
+      Status st = (*engine)->RestoreKnowledgeBase(backup_dir, kb_name);
+      if (!st.ok()) return Fail(st);
+      std::printf("restored %s as '%s' (verified)\n", backup_dir.c_str(), kb_name.c_str());
       return 0;
     }
   }

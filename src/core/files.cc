@@ -15,6 +15,19 @@ namespace ragd::files {
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
+namespace {
+
+// fsync of a file or folder by path (read-only open is enough on Linux).
+bool FsyncPath(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
 Result<std::string> ReadFile(const std::string& path, int64_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -81,11 +94,18 @@ Status WriteFileAtomic(const std::string& path, std::string_view data) {
     return Status::IOError("cannot rename " + tmp + " to " + path + ": " + ErrnoText(err));
   }
   std::string dir = std::filesystem::path(path).parent_path().string();
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  FsyncPath(dir.empty() ? "." : dir);
+  return Status::OK();
+}
+
+Status SyncTree(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_regular_file() || it->is_directory())
+      if (!FsyncPath(it->path().string())) return Status::IOError("cannot flush " + it->path().string() + ": " + ErrnoText(errno));
+  if (ec) return Status::IOError("cannot list " + dir + ": " + ec.message());
+  if (!FsyncPath(dir)) return Status::IOError("cannot flush " + dir + ": " + ErrnoText(errno));
   return Status::OK();
 }
 

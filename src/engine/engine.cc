@@ -177,7 +177,7 @@ struct Engine::Impl {
   // SciFact), so there it runs first.
   bool LexicalAlongsideEmbedding() const {
     if (options.embed_backend.backend != "local") return true;
-    const int cores = static_cast<int>(std::thread::hardware_concurrency());
+    static const int cores = static_cast<int>(std::thread::hardware_concurrency());  // read once: glibc reads /sys
     const int threads = options.embedder.threads > 0 ? options.embedder.threads : cores;
     return threads < cores;
   }
@@ -247,28 +247,6 @@ struct Engine::Impl {
     return ingest::RecursiveSplitter(so);
   }
 
-  // Embeds all chunks of the pending documents at once (full batches for
-  // the model) and commits them in one transaction.
-  Status CommitBatch(store::KbStore* kb, Embedder* e, std::vector<store::DocumentWrite>* pending,
-                     const std::vector<std::string>& removes, IngestReport* report) {
-    if (pending->empty() && removes.empty()) return Status::OK();
-    std::vector<std::string> texts;
-    for (const auto& d : *pending)
-      for (const auto& c : d.chunks) texts.push_back(c.text);
-    std::vector<float> vecs(texts.size() * static_cast<size_t>(e->dim()));
-    if (!texts.empty()) RAGD_RETURN_IF_ERROR(e->Embed(texts, EmbedKind::kPassage, vecs.data()));
-    size_t off = 0;
-    for (auto& d : *pending) {
-      size_t n = d.chunks.size() * e->dim();
-      d.embeddings.assign(vecs.begin() + off, vecs.begin() + off + n);
-      off += n;
-    }
-    RAGD_RETURN_IF_ERROR(kb->Commit(*pending, removes));
-    for (const auto& d : *pending) report->chunks_written += static_cast<int64_t>(d.chunks.size());
-    pending->clear();
-    return Status::OK();
-  }
-
   // What an ingest holds while it writes one knowledge base.
   struct Writer {
     explicit Writer(KbLock l) : lock(std::move(l)) {}
@@ -279,7 +257,35 @@ struct Engine::Impl {
     std::vector<store::DocumentWrite> pending;
     size_t pending_chunks = 0;
     size_t batch_docs = 64;
+    std::function<void(std::span<const std::string>)> on_commit;  // IngestOptions::on_commit
   };
+
+  // Embeds all chunks of the pending documents at once (full batches for
+  // the model) and commits them, with `removes`, in one transaction.
+  Status CommitBatch(Writer& w, const std::vector<std::string>& removes, IngestReport* report) {
+    if (w.pending.empty() && removes.empty()) return Status::OK();
+    Embedder* e = w.embedder;
+    std::vector<std::string> texts;
+    for (const auto& d : w.pending)
+      for (const auto& c : d.chunks) texts.push_back(c.text);
+    std::vector<float> vecs(texts.size() * static_cast<size_t>(e->dim()));
+    if (!texts.empty()) RAGD_RETURN_IF_ERROR(e->Embed(texts, EmbedKind::kPassage, vecs.data()));
+    size_t off = 0;
+    for (auto& d : w.pending) {
+      size_t n = d.chunks.size() * e->dim();
+      d.embeddings.assign(vecs.begin() + off, vecs.begin() + off + n);
+      off += n;
+    }
+    RAGD_RETURN_IF_ERROR(w.kb->Commit(w.pending, removes));
+    std::vector<std::string> ids = removes;
+    for (const auto& d : w.pending) {
+      report->chunks_written += static_cast<int64_t>(d.chunks.size());
+      ids.push_back(d.doc_id);
+    }
+    w.pending.clear();
+    if (w.on_commit) w.on_commit(ids);
+    return Status::OK();
+  }
 
   Result<std::unique_ptr<Writer>> OpenWriter(const std::string& kb_name, const SplitOptions& split, size_t batch_docs) {
     RAGD_RETURN_IF_ERROR(ValidateKbName(kb_name));
@@ -304,12 +310,12 @@ struct Engine::Impl {
     w.pending.push_back(std::move(doc));
     if (w.pending.size() < w.batch_docs && w.pending_chunks < 512) return Status::OK();
     w.pending_chunks = 0;
-    return CommitBatch(w.kb, w.embedder, &w.pending, {}, report);
+    return CommitBatch(w, {}, report);
   }
 
   // Commits what is left (and the removals), then saves the vector index.
   Status Finish(Writer& w, const std::vector<std::string>& removes, IngestReport* report) {
-    RAGD_RETURN_IF_ERROR(CommitBatch(w.kb, w.embedder, &w.pending, removes, report));
+    RAGD_RETURN_IF_ERROR(CommitBatch(w, removes, report));
     return w.kb->Flush();
   }
 };
@@ -354,6 +360,88 @@ Result<KbInfo> Engine::GetKnowledgeBase(const std::string& name) {
 Status Engine::CheckKnowledgeBase(const std::string& name) {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   return impl_->OpenKb(name, false).status();
+}
+
+Status Engine::VerifyKnowledgeBase(const std::string& name) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(name, false));
+  return kb->CheckConsistency().WithContext("knowledge base '" + name + "'");
+}
+
+namespace {
+
+// Copies the folders a knowledge base keeps beside its database. Their
+// files are each replaced atomically, so each copy is a whole file.
+Status CopyAside(const fs::path& from, const fs::path& to) {
+  for (const char* sub : {"sessions", "uploads"}) {
+    std::error_code ec;
+    if (!fs::exists(from / sub, ec)) continue;
+    fs::copy(from / sub, to / sub, fs::copy_options::recursive, ec);
+    if (ec) return Status::IOError("cannot copy " + (from / sub).string() + " to " + (to / sub).string() + ": " + ec.message());
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Engine::BackupKnowledgeBase(const std::string& name, const std::string& dest) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(name, false));
+  std::error_code ec;
+  fs::path target = fs::absolute(dest, ec);
+  if (dest.empty() || ec) return Status::InvalidArgument("backup folder '" + dest + "' is not a usable path");
+  if (fs::exists(target, ec)) return Status::InvalidArgument(target.string() + " already exists: back up into a new folder");
+  // Built beside the target and renamed: a backup cut short never looks whole.
+  fs::path partial = target.string() + ".partial";
+  fs::remove_all(partial, ec);
+  fs::create_directories(partial, ec);
+  if (ec) return Status::IOError("cannot create " + partial.string() + ": " + ec.message());
+  Status st = kb->BackupTo((partial / store::kDatabaseFile).string());
+  if (st.ok()) st = CopyAside(impl_->KbDir(name), partial);
+  if (st.ok()) st = files::SyncTree(partial.string());
+  if (st.ok()) {
+    fs::rename(partial, target, ec);
+    if (ec) st = Status::IOError("cannot rename " + partial.string() + " to " + target.string() + ": " + ec.message());
+  }
+  if (!st.ok()) fs::remove_all(partial, ec);
+  return st.WithContext("backup of knowledge base '" + name + "'");
+}
+
+Status Engine::RestoreKnowledgeBase(const std::string& backup, const std::string& name) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  RAGD_RETURN_IF_ERROR(ValidateKbName(name));
+  std::error_code ec;
+  fs::path from(backup);
+  if (!fs::is_regular_file(from / store::kDatabaseFile, ec))
+    return Status::NotFound(backup + " is not a ragd backup (it has no " + store::kDatabaseFile + ")");
+  fs::path dir = impl_->KbDir(name);
+  if (fs::exists(dir, ec))
+    return Status::InvalidArgument("knowledge base '" + name + "' already exists: restore under a new name, or delete it first");
+  fs::path partial = fs::path(impl_->data_dir) / ("." + name + ".restoring");
+  fs::remove_all(partial, ec);
+  fs::create_directories(partial, ec);
+  if (ec) return Status::IOError("cannot create " + partial.string() + ": " + ec.message());
+  fs::copy_file(from / store::kDatabaseFile, partial / store::kDatabaseFile, ec);
+  Status st = ec ? Status::IOError("cannot copy " + (from / store::kDatabaseFile).string() + ": " + ec.message()) : Status::OK();
+  if (st.ok()) st = CopyAside(from, partial);
+  if (st.ok()) st = files::SyncTree(partial.string());
+  if (st.ok()) {
+    fs::rename(partial, dir, ec);
+    if (ec) st = Status::IOError("cannot rename " + partial.string() + " to " + dir.string() + ": " + ec.message());
+  }
+  if (!st.ok()) {
+    fs::remove_all(partial, ec);
+    return st.WithContext("restore of " + backup);
+  }
+  // Opening rebuilds the vector index from the database; then check it all.
+  auto kb = impl_->OpenKb(name, false);
+  st = kb.ok() ? (*kb)->CheckConsistency() : kb.status();
+  if (!st.ok()) {
+    impl_->stores.erase(name);
+    fs::remove_all(dir, ec);
+    return st.WithContext("restored knowledge base '" + name + "' (removed again)");
+  }
+  return (*kb)->Flush();
 }
 
 Result<std::vector<KbInfo>> Engine::ListKnowledgeBases() {
@@ -451,6 +539,7 @@ Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const Pro
 
   size_t batch_files = options.batch_files > 0 ? options.batch_files : 64;
   RAGD_ASSIGN_OR_RETURN(std::unique_ptr<Impl::Writer> writer, impl_->OpenWriter(options.kb, options.split, batch_files));
+  writer->on_commit = options.on_commit;
   store::KbStore* kb = writer->kb;
   int64_t max_bytes = options.max_file_bytes > 0 ? options.max_file_bytes : (int64_t{256} << 20);
   ingest::TypeDetector detector;

@@ -539,20 +539,58 @@ class SqliteStore final : public KbStore {
   const std::string& embed_model() const override { return embed_model_; }
 
   Status CheckConsistency() override {
+    Stmt integrity(db_, "PRAGMA quick_check");
+    if (!integrity.ok() || integrity.Step() != SQLITE_ROW) return SqlError(db_, "consistency check");
+    if (integrity.Text(0) != "ok") return Status::Corruption(DbPath() + " fails SQLite's check: " + integrity.Text(0));
     Stmt orphans(db_, "SELECT count(*) FROM chunks c LEFT JOIN documents d ON d.doc_id = c.doc_id WHERE d.doc_id IS NULL");
     if (!orphans.ok() || orphans.Step() != SQLITE_ROW) return SqlError(db_, "consistency check");
     if (orphans.Int(0) != 0) return Status::Corruption(std::to_string(orphans.Int(0)) + " chunks have no document");
-    Stmt counts(db_, "SELECT (SELECT coalesce(sum(chunk_count), 0) FROM documents), (SELECT count(*) FROM chunks)");
-    if (!counts.ok() || counts.Step() != SQLITE_ROW) return SqlError(db_, "consistency check");
-    if (counts.Int(0) != counts.Int(1))
-      return Status::Corruption("documents list " + std::to_string(counts.Int(0)) + " chunks, the chunks table has " +
-                                std::to_string(counts.Int(1)));
-    if (Exec(db_, "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)").ok() == false)
+    Stmt per_doc(db_,
+                 "SELECT d.doc_id, d.chunk_count, (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS n "
+                 "FROM documents d WHERE n != d.chunk_count LIMIT 1");
+    if (!per_doc.ok()) return SqlError(db_, "consistency check");
+    if (int rc = per_doc.Step(); rc == SQLITE_ROW)
+      return Status::Corruption("document " + per_doc.Text(0) + " lists " + std::to_string(per_doc.Int(1)) +
+                                " chunks but has " + std::to_string(per_doc.Int(2)));
+    else if (rc != SQLITE_DONE) return SqlError(db_, "consistency check");
+    if (!Exec(db_, "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)").ok())
       return Status::Corruption("the full-text index disagrees with the chunks table");
-    if (static_cast<int64_t>(index_->size()) != counts.Int(1))
+    Stmt ids(db_, "SELECT id FROM chunks");
+    if (!ids.ok()) return SqlError(db_, "consistency check");
+    size_t chunks = 0;
+    int rc;
+    while ((rc = ids.Step()) == SQLITE_ROW) {
+      ++chunks;
+      if (!index_->Contains(ids.Int(0)))
+        return Status::Corruption("chunk " + std::to_string(ids.Int(0)) + " has no vector in the index");
+    }
+    if (rc != SQLITE_DONE) return SqlError(db_, "consistency check");
+    if (index_->size() != chunks)
       return Status::Corruption("the vector index holds " + std::to_string(index_->size()) + " vectors for " +
-                                std::to_string(counts.Int(1)) + " chunks");
+                                std::to_string(chunks) + " chunks");
     return Status::OK();
+  }
+
+  Status BackupTo(const std::string& path) override {
+    std::error_code ec;
+    if (fs::exists(path, ec)) return Status::InvalidArgument(path + " already exists: back up into a new file");
+    sqlite3* dest = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+      Status st = Status::IOError("cannot create " + path + ": " + (dest ? sqlite3_errmsg(dest) : "out of memory"));
+      sqlite3_close(dest);
+      return st;
+    }
+    // One step copies every page under one read transaction: a snapshot of
+    // the last commit, whatever a writer does meanwhile (WAL).
+    sqlite3_backup* b = sqlite3_backup_init(dest, "main", db_, "main");
+    int rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(dest);
+    if (b) sqlite3_backup_finish(b);
+    Status st;
+    if (rc != SQLITE_DONE) st = Status::IOError("backup to " + path + " failed: " + sqlite3_errstr(rc));
+    else if (Exec(dest, "PRAGMA journal_mode=DELETE").ok() == false) st = SqlError(dest, path);
+    sqlite3_close(dest);
+    if (!st.ok()) fs::remove(path, ec);
+    return st;
   }
 
  private:

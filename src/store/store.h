@@ -121,8 +121,15 @@ class KbStore {
   virtual Result<StoreStats> Stats() = 0;  // counts rows: not for per-query use
   // The Embedder::model_id() the knowledge base was built with (cached).
   virtual const std::string& embed_model() const = 0;
-  // Checks that documents, chunks, the FTS index and the vectors agree.
+  // Checks that documents, chunks, the FTS index and the vectors agree:
+  // SQLite's own integrity check, no chunk without its document, chunk
+  // counts, FTS5's integrity check, and every chunk (and nothing else) in
+  // the vector index. Corruption names the first disagreement.
   virtual Status CheckConsistency() = 0;
+  // Writes a consistent snapshot of the database to `path` (SQLite's online
+  // backup: readers and a running writer are not blocked for long). The
+  // vector index is not copied: it is rebuilt from the snapshot on open.
+  virtual Status BackupTo(const std::string& path) = 0;
 };
 
 // Opens (or creates) the SQLite-backed store in directory `dir`.

@@ -139,6 +139,7 @@ class UsearchIndex final : public VectorIndex {
     return out;
   }
 
+  bool Contains(int64_t id) const override { return index_.contains(static_cast<uint64_t>(id)); }
   size_t size() const override { return index_.size(); }
   int dim() const override { return options_.dim; }
 

@@ -46,6 +46,7 @@ class VectorIndex {
                                                     std::span<const int64_t> ids) const = 0;
   // Brute-force search, for measuring the ANN's recall.
   virtual Result<std::vector<ScoredId>> SearchExact(std::span<const float> query, int k) const = 0;
+  virtual bool Contains(int64_t id) const = 0;
   virtual size_t size() const = 0;
   virtual int dim() const = 0;
   // Writes the index atomically (temp file + rename) stamped with generation.
