@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the build, the tests and the set-up need.
+# Installs the Debian packages the build, the tests and the set-up need
+# (clang-16 with its libFuzzer runtime for the fuzz targets, qpdf to make
+# the encrypted PDF of the hostile-input matrix).
 # Skips apt entirely when everything is already there (dpkg query only).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -12,6 +14,7 @@ PACKAGES=(
   libgtest-dev libhnswlib-dev libfaiss-dev
   fonts-droid-fallback fonts-dejavu-core
   nodejs chromium wrk
+  clang-16 libclang-rt-16-dev qpdf
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,297 @@
+"""Crash harness: SIGKILL `ragd ingest` and `ragd serve` (during uploads) at
+random moments, then check after every kill that the knowledge base
+
+  * opens and is consistent (`ragd kb check`: SQLite's integrity check;
+    documents, chunks, the FTS5 index and the vector index agree),
+  * holds every batch reported committed (the ingest's --commit-log, or an
+    upload answered 201), each document with the text of the version that
+    was committed,
+  * and that re-running the same ingest completes.
+
+Between rounds the corpus changes (files rewritten, added, deleted with
+--sync), so kills also land in replacements and removals.
+
+Usage: crash_test.py RAGD [--ingest-kills N] [--serve-kills M] [--seed S]
+`make test` runs a short version, `make stress` the long one.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+WORDS_EN = ("account card transfer fee limit branch loan interest rate deposit statement overdraft "
+            "mortgage refund dispute payment currency exchange balance identity verification").split()
+WORDS_ZH = list("账户银行卡转账手续费额度网点贷款利率存款账单透支退款争议支付外汇余额身份验证")
+
+
+def text_for(name, rev, rng):
+    """A document whose every chunk carries its version's marker."""
+    marker = f"marker{name}rev{rev}"
+    paras = []
+    for _ in range(rng.randint(1, 4)):
+        en = " ".join(rng.choice(WORDS_EN) for _ in range(rng.randint(40, 120)))
+        zh = "".join(rng.choice(WORDS_ZH) for _ in range(rng.randint(20, 80)))
+        paras.append(f"{marker} {en}。{zh}")
+    return marker, "\n\n".join(paras) + "\n"
+
+
+class Failure(Exception):
+    pass
+
+
+class Harness:
+    def __init__(self, ragd, seed):
+        self.ragd = ragd
+        self.rng = random.Random(seed)
+        self.work = tempfile.mkdtemp(prefix="ragd-crash-")
+        self.data = os.path.join(self.work, "data")
+        self.corpus = os.path.join(self.work, "corpus")
+        os.makedirs(self.corpus)
+        self.env = dict(os.environ, RAGD_DATA_DIR=self.data)
+        for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST"):
+            self.env.pop(k, None)
+        self.markers = {}  # file name -> marker of its current content
+        self.next_name = 0
+        self.kills = 0
+        self.survived = 0
+
+    # -- corpus ---------------------------------------------------------
+    def write_file(self, name, rev):
+        marker, body = text_for(name, rev, self.rng)
+        with open(os.path.join(self.corpus, name + ".txt"), "w", encoding="utf-8") as f:
+            f.write(body)
+        self.markers[name] = marker
+
+    def add_files(self, n):
+        for _ in range(n):
+            self.write_file(f"f{self.next_name:04d}", 0)
+            self.next_name += 1
+
+    def mutate(self):
+        names = sorted(self.markers)
+        for name in self.rng.sample(names, min(5, len(names))):
+            rev = int(self.markers[name].rsplit("rev", 1)[1]) + 1
+            self.write_file(name, rev)
+        gone = self.rng.choice(sorted(self.markers))
+        os.remove(os.path.join(self.corpus, gone + ".txt"))
+        del self.markers[gone]
+        self.add_files(2)
+
+    # -- checks ---------------------------------------------------------
+    def run(self, *args, timeout=300):
+        return subprocess.run([self.ragd, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+
+    def check_consistent(self, kb, what):
+        r = self.run("kb", "check", kb, "--json")
+        try:
+            verdict = json.loads(r.stdout)
+        except json.JSONDecodeError:
+            raise Failure(f"{what}: `ragd kb check` printed no JSON (exit {r.returncode}): {r.stdout}{r.stderr}")
+        if r.returncode != 0 or not verdict.get("consistent"):
+            raise Failure(f"{what}: knowledge base is not consistent: {verdict.get('error', r.stderr)}")
+
+    def stored_text(self, kb):
+        """doc_id -> all its chunks' text, read straight from the database."""
+        db = sqlite3.connect(f"file:{os.path.join(self.data, kb, 'kb.sqlite')}?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT doc_id, group_concat(text, ' ') FROM chunks GROUP BY doc_id").fetchall()
+            docs = {d for (d,) in db.execute("SELECT doc_id FROM documents")}
+        finally:
+            db.close()
+        return {d: t for d, t in rows}, docs
+
+    def check_committed(self, kb, expected, what):
+        """expected: doc_id -> marker, None (the document was removed), or a
+        set of markers any of which may be stored (an upload whose answer the
+        kill cut off may or may not have landed after the last reported one)."""
+        texts, docs = self.stored_text(kb)
+        for doc_id, marker in expected.items():
+            if marker is None:
+                if doc_id in docs:
+                    raise Failure(f"{what}: {doc_id} was reported removed but is still stored")
+                continue
+            allowed = marker if isinstance(marker, set) else {marker}
+            if doc_id not in docs:
+                raise Failure(f"{what}: {doc_id} was reported committed ({sorted(allowed)}) but is missing")
+            if not any(m in texts.get(doc_id, "") for m in allowed):
+                raise Failure(f"{what}: {doc_id} holds none of the committed versions {sorted(allowed)}")
+
+    # -- ingest kills ---------------------------------------------------
+    def ingest_cmd(self, log):
+        return [self.ragd, "-q", "ingest", self.corpus, "--kb", "crash", "--sync", "--batch-files", "4",
+                "--commit-log", log]
+
+    def committed_by(self, log, snapshot):
+        """What an ingest's commit log says is durable, with the markers the
+        files had when that ingest started."""
+        expected = {}
+        if not os.path.exists(log):
+            return expected
+        with open(log, encoding="utf-8") as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    continue  # cut by the kill: not reported
+                for doc_id in json.loads(line)["documents"]:
+                    name = os.path.basename(doc_id)[:-4]
+                    expected[doc_id] = snapshot.get(name)
+        return expected
+
+    def ingest_rounds(self, kills):
+        self.add_files(60)
+        t0 = time.monotonic()
+        r = subprocess.run(self.ingest_cmd(os.path.join(self.work, "first.log")), env=self.env, capture_output=True,
+                           text=True, timeout=600)
+        if r.returncode != 0:
+            raise Failure(f"the first full ingest failed ({r.returncode}): {r.stderr}")
+        full = time.monotonic() - t0
+        print(f"full ingest of {len(self.markers)} files: {full:.1f} s", flush=True)
+        rounds = 0
+        while self.kills < kills:
+            rounds += 1
+            if rounds % 2 == 0:
+                self.mutate()
+            if rounds % 3 == 0:
+                self.add_files(12)  # more to write: more batches to land in
+            snapshot = dict(self.markers)
+            log = os.path.join(self.work, f"ingest-{rounds}.log")
+            proc = subprocess.Popen(self.ingest_cmd(log), env=self.env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            time.sleep(self.rng.uniform(0.0, full * 0.8))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                self.kills += 1
+                what = f"ingest kill {self.kills}"
+            else:
+                what = f"ingest round {rounds} (finished before the kill, exit {proc.returncode})"
+            self.check_consistent("crash", what)
+            self.check_committed("crash", self.committed_by(log, snapshot), what)
+            if what.startswith("ingest kill"):
+                self.survived += 1
+                print(f"{what}: consistent, {sum(1 for _ in open(log)) if os.path.exists(log) else 0} "
+                      f"committed batches present", flush=True)
+        # The same ingest, run to the end, completes and leaves exactly the corpus.
+        r = subprocess.run(self.ingest_cmd(os.path.join(self.work, "last.log")), env=self.env, capture_output=True,
+                           text=True, timeout=600)
+        if r.returncode != 0:
+            raise Failure(f"re-running the ingest after the kills failed ({r.returncode}): {r.stderr}")
+        self.check_consistent("crash", "final ingest")
+        expected = {os.path.join(os.path.realpath(self.corpus), n + ".txt"): m for n, m in self.markers.items()}
+        self.check_committed("crash", expected, "final ingest")
+        _, docs = self.stored_text("crash")
+        if docs != set(expected):
+            raise Failure(f"final ingest: stored documents differ from the corpus: {sorted(docs ^ set(expected))[:5]}")
+        print(f"re-run ingest completed: {len(docs)} documents, all current", flush=True)
+
+    # -- serve kills ----------------------------------------------------
+    def start_server(self):
+        proc = subprocess.Popen([self.ragd, "serve", "--port", "0"], env=self.env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, cwd=self.work)
+        line = proc.stderr.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        if not m:
+            proc.kill()
+            raise Failure("ragd serve did not start: " + line + proc.stderr.read())
+        threading.Thread(target=proc.stderr.read, daemon=True).start()
+        return proc, f"http://127.0.0.1:{m.group(1)}"
+
+    @staticmethod
+    def upload(url, name, body):
+        boundary = uuid.uuid4().hex
+        data = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
+                f"Content-Type: text/plain\r\n\r\n").encode() + body.encode() + f"\r\n--{boundary}--\r\n".encode()
+        req = urllib.request.Request(url + "/api/kbs/crash/documents", data=data, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status
+
+    def serve_rounds(self, kills):
+        upload_dir = os.path.realpath(os.path.join(self.data, "crash", "uploads"))
+        committed = {}  # doc_id -> set of markers it may hold, across rounds
+        done = 0
+        while done < kills:
+            proc, url = self.start_server()
+            stop = threading.Event()
+
+            def client():
+                while not stop.is_set():
+                    name = f"u{self.rng.randint(0, 40):03d}"
+                    marker, body = text_for(name, uuid.uuid4().hex[:8], self.rng)
+                    doc_id = os.path.join(upload_dir, name + ".txt")
+                    try:
+                        status = self.upload(url, name + ".txt", body)
+                    except urllib.error.HTTPError as e:
+                        raise Failure(f"upload of {name} answered {e.code}: {e.read()[:300]!r}")
+                    except (urllib.error.URLError, ConnectionError, OSError):
+                        # Killed mid-request: not reported, but it may have
+                        # committed. A document never acknowledged stays unchecked.
+                        if doc_id in committed:
+                            committed[doc_id].add(marker)
+                        return
+                    if status != 201:
+                        raise Failure(f"upload of {name} answered {status}")
+                    committed[doc_id] = {marker}
+
+            errors = []
+
+            def guarded():
+                try:
+                    client()
+                except Failure as e:
+                    errors.append(e)
+
+            t = threading.Thread(target=guarded)
+            t.start()
+            time.sleep(self.rng.uniform(0.3, 3.0))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            stop.set()
+            t.join()
+            proc.stderr.close()
+            if errors:
+                raise errors[0]
+            done += 1
+            self.kills += 1
+            what = f"serve kill {done}"
+            self.check_consistent("crash", what)
+            self.check_committed("crash", committed, what)
+            self.survived += 1
+            print(f"{what}: consistent, {len(committed)} uploaded documents present", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("ragd")
+    ap.add_argument("--ingest-kills", type=int, default=8)
+    ap.add_argument("--serve-kills", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=int(time.time()))
+    a = ap.parse_args()
+    h = Harness(os.path.abspath(a.ragd), a.seed)
+    print(f"seed {a.seed}, work folder {h.work}", flush=True)
+    t0 = time.monotonic()
+    try:
+        if a.ingest_kills:
+            h.ingest_rounds(a.ingest_kills)
+        if a.serve_kills:
+            h.serve_rounds(a.serve_kills)
+    except Failure as e:
+        print(f"FAIL (seed {a.seed}, kept {h.work}): {e}", flush=True)
+        return 1
+    print(f"kills survived / kills made: {h.survived} / {h.kills} in {time.monotonic() - t0:.0f} s", flush=True)
+    subprocess.run(["rm", "-rf", h.work])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
