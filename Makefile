@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc)
 DEMO_DATA  ?= $(BUILD)/demo-data
 RAGD       := $(BUILD)/ragd
 
-.PHONY: all deps build demo test examples clean distclean eval-scifact bench
+.PHONY: all deps build demo test examples clean distclean eval-scifact bench fuzz-build fuzz stress test-asan load
 
 all: build
 
@@ -32,8 +32,39 @@ build: deps $(BUILD)/build.ninja
 demo: build
 	@bash scripts/demo.sh $(RAGD) $(DEMO_DATA)
 
-test: build
+# The fuzz targets are built too: the suite replays their kept crash inputs
+# and fuzzes each for a few seconds (test fuzz_smoke).
+test: build fuzz-build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer targets (clang-16, ASan + UBSan) in build-fuzz/; make fuzz runs
+# each for FUZZ_SECONDS (default 60) or only FUZZ_TARGETS.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz-build: deps
+	@bash scripts/fuzz.sh build
+fuzz: fuzz-build
+	@bash scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The long crash run: SIGKILL ingest and serve at random moments
+# (STRESS_ARGS, default 60 + 20 kills); the short one is in make test.
+STRESS_ARGS ?= --ingest-kills 60 --serve-kills 20
+stress: build
+	python3 tests/reliability/crash_test.py $(RAGD) $(STRESS_ARGS)
+
+# The whole test suite built with AddressSanitizer and UBSan, in build-asan/.
+test-asan: deps
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAGD_SANITIZE=ON \
+	  -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+# Load: wrk, 16 connections for LOAD_SECONDS (default 60) on search and on
+# a chat that is answered without generation; zero errors and flat RSS.
+LOAD_SECONDS ?= 60
+load: build
+	@bash bench/load.sh $(RAGD) $(LOAD_SECONDS)
 
 # ragd side by side with LangChain, sentence-transformers, FAISS and
 # llama-bench; writes bench/RESULTS.md (not part of `make test`).
@@ -47,7 +78,7 @@ eval-scifact: build
 	$(RAGD) eval retrieval ../shared/data/beir-scifact --mode hybrid
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-fuzz build-asan
 
 distclean: clean
 	rm -rf .deps
