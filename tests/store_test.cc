@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -179,6 +180,105 @@ TEST(Store, KilledIngestLeavesTheLastCommittedState) {
   so.kb = "crash";
   so.query = "note number 7 about fees";
   EXPECT_TRUE((*engine)->Search(so).ok());
+}
+
+// Tampering the database behind ragd's back is caught, and the message
+// names the first disagreement.
+TEST(Store, CheckConsistencyNamesTheFirstDisagreement) {
+  TempDir dir;
+  {
+    auto s = store::OpenSqliteStore(dir.path(), {true, "test-model", 4});
+    ASSERT_TRUE(s.ok());
+    std::vector<store::DocumentWrite> docs{Doc("a", {"one", "two"}, 0.1f), Doc("b", {"three"}, 0.2f)};
+    ASSERT_TRUE((*s)->Commit(docs, {}).ok());
+    ASSERT_TRUE((*s)->Flush().ok());
+    EXPECT_TRUE((*s)->CheckConsistency().ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "kb.sqlite").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE documents SET chunk_count = 5 WHERE doc_id = 'b'", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = store::OpenSqliteStore(dir.path(), {});
+  ASSERT_TRUE(s.ok());
+  Status st = (*s)->CheckConsistency();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_EQ(st.message(), "document b lists 5 chunks but has 1");
+}
+
+// Backups taken by a second engine (as `ragd kb backup` beside a running
+// ingest) while the first one commits: each holds whole commits only,
+// restores under a new name, verifies, and can be searched.
+TEST(Backup, SnapshotsDuringAnIngestHoldWholeCommitsAndRestore) {
+  TempDir data, backups;
+  constexpr int kPerCommit = 24, kCommits = 5;
+  auto writer = Engine::Open({.data_dir = data.path()});
+  auto reader = Engine::Open({.data_dir = data.path()});
+  ASSERT_TRUE(writer.ok() && reader.ok());
+  std::vector<SourceDocument> first;
+  for (int i = 0; i < kPerCommit; ++i)
+    first.push_back({"d" + std::to_string(i), "", "", "note number " + std::to_string(i) + " about card fees"});
+  ASSERT_TRUE((*writer)->IngestDocuments("live", first, {}).ok());
+
+  std::atomic<bool> done{false};
+  std::thread ingest([&] {
+    for (int c = 1; c < kCommits; ++c) {
+      std::vector<SourceDocument> docs;
+      for (int i = 0; i < kPerCommit; ++i) {
+        int n = c * kPerCommit + i;
+        docs.push_back({"d" + std::to_string(n), "", "", "note number " + std::to_string(n) + " about transfers"});
+      }
+      EXPECT_TRUE((*writer)->IngestDocuments("live", docs, {}).ok());
+    }
+    done = true;
+  });
+  std::vector<std::string> taken;
+  while (!done || taken.empty()) {
+    std::string dest = backups / ("b" + std::to_string(taken.size()));
+    Status st = (*reader)->BackupKnowledgeBase("live", dest);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    taken.push_back(dest);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ingest.join();
+  // The first backup began as the ingest thread started: it cannot hold
+  // all four later commits (each embeds 24 documents first).
+  std::vector<int64_t> counts;
+
+  for (size_t i = 0; i < taken.size(); ++i) {
+    std::string name = "restored" + std::to_string(i);
+    Status st = (*reader)->RestoreKnowledgeBase(taken[i], name);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    auto info = (*reader)->GetKnowledgeBase(name);
+    ASSERT_TRUE(info.ok());
+    EXPECT_GE(info->documents, kPerCommit);
+    EXPECT_EQ(info->documents % kPerCommit, 0) << "backup " << i << " holds part of a commit";
+    counts.push_back(info->documents);
+    EXPECT_TRUE((*reader)->VerifyKnowledgeBase(name).ok());
+    SearchOptions so;
+    so.kb = name;
+    so.query = "note number 3 about card fees";
+    auto r = (*reader)->Search(so);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_FALSE(r->hits.empty());
+    EXPECT_EQ(r->hits[0].doc_id, "d3");
+  }
+  EXPECT_LT(counts.front(), kPerCommit * kCommits) << "no backup was taken while the ingest ran";
+  // A backup that finished after the ingest holds all of it.
+  std::string last = backups / "after";
+  ASSERT_TRUE((*reader)->BackupKnowledgeBase("live", last).ok());
+  ASSERT_TRUE((*reader)->RestoreKnowledgeBase(last, "all").ok());
+  EXPECT_EQ((*reader)->GetKnowledgeBase("all")->documents, kPerCommit * kCommits);
+
+  // Refusals: an existing backup folder, an existing name, a folder that is no backup.
+  Status st = (*reader)->BackupKnowledgeBase("live", last);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("already exists: back up into a new folder"), std::string::npos) << st.message();
+  st = (*reader)->RestoreKnowledgeBase(last, "live");
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("knowledge base 'live' already exists"), std::string::npos) << st.message();
+  st = (*reader)->RestoreKnowledgeBase(data.path(), "other");
+  EXPECT_EQ(st.code(), StatusCode::kNotFound);
+  EXPECT_NE(st.message().find("is not a ragd backup"), std::string::npos) << st.message();
 }
 
 }  // namespace ragd
