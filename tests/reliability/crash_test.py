@@ -78,9 +78,24 @@ class Harness:
             self.write_file(f"f{self.next_name:04d}", 0)
             self.next_name += 1
 
+    @staticmethod
+    def lines(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                return sum(1 for line in f if line.endswith("\n"))
+        except FileNotFoundError:
+            return 0
+
+    @staticmethod
+    def wait_or_timeout(proc, seconds):
+        try:
+            proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            pass
+
     def mutate(self):
         names = sorted(self.markers)
-        for name in self.rng.sample(names, min(5, len(names))):
+        for name in self.rng.sample(names, min(12, len(names))):
             rev = int(self.markers[name].rsplit("rev", 1)[1]) + 1
             self.write_file(name, rev)
         gone = self.rng.choice(sorted(self.markers))
@@ -154,20 +169,27 @@ class Harness:
                            text=True, timeout=600)
         if r.returncode != 0:
             raise Failure(f"the first full ingest failed ({r.returncode}): {r.stderr}")
-        full = time.monotonic() - t0
-        print(f"full ingest of {len(self.markers)} files: {full:.1f} s", flush=True)
+        print(f"full ingest of {len(self.markers)} files: {time.monotonic() - t0:.1f} s", flush=True)
         rounds = 0
         while self.kills < kills:
             rounds += 1
-            if rounds % 2 == 0:
-                self.mutate()
-            if rounds % 3 == 0:
-                self.add_files(12)  # more to write: more batches to land in
+            self.mutate()  # about 4 batches of work: rewrites, a deletion, additions
             snapshot = dict(self.markers)
             log = os.path.join(self.work, f"ingest-{rounds}.log")
             proc = subprocess.Popen(self.ingest_cmd(log), env=self.env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
-            time.sleep(self.rng.uniform(0.0, full * 0.8))
+            # Where the kill lands: a fifth of the time while the process
+            # starts (model load, opening the store), else after a random
+            # number of committed batches plus a random delay, so kills fall
+            # in embedding, in SQLite's commit and in saving the index.
+            if self.rng.random() < 0.2:
+                self.wait_or_timeout(proc, self.rng.uniform(0.0, 1.0))
+            else:
+                target = self.rng.randint(0, 3)
+                deadline = time.monotonic() + 60
+                while proc.poll() is None and time.monotonic() < deadline and self.lines(log) < target:
+                    time.sleep(0.01)
+                self.wait_or_timeout(proc, self.rng.uniform(0.0, 0.5))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
@@ -179,8 +201,7 @@ class Harness:
             self.check_committed("crash", self.committed_by(log, snapshot), what)
             if what.startswith("ingest kill"):
                 self.survived += 1
-                print(f"{what}: consistent, {sum(1 for _ in open(log)) if os.path.exists(log) else 0} "
-                      f"committed batches present", flush=True)
+                print(f"{what}: consistent, {self.lines(log)} committed batches present", flush=True)
         # The same ingest, run to the end, completes and leaves exactly the corpus.
         r = subprocess.run(self.ingest_cmd(os.path.join(self.work, "last.log")), env=self.env, capture_output=True,
                            text=True, timeout=600)
