@@ -445,7 +445,9 @@ int AnswerCommands::Serve() {
   if (!srv.ok()) return Fail(srv.status());
   if (Status st = (*srv)->Bind(); !st.ok()) return Fail(st);
   server::Server* raw = srv->get();
-  std::thread([stop_signals, raw] {
+  // Joined before the server is destroyed (ASan found the detached version
+  // reading the freed server after SIGTERM).
+  std::thread stopper([stop_signals, raw] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     // The signal may come before the listen loop started: repeat until it ends.
@@ -453,11 +455,15 @@ int AnswerCommands::Serve() {
       raw->Stop();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-  }).detach();
+  });
   std::fprintf(stderr, "ragd: serving on http://%s:%d (chat model %s, %s)%s\n", host_.c_str(), (*srv)->port(),
                model->model().c_str(), model->backend().c_str(), key.empty() ? " without an API key" : "");
   std::fflush(stderr);
   Status st = (*srv)->Serve();
+  // Serve() also returns on its own (a listen error): wake the stopper's
+  // sigwait (SIGTERM is blocked everywhere, so it goes to that thread).
+  pthread_kill(stopper.native_handle(), SIGTERM);
+  stopper.join();
   return st.ok() ? 0 : Fail(st);
 }
 
