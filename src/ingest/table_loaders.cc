@@ -167,6 +167,10 @@ Result<LoadedDocument> LoadJson(std::string_view bytes, const std::string& path)
       (void)json::parse(utf8);
     } catch (const json::parse_error& e) {
       return Status::InvalidArgument(path + " is not valid JSON (byte " + std::to_string(e.byte) + ")");
+    } catch (const json::exception& e) {
+      // A number beyond double's range ("1e999") is out_of_range, not a
+      // parse_error (fuzz_json found it; it used to end the process).
+      return Status::InvalidArgument(path + " is not usable JSON: " + e.what());
     }
     return Status::InvalidArgument(path + " is not valid JSON");
   }

@@ -67,6 +67,9 @@ TEST(Loaders, JsonAndJsonl) {
   EXPECT_EQ(j->segments[0].text, "T1\nBody one");
   EXPECT_EQ(j->segments[1].text, "id: 7\nmeta.k: v");
   ExpectError(LoadJson("{\"a\": [1, 2", "bad.json"), "bad.json is not valid JSON");
+  // Found by fuzz_json: an out-of-range number used to escape as an exception.
+  ExpectError(LoadJson("51e7339", "huge.json"), "huge.json is not usable JSON");
+  ExpectError(LoadJson(R"({"fee": 1e999})", "fee.json"), "fee.json is not usable JSON");
   auto l = LoadJsonl("{\"text\":\"one\"}\n\n{\"text\":\"two\"}\n", "x.jsonl");
   ASSERT_TRUE(l.ok());
   EXPECT_EQ(l->segments[1].row, 3);
