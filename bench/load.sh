@@ -23,7 +23,6 @@ status=0
 for route in search chat; do
   LOAD_ROUTE=$route wrk -t 2 -c 16 -d 10s -s "$ROOT/bench/load.lua" "http://127.0.0.1:$PORT" >/dev/null
   before=$(rss_mib)
-  samples=()
   ( while sleep 5; do rss_mib; echo; done ) > "$RAGD_DATA_DIR/rss-$route" &
   SAMPLER=$!
   LOAD_ROUTE=$route wrk -t 2 -c 16 -d "${SECONDS_PER_ROUTE}s" --latency -s "$ROOT/bench/load.lua" \

@@ -11,7 +11,6 @@ demand. Usage: backend_faults_test.py RAGD SOURCE_DIR
 import http.server
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -21,6 +20,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+
+import ragd_process
+from ragd_process import clean_env
 
 RAGD, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 
@@ -107,21 +109,10 @@ class FaultyBackend:
 
 
 def start_serve(data, config):
-    env = dict(os.environ, RAGD_DATA_DIR=data)
-    for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST"):
-        env.pop(k, None)
     cfg = os.path.join(data, "ragd.toml")
     with open(cfg, "w") as f:
         f.write(config)
-    proc = subprocess.Popen([RAGD, "--config", cfg, "serve", "--port", "0"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, cwd=data)
-    line = proc.stderr.readline()
-    m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-    if not m:
-        proc.kill()
-        raise RuntimeError("ragd serve did not start: " + line + proc.stderr.read())
-    threading.Thread(target=proc.stderr.read, daemon=True).start()
-    return proc, f"http://127.0.0.1:{m.group(1)}"
+    return ragd_process.start_serve([RAGD, "--config", cfg, "serve", "--port", "0"], clean_env(data), data)
 
 
 def request(url, method="GET", body=None, timeout=60):
@@ -154,7 +145,7 @@ def main():
     work = tempfile.mkdtemp(prefix="ragd-faults-")
     data = os.path.join(work, "data")
     os.makedirs(data)
-    env = dict(os.environ, RAGD_DATA_DIR=data)
+    env = clean_env(data)
     notes = os.path.join(work, "notes.md")
     with open(notes, "w") as f:
         f.write("# Cards\n\nA lost card is replaced within five days.\n")

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import re
 import signal
 import sqlite3
 import subprocess
@@ -29,6 +28,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+
+from ragd_process import clean_env, multipart_file, start_serve
 
 WORDS_EN = ("account card transfer fee limit branch loan interest rate deposit statement overdraft "
             "mortgage refund dispute payment currency exchange balance identity verification").split()
@@ -58,9 +59,7 @@ class Harness:
         self.data = os.path.join(self.work, "data")
         self.corpus = os.path.join(self.work, "corpus")
         os.makedirs(self.corpus)
-        self.env = dict(os.environ, RAGD_DATA_DIR=self.data)
-        for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST"):
-            self.env.pop(k, None)
+        self.env = clean_env(self.data)
         self.markers = {}  # file name -> marker of its current content
         self.next_name = 0
         self.kills = 0
@@ -217,23 +216,16 @@ class Harness:
 
     # -- serve kills ----------------------------------------------------
     def start_server(self):
-        proc = subprocess.Popen([self.ragd, "serve", "--port", "0"], env=self.env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True, cwd=self.work)
-        line = proc.stderr.readline()
-        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-        if not m:
-            proc.kill()
-            raise Failure("ragd serve did not start: " + line + proc.stderr.read())
-        threading.Thread(target=proc.stderr.read, daemon=True).start()
-        return proc, f"http://127.0.0.1:{m.group(1)}"
+        try:
+            return start_serve([self.ragd, "serve", "--port", "0"], self.env, self.work)
+        except RuntimeError as e:
+            raise Failure(str(e))
 
     @staticmethod
     def upload(url, name, body):
-        boundary = uuid.uuid4().hex
-        data = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
-                f"Content-Type: text/plain\r\n\r\n").encode() + body.encode() + f"\r\n--{boundary}--\r\n".encode()
+        data, content_type = multipart_file(name, body)
         req = urllib.request.Request(url + "/api/kbs/crash/documents", data=data, method="POST",
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+                                     headers={"Content-Type": content_type})
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.status
 

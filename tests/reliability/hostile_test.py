@@ -9,7 +9,6 @@ Usage: hostile_test.py RAGD SOURCE_DIR
 import json
 import os
 import random
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -18,17 +17,16 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
-import uuid
 import zipfile
+
+from ragd_process import clean_env, multipart_file, start_serve
 
 RAGD, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 KEY = "test-key"
 CASES = json.load(open(os.path.join(SRC, "tests/reliability/hostile_inputs.json"), encoding="utf-8"))
 WORK = tempfile.mkdtemp(prefix="ragd-hostile-")
 DATA = os.path.join(WORK, "data")
-ENV = dict(os.environ, RAGD_DATA_DIR=DATA)
-for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST"):
-    ENV.pop(k, None)
+ENV = clean_env(DATA)
 IS_ROOT = os.geteuid() == 0
 
 
@@ -143,9 +141,10 @@ def run_cli_cases():
             problems.append(f"exit {r.returncode}, expected {case['exit']}")
         if case.get("error") and case["error"].lower() not in out.lower():
             problems.append(f"no '{case['error']}' in the answer")
-        if case.get("stored") and case["stored"] not in stored_texts("hostile"):
+        stored = stored_texts("hostile")
+        if case.get("stored") and case["stored"] not in stored:
             problems.append(f"'{case['stored']}' was not stored")
-        if "anchor document was committed" not in stored_texts("hostile"):
+        if "anchor document was committed" not in stored:
             problems.append("the anchor document committed before is gone")
         try:
             check_consistent("hostile")
@@ -163,15 +162,8 @@ def run_cli_cases():
 # -- HTTP -----------------------------------------------------------------
 class Server:
     def __init__(self):
-        self.proc = subprocess.Popen([RAGD, "serve", "--port", "0", "--api-key", KEY, "--max-body-mb", "1"], env=ENV,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=WORK)
-        line = self.proc.stderr.readline()
-        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-        if not m:
-            self.proc.kill()
-            raise RuntimeError("ragd serve did not start: " + line + self.proc.stderr.read())
-        self.url = f"http://127.0.0.1:{m.group(1)}"
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+        self.proc, self.url = start_serve([RAGD, "serve", "--port", "0", "--api-key", KEY, "--max-body-mb", "1"],
+                                          ENV, WORK)
 
     def request(self, method, path, data=None, key=KEY, content_type="application/json"):
         headers = {"Content-Type": content_type} if data is not None else {}
@@ -187,11 +179,8 @@ class Server:
             return 0, f"connection failed: {e}"
 
     def upload(self, name, content):
-        boundary = uuid.uuid4().hex
-        data = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
-                f"Content-Type: text/plain\r\n\r\n{content}\r\n--{boundary}--\r\n").encode()
-        return self.request("POST", "/api/kbs/hostile/documents", data,
-                            content_type=f"multipart/form-data; boundary={boundary}")
+        data, content_type = multipart_file(name, content)
+        return self.request("POST", "/api/kbs/hostile/documents", data, content_type=content_type)
 
     def stop(self):
         self.proc.terminate()
