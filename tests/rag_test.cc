@@ -1,5 +1,7 @@
 // Prompt assembly, citations, condensing, sessions and the local chat
-// backend, with the packaged Gemma model (its real tokenizer counts tokens).
+// backend, with the packaged default chat model (Qwen2.5-Coder 0.5B
+// Instruct: its real tokenizer counts tokens) and the packaged base model
+// (Gemma 3 270M, no chat template: the plain path).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -15,15 +17,24 @@ namespace {
 
 using testing::TempDir;
 
-ChatModel& Gemma() {
-  static std::unique_ptr<ChatModel> model = [] {
-    BackendOptions o;  // the packaged default
+ChatModel& OpenOnce(std::unique_ptr<ChatModel>* slot, const std::string& name) {
+  if (!*slot) {
+    BackendOptions o;
+    o.model = name;  // empty = the packaged default
     o.threads = 2;
     auto m = OpenChatModel(o);
     EXPECT_TRUE(m.ok()) << m.status().ToString();
-    return std::move(m).value();
-  }();
-  return *model;
+    *slot = std::move(m).value();
+  }
+  return **slot;
+}
+ChatModel& Instruct() {
+  static std::unique_ptr<ChatModel> m;
+  return OpenOnce(&m, "");
+}
+ChatModel& Base() {
+  static std::unique_ptr<ChatModel> m;
+  return OpenOnce(&m, "gemma-3-270m-q4_k_m");
 }
 
 SearchHit Hit(const std::string& source, const std::string& text, int page = 0) {
@@ -114,7 +125,7 @@ TEST(AnswerPrompt, NumbersSourcesInRankOrderAndMapsCitations) {
   auto p = Prompts::Load().value();
   std::vector<SearchHit> hits = {Hit("policy.pdf", "Late payment costs 0.05% a day.", 2),
                                  Hit("faq.csv", "Cards are reported lost by phone.")};
-  auto built = BuildAnswerPrompt(p, Gemma(), "en", "What does late payment cost?", hits, {}, 0, 256);
+  auto built = BuildAnswerPrompt(p, Instruct(), "en", "What does late payment cost?", hits, {}, 0, 256);
   ASSERT_TRUE(built.ok()) << built.status().ToString();
   ASSERT_EQ(built->sources.size(), 2u);
   EXPECT_EQ(built->sources[0].n, 1);
@@ -134,7 +145,7 @@ TEST(AnswerPrompt, RespectsTheTokenBudget) {
   for (int i = 0; i < 20; ++i)
     hits.push_back(Hit("doc" + std::to_string(i) + ".md",
                        "Passage " + std::to_string(i) + " talks about fees, transfers and cards at some length."));
-  auto built = BuildAnswerPrompt(p, Gemma(), "en", "fees?", hits, {}, 100, 256);
+  auto built = BuildAnswerPrompt(p, Instruct(), "en", "fees?", hits, {}, 100, 256);
   ASSERT_TRUE(built.ok()) << built.status().ToString();
   EXPECT_LE(built->context_tokens, 100);
   EXPECT_GT(built->sources.size(), 1u);
@@ -142,19 +153,19 @@ TEST(AnswerPrompt, RespectsTheTokenBudget) {
   // Counted with the model's tokenizer: the sources block really is that small.
   std::string block;
   for (const auto& s : built->sources) block += "[" + std::to_string(s.n) + "] " + s.hit.text + "\n";
-  EXPECT_LE(Gemma().CountTokens(block).value(), 100);
+  EXPECT_LE(Instruct().CountTokens(block).value(), 100);
 
   // One long source alone over the budget is cut to fit, not dropped.
   std::string long_text;
   for (int i = 0; i < 300; ++i) long_text += "word" + std::to_string(i) + " ";
-  auto cut = BuildAnswerPrompt(p, Gemma(), "en", "q", {Hit("long.md", long_text)}, {}, 50, 256);
+  auto cut = BuildAnswerPrompt(p, Instruct(), "en", "q", {Hit("long.md", long_text)}, {}, 50, 256);
   ASSERT_TRUE(cut.ok());
   ASSERT_EQ(cut->sources.size(), 1u);
   EXPECT_TRUE(cut->sources[0].truncated);
   EXPECT_LE(cut->context_tokens, 50);
 
   // The model's context caps any budget.
-  auto huge = BuildAnswerPrompt(p, Gemma(), "en", "q", hits, {}, 1 << 20, Gemma().context_tokens());
+  auto huge = BuildAnswerPrompt(p, Instruct(), "en", "q", hits, {}, 1 << 20, Instruct().context_tokens());
   ASSERT_FALSE(huge.ok());
   EXPECT_NE(huge.status().message().find("context"), std::string::npos);
 }
@@ -238,37 +249,43 @@ TEST(Traces, ReadingSkipsTornAndForeignLinesAndKeepsTheLastN) {
   EXPECT_FALSE(nowhere.last_error().ok());
 }
 
-// The fixed prompt of the golden test.
-std::vector<ChatMessage> GoldenPrompt() {
+// A question whose answer stands in its one source.
+std::vector<ChatMessage> WirePrompt() {
   return {{"system", "You answer questions from the sources."},
           {"user", "Sources:\n[1] International wire transfers take 1 to 3 working days.\n\n"
                    "Question: How long does an international wire transfer take?\nAnswer:"}};
 }
 
-TEST(LocalChat, FixedSeedGivesTheGoldenAnswer) {
-  GenerateOptions g;
-  g.temperature = 0.8;
-  g.seed = 42;
+// What holds on any CPU (floating-point order differs between AVX2 and
+// AVX-512, so no generated string is pinned): greedy output is the same
+// twice in one process, and it states the fact of the source.
+TEST(LocalChat, GreedyAnswerRepeatsAndStatesTheFact) {
+  GenerateOptions g;  // greedy by default
   g.max_tokens = 48;
-  auto a = Gemma().Chat(GoldenPrompt(), g);
+  EXPECT_EQ(g.temperature, 0);
+  auto a = Instruct().Chat(WirePrompt(), g);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
-  std::string golden = testing::ReadAll(std::string(RAGD_SOURCE_DIR) + "/tests/golden/local_seed42.txt");
-  while (!golden.empty() && golden.back() == '\n') golden.pop_back();
-  EXPECT_EQ(a->text, golden) << "the packaged model with seed 42 answered differently";
-  // The same call again (now from a warm prefix cache) is stable too.
-  auto b = Gemma().Chat(GoldenPrompt(), g);
+  EXPECT_NE(a->text.find("1"), std::string::npos) << a->text;
+  EXPECT_NE(a->text.find("3"), std::string::npos) << a->text;
+  EXPECT_EQ(a->finish_reason, "stop");
+  // Again, from a warm prefix cache, and again with the prompt evaluated
+  // afresh (a fixed seed): the same text.
+  auto b = Instruct().Chat(WirePrompt(), g);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->text, a->text);
+  g.seed = 7;
+  auto c = Instruct().Chat(WirePrompt(), g);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->text, a->text);
   EXPECT_GT(a->prompt_tokens, 20);
   EXPECT_GT(a->completion_tokens, 0);
 }
 
 TEST(LocalChat, StreamsStopsAndCancels) {
   GenerateOptions g;
-  g.temperature = 0;
   g.max_tokens = 8;
   std::string streamed;
-  auto a = Gemma().Chat(GoldenPrompt(), g, [&](std::string_view piece) {
+  auto a = Instruct().Chat(WirePrompt(), g, [&](std::string_view piece) {
     streamed += piece;
     return true;
   });
@@ -278,43 +295,133 @@ TEST(LocalChat, StreamsStopsAndCancels) {
   EXPECT_GT(a->first_token_seconds, 0);
 
   int pieces = 0;
-  auto c = Gemma().Chat(GoldenPrompt(), g, [&](std::string_view) { return ++pieces < 2; });
+  auto c = Instruct().Chat(WirePrompt(), g, [&](std::string_view) { return ++pieces < 2; });
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->finish_reason, "cancelled");
   EXPECT_EQ(pieces, 2);
 
   // A stop string ends the answer and is not part of it.
   g.max_tokens = 48;
-  auto full = Gemma().Chat(GoldenPrompt(), g);
+  auto full = Instruct().Chat(WirePrompt(), g);
   ASSERT_TRUE(full.ok());
   std::string word = full->text.substr(full->text.find_first_not_of(' '), 4);
   g.stop = {word};
-  auto stopped = Gemma().Chat(GoldenPrompt(), g);
+  auto stopped = Instruct().Chat(WirePrompt(), g);
   ASSERT_TRUE(stopped.ok());
   EXPECT_EQ(stopped->text.find(word), std::string::npos);
   EXPECT_EQ(stopped->finish_reason, "stop");
 }
 
-TEST(LocalChat, JsonSchemaGivesJson) {
+// The schema becomes a grammar: the output parses and has the required
+// fields with their types, whatever the model would rather say.
+TEST(LocalChat, JsonSchemaOutputParsesAndValidates) {
   GenerateOptions g;
-  g.temperature = 0;
-  g.max_tokens = 64;
-  g.json_schema = R"({"type":"object","properties":{"days":{"type":"string"}}})";
-  auto a = Gemma().Chat(std::vector<ChatMessage>{{"user", "Give the answer as JSON with a key \"days\": how long do wire transfers take?\n"}}, g);
+  g.max_tokens = 96;
+  g.json_schema = R"({"type":"object","properties":{"days_min":{"type":"integer"},"days_max":{"type":"integer"},
+                      "unit":{"type":"string","enum":["working days","hours"]}},
+                      "required":["days_min","days_max","unit"],"additionalProperties":false})";
+  auto a = Instruct().Chat(WirePrompt(), g);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
-  if (a->finish_reason == "stop") {
-    auto j = nlohmann::json::parse(a->text, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << a->text;
-    EXPECT_TRUE(j.is_object());
-  } else {
-    EXPECT_EQ(a->text.front(), '{');  // cut by max_tokens, but JSON from the first byte
-  }
+  ASSERT_EQ(a->finish_reason, "stop") << a->text;
+  auto j = nlohmann::json::parse(a->text, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << a->text;
+  EXPECT_EQ(j.size(), 3u) << a->text;
+  EXPECT_TRUE(j["days_min"].is_number_integer()) << a->text;
+  EXPECT_TRUE(j["days_max"].is_number_integer()) << a->text;
+  EXPECT_TRUE(j["unit"] == "working days" || j["unit"] == "hours") << a->text;
+  EXPECT_EQ(j["days_max"], 3) << a->text;
+
+  g.json_schema = R"({"type":"object","properties":{"a":{"$ref":"#/definitions/missing"}}})";
+  auto bad = Instruct().Chat(WirePrompt(), g);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("JSON schema"), std::string::npos) << bad.status().message();
+  EXPECT_FALSE(CheckOutputSchema(g.json_schema).ok());
+  EXPECT_TRUE(CheckOutputSchema(R"({"type":"object"})").ok());
+  EXPECT_FALSE(CheckOutputSchema("{not json").ok());
+}
+
+std::vector<ToolSpec> FeeTools() {
+  return {{"get_card_fee", "The annual fee of a credit card, by card name.",
+           R"({"type":"object","properties":{"card":{"type":"string","description":"the card's name"}},"required":["card"]})"},
+          {"get_exchange_rate", "Today's exchange rate between two currencies.",
+           R"({"type":"object","properties":{"from":{"type":"string"},"to":{"type":"string"}},"required":["from","to"]})"}};
+}
+
+// Call, tool result, final answer: the model picks the tool and its
+// arguments (constrained by the template's tool-call grammar), then answers
+// from what the tool returned.
+TEST(LocalChat, ToolCallRoundTrip) {
+  GenerateOptions g;
+  g.max_tokens = 128;
+  g.tools = FeeTools();
+  std::vector<ChatMessage> msgs = {{"user", "What is the annual fee of the Platinum card?"}};
+  std::string streamed_args, streamed_name, streamed_id;
+  auto call = Instruct().Chat(msgs, g, {}, [&](const ToolCallDelta& d) {
+    EXPECT_EQ(d.index, 0);
+    streamed_id += d.id;
+    streamed_name += d.name;
+    streamed_args += d.arguments;
+    return true;
+  });
+  ASSERT_TRUE(call.ok()) << call.status().ToString();
+  ASSERT_EQ(call->tool_calls.size(), 1u) << call->text;
+  EXPECT_EQ(call->finish_reason, "tool_calls");
+  const ToolCall& c = call->tool_calls[0];
+  EXPECT_EQ(c.name, "get_card_fee");
+  auto args = nlohmann::json::parse(c.arguments);
+  ASSERT_TRUE(args.contains("card")) << c.arguments;
+  EXPECT_NE(args["card"].get<std::string>().find("Platinum"), std::string::npos) << c.arguments;
+  EXPECT_FALSE(c.id.empty());
+  // The streamed deltas add up to the call.
+  EXPECT_EQ(streamed_id, c.id);
+  EXPECT_EQ(streamed_name, c.name);
+  EXPECT_EQ(nlohmann::json::parse(streamed_args), args);
+
+  msgs.push_back({"assistant", call->text, call->tool_calls});
+  ChatMessage result{"tool", R"({"card":"Platinum","annual_fee":"CNY 3,600"})"};
+  result.tool_call_id = c.id;
+  result.name = c.name;
+  msgs.push_back(result);
+  auto final_answer = Instruct().Chat(msgs, g);
+  ASSERT_TRUE(final_answer.ok()) << final_answer.status().ToString();
+  EXPECT_TRUE(final_answer->tool_calls.empty());
+  EXPECT_NE(final_answer->text.find("3,600"), std::string::npos) << final_answer->text;
+
+  // tool_choice: a named function is the one called; none calls nothing.
+  g.tool_choice = "get_exchange_rate";
+  auto named = Instruct().Chat(std::vector<ChatMessage>{{"user", "How much is 100 US dollars in euros?"}}, g);
+  ASSERT_TRUE(named.ok()) << named.status().ToString();
+  ASSERT_FALSE(named->tool_calls.empty()) << named->text;
+  EXPECT_EQ(named->tool_calls[0].name, "get_exchange_rate");
+  g.tool_choice = "none";
+  auto none = Instruct().Chat(std::vector<ChatMessage>{{"user", "What is the annual fee of the Platinum card?"}}, g);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->tool_calls.empty());
+  g.tool_choice = "get_weather";
+  auto unknown = Instruct().Chat(msgs, g);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("get_weather"), std::string::npos);
+}
+
+// A base model (no chat template) answers through ragd's plain format, and
+// refuses tools with a message that says why.
+TEST(LocalChat, BaseModelUsesPlainTextAndRefusesTools) {
+  GenerateOptions g;
+  g.max_tokens = 32;
+  auto a = Base().Chat(WirePrompt(), g);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->text.find('\n'), std::string::npos);  // one paragraph
+  g.tools = FeeTools();
+  auto t = Base().Chat(WirePrompt(), g);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("cannot call tools"), std::string::npos) << t.status().message();
 }
 
 TEST(LocalChat, PromptLongerThanTheContextIsAClearError) {
   std::string big;
   for (int i = 0; i < 6000; ++i) big += "word ";
-  auto r = Gemma().Chat(std::vector<ChatMessage>{{"user", big}}, GenerateOptions{});
+  auto r = Instruct().Chat(std::vector<ChatMessage>{{"user", big}}, GenerateOptions{});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("context"), std::string::npos);
   BackendOptions missing;

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <thread>
+#include <nlohmann/json.hpp>
 
 #include "ragd/models.h"
 #include "ragd/trace.h"
@@ -103,7 +104,7 @@ std::vector<ChatMessage> Question() {
 class LlamaServerChat : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new LlamaServer("gemma-3-270m-q4_k_m.gguf", {"--api-key", "test-key"});
+    server_ = new LlamaServer("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", {"--api-key", "test-key", "--jinja"});
   }
   static void TearDownTestSuite() { delete server_; }
   BackendOptions Options() {
@@ -111,12 +112,70 @@ class LlamaServerChat : public ::testing::Test {
     o.backend = "openai";
     o.base_url = server_->base_url();
     o.api_key = "test-key";
-    o.model = "gemma";
+    o.model = "qwen";
     return o;
   }
   static LlamaServer* server_;
 };
 LlamaServer* LlamaServerChat::server_ = nullptr;
+
+std::vector<ToolSpec> FeeTool() {
+  return {{"get_card_fee", "The annual fee of a credit card, by card name.",
+           R"({"type":"object","properties":{"card":{"type":"string"}},"required":["card"]})"}};
+}
+
+// The openai backend passes tools through and reads the server's tool calls
+// back, whole and streamed; the tool result goes back as a tool message.
+TEST_F(LlamaServerChat, PassesToolCallsThrough) {
+  ASSERT_TRUE(server_->ready()) << server_->error();
+  auto m = OpenChatModel(Options()).value();
+  GenerateOptions g;
+  g.max_tokens = 96;
+  g.tools = FeeTool();
+  g.tool_choice = "required";
+  std::vector<ChatMessage> msgs = {{"user", "What is the annual fee of the Platinum card?"}};
+  auto whole = m->Chat(msgs, g);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  ASSERT_EQ(whole->tool_calls.size(), 1u) << whole->text;
+  EXPECT_EQ(whole->tool_calls[0].name, "get_card_fee");
+  EXPECT_EQ(whole->finish_reason, "tool_calls");
+  auto args = nlohmann::json::parse(whole->tool_calls[0].arguments);
+  EXPECT_TRUE(args["card"].is_string()) << whole->tool_calls[0].arguments;
+
+  std::string name, arguments;
+  auto streamed = m->Chat(msgs, g, {}, [&](const ToolCallDelta& d) {
+    name += d.name;
+    arguments += d.arguments;
+    return true;
+  });
+  ASSERT_TRUE(streamed.ok()) << streamed.status().ToString();
+  ASSERT_EQ(streamed->tool_calls.size(), 1u);
+  EXPECT_EQ(name, "get_card_fee");
+  EXPECT_EQ(nlohmann::json::parse(arguments), nlohmann::json::parse(streamed->tool_calls[0].arguments));
+
+  msgs.push_back({"assistant", "", whole->tool_calls});
+  ChatMessage result{"tool", R"({"annual_fee":"CNY 3,600"})"};
+  result.tool_call_id = whole->tool_calls[0].id;
+  msgs.push_back(result);
+  g.tool_choice = "auto";
+  auto answer = m->Chat(msgs, g);
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_TRUE(answer->tool_calls.empty());
+  EXPECT_NE(answer->text.find("3,600"), std::string::npos) << answer->text;
+}
+
+TEST_F(LlamaServerChat, PassesJsonSchemaThrough) {
+  ASSERT_TRUE(server_->ready()) << server_->error();
+  auto m = OpenChatModel(Options()).value();
+  GenerateOptions g;
+  g.max_tokens = 64;
+  g.json_schema = R"({"type":"object","properties":{"days_max":{"type":"integer"}},"required":["days_max"]})";
+  auto r = m->Chat(Question(), g);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto j = nlohmann::json::parse(r->text, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r->text;
+  EXPECT_TRUE(j["days_max"].is_number_integer()) << r->text;
+}
 
 TEST_F(LlamaServerChat, CompletesWithUsage) {
   ASSERT_TRUE(server_->ready()) << server_->error();

@@ -21,6 +21,11 @@ struct AnswerEvalOptions {
   int limit = 0;        // the first N judged questions with answers (0 = all)
   bool judge = true;    // faithfulness and answer relevancy (model calls)
   int relevancy_questions = 3;  // questions regenerated from each answer
+  // A JSONL file of questions the corpus cannot answer ({"_id", "text"},
+  // e.g. squad2-dev-5's unanswerable.jsonl): each is asked, and the share
+  // ragd refuses is reported. Empty = none.
+  std::string unanswerable_file;
+  int unanswerable_limit = 0;  // the first N of them (0 = all)
 };
 
 // One question's scores; judge metrics are unset when not judged or when
@@ -30,10 +35,14 @@ struct AnswerScores {
   double context_recall_normalized = 0;
   double exact_match = 0;
   double f1 = 0;
+  double reference_recall = 0;
   double rouge1 = 0, rouge2 = 0, rougeL = 0, rougeS = 0;
   double semantic_similarity = 0;
   std::optional<double> faithfulness;
   std::optional<double> answer_relevancy;
+  // 1 when the answer cites a passage qrels names for the question, 0 when
+  // it cites others only or none; unset when it refused or has no qrels.
+  std::optional<double> citation_accuracy;
 };
 
 struct AnswerEvalRecord {
@@ -45,14 +54,28 @@ struct AnswerEvalRecord {
   std::vector<std::string> sources;  // labels of the retrieved passages
   AnswerScores scores;
   std::vector<std::string> claims;   // what the judge extracted
+  std::vector<std::string> cited_doc_ids;
   double seconds = 0;
+};
+
+// A question the corpus cannot answer, and what ragd said.
+struct UnanswerableRecord {
+  std::string id;
+  std::string question;
+  std::string answer;
+  bool refused = false;
 };
 
 struct AnswerEvalReport {
   std::string kb;
   std::vector<AnswerEvalRecord> records;
   AnswerScores mean;  // judge metrics averaged over the questions that have them
-  int judged_faithfulness = 0, judged_relevancy = 0;
+  int judged_faithfulness = 0, judged_relevancy = 0, judged_citations = 0;
+  // Refusals: answerable questions wrongly refused, and (with
+  // unanswerable_file) the unanswerable ones and how many were refused.
+  int answerable_refused = 0;
+  std::vector<UnanswerableRecord> unanswerable;
+  int unanswerable_refused = 0;
   std::string semantic_method;  // how semantic_similarity was computed
   double seconds = 0;
 };

@@ -43,31 +43,71 @@ struct BackendOptions {
 // "local", "openai", "ollama" → ok; anything else → InvalidArgument.
 Status CheckBackendName(const std::string& name);
 
+// A function the model may call. parameters is a JSON Schema (an object
+// schema, as text); empty means no arguments.
+struct ToolSpec {
+  std::string name;
+  std::string description;
+  std::string parameters;
+};
+
+// A call the model asked for. arguments is a JSON object as text, as in
+// OpenAI's API (the ollama backend converts to and from an object).
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;
+};
+
 struct ChatMessage {
-  std::string role;  // "system" | "user" | "assistant"
+  std::string role;  // "system" | "user" | "assistant" | "tool"
   std::string content;
+  std::vector<ToolCall> tool_calls;  // assistant: the calls it made
+  std::string tool_call_id;          // tool: the call this message answers
+  std::string name;                  // tool: the function that answered
 };
 
 struct GenerateOptions {
-  double temperature = 0.2;  // 0 = greedy
+  // 0 = greedy, the default: answers grounded in sources should not depend
+  // on a dice roll, and greedy output repeats within one process.
+  double temperature = 0;
   double top_p = 0.95;
   int max_tokens = 512;
   int64_t seed = -1;  // -1 = random
   std::vector<std::string> stop;
-  // local: penalty on tokens repeated within the last 64 (1 = off). Small
-  // base models loop ("1000000…") without it.
-  double repeat_penalty = 1.1;
+  // local: penalty on tokens repeated within the last 64 (1 = off, 0 = the
+  // model's default: 1.1 for a base model, which loops ("1000000…")
+  // without it, 1 for an instruct model, which copies figures better).
+  double repeat_penalty = 0;
   // local: keep generating through end-of-generation tokens until
   // max_tokens (benchmarks; llama-bench does the same).
   bool ignore_eos = false;
-  // A JSON schema the output must follow. local: compiled to a grammar;
-  // openai: response_format json_schema; ollama: format.
+  // A JSON schema the output must follow. local: compiled to a grammar
+  // (a schema that cannot become one is InvalidArgument); openai:
+  // response_format json_schema; ollama: format.
   std::string json_schema;
+  // Any JSON object (OpenAI's response_format json_object), when no schema.
+  bool json_object = false;
+  // Functions the model may call, and whether it must: "auto" (its choice),
+  // "none", "required" (at least one call), or a function's name (that one).
+  std::vector<ToolSpec> tools;
+  std::string tool_choice = "auto";
+  bool parallel_tool_calls = true;
 };
 
+// "auto", "none", "required" or the name of one of tools → ok; anything else
+// → InvalidArgument naming the choices. Tools must have unique, non-empty
+// names and parameters that are JSON objects.
+Status CheckTools(const GenerateOptions& options);
+
+// Whether a JSON schema can constrain local generation (llama.cpp compiles
+// it to a grammar): ok, or InvalidArgument saying what it cannot express.
+Status CheckOutputSchema(const std::string& json_schema);
+
 struct ChatResult {
-  std::string text;
-  std::string finish_reason;  // "stop" | "length" | "cancelled"
+  std::string text;             // the answer's content (without tool-call markup)
+  std::vector<ToolCall> tool_calls;  // arguments always parse as JSON objects
+  std::string finish_reason;  // "stop" | "length" | "tool_calls" | "cancelled"
   int prompt_tokens = 0;
   int completion_tokens = 0;
   double seconds = 0;              // whole call
@@ -79,11 +119,23 @@ struct ChatResult {
 // "cancelled").
 using TokenFn = std::function<bool(std::string_view piece)>;
 
+// A streamed piece of a tool call, in OpenAI's delta form: the first delta of
+// call `index` carries its id and name, the later ones pieces of arguments.
+struct ToolCallDelta {
+  int index = 0;
+  std::string id;
+  std::string name;
+  std::string arguments;
+};
+using ToolCallFn = std::function<bool(const ToolCallDelta& delta)>;
+
 class ChatModel {
  public:
   virtual ~ChatModel() = default;
+  // on_token receives the content as it comes; on_tool_call the tool calls
+  // (both may be empty). Either returning false cancels.
   virtual Result<ChatResult> Chat(std::span<const ChatMessage> messages, const GenerateOptions& options,
-                                  const TokenFn& on_token = {}) = 0;
+                                  const TokenFn& on_token = {}, const ToolCallFn& on_tool_call = {}) = 0;
   // Tokens text takes. Local models count exactly; remote backends estimate
   // (see docs/MODELS.md) because OpenAI-style APIs have no tokenize call.
   virtual Result<int> CountTokens(std::string_view text) = 0;

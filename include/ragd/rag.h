@@ -47,6 +47,11 @@ std::string DetectLanguage(std::string_view text);
 // [1][2], 【1】 and full-width ［1］ are understood.
 std::vector<int> ExtractCitations(std::string_view answer);
 
+// Whether an answer is the not-found sentence (give the not_found prompt's
+// text): ignoring case, punctuation and citation marks, it holds the
+// sentence and little else.
+bool IsRefusal(std::string_view answer, std::string_view not_found);
+
 enum class AnswerStrategy { kStuff, kMapReduce, kRefine };
 Result<AnswerStrategy> ParseAnswerStrategy(const std::string& name);
 const char* AnswerStrategyName(AnswerStrategy s);
@@ -91,7 +96,8 @@ struct Answer {
   std::string standalone_question;  // after condensing (= question without history)
   std::string language;             // "en" | "zh"
   std::string text;
-  bool found = true;  // false: nothing relevant was retrieved
+  bool found = true;  // false: nothing relevant was retrieved, or the model said the sources do not say
+  bool model_refused = false;  // the model answered with the not-found sentence
   double best_score = 0;   // cosine similarity of the best dense candidate
   double min_score = -1;   // the refusal threshold applied (-1 = none)
   std::vector<Source> sources;

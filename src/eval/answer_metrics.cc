@@ -1,6 +1,7 @@
 #include "eval/answer_metrics.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 #include "core/text.h"
@@ -157,6 +158,38 @@ Rouge RougeS(std::string_view prediction, const std::vector<std::string>& refere
     double rt = r.size() * (r.size() - (r.empty() ? 0 : 1)) / 2.0;
     return FromOverlap(overlap, pt, rt);
   });
+}
+
+double ReferenceRecall(std::string_view prediction, const std::vector<std::string>& references) {
+  // Citation marks: '[' digits, commas, spaces ']'.
+  std::string clean;
+  for (size_t i = 0; i < prediction.size(); ++i) {
+    if (prediction[i] == '[') {
+      size_t j = i + 1;
+      while (j < prediction.size() && (std::isdigit(static_cast<unsigned char>(prediction[j])) || prediction[j] == ',' ||
+                                       prediction[j] == ' '))
+        ++j;
+      if (j < prediction.size() && prediction[j] == ']' && j > i + 1) {
+        i = j;
+        clean += ' ';
+        continue;
+      }
+    }
+    clean += prediction[i];
+  }
+  std::map<std::string, int> have;
+  for (auto& t : AnswerTokens(clean)) ++have[t];
+  double best = 0;
+  for (const auto& r : references) {
+    auto ref = AnswerTokens(r);
+    if (ref.empty()) continue;
+    std::map<std::string, int> left = have;
+    int hit = 0;
+    for (const auto& t : ref)
+      if (auto it = left.find(t); it != left.end() && it->second > 0) --it->second, ++hit;
+    best = std::max(best, static_cast<double>(hit) / ref.size());
+  }
+  return best;
 }
 
 double ContextRecall(std::string_view context, const std::vector<std::string>& references, bool normalized) {

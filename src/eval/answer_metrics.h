@@ -30,6 +30,13 @@ Rouge RougeL(std::string_view prediction, const std::vector<std::string>& refere
 // ROUGE-S: skip-bigrams (any gap), F-measure with beta = 1.
 Rouge RougeS(std::string_view prediction, const std::vector<std::string>& references);
 
+// Reference recall: the share of a reference's tokens (clipped counts) that
+// the prediction holds, after removing citation marks ("[1]", "[2, 3]");
+// Chinese is counted per character. The fair measure for an assistant that
+// answers in sentences, where a short span like "France" keeps F1 low even
+// for a right answer. Best over references.
+double ReferenceRecall(std::string_view prediction, const std::vector<std::string>& references);
+
 // Context recall: 1 when a reference occurs in the context, 0 otherwise;
 // exact (byte substring) or after NormalizeAnswer of both.
 double ContextRecall(std::string_view context, const std::vector<std::string>& references, bool normalized);

@@ -28,6 +28,10 @@ Result<BeirSet> ReadBeir(const std::string& dir, const std::string& split);
 // answers.jsonl of a BEIR-layout folder: {"_id": query id, "answers": [..]}.
 Result<std::map<std::string, std::vector<std::string>>> ReadAnswers(const std::string& dir);
 
+// A JSONL file of questions, {"_id": ..., "text": ...} per line (other
+// fields ignored), e.g. squad2-dev-5's unanswerable.jsonl.
+Result<std::vector<BeirQuery>> ReadQuestions(const std::string& path);
+
 // Builds (or reuses, by content hash) the knowledge base of a BEIR corpus;
 // kb empty = "beir-<folder>-<corpus hash>". Returns the knowledge base's name.
 Result<std::string> BuildBeirKb(Engine& engine, const BeirSet& set, const std::string& dir, const std::string& kb,

@@ -1,12 +1,23 @@
-// Local chat: a GGUF model run in-process by llama.cpp. The prompt is
-// rendered with the model's own chat template (or, when the GGUF carries
-// none, the template of its architecture), and the key/value cache keeps the
-// longest common prefix of the previous prompt so that a follow-up turn only
-// evaluates what is new.
+// Local chat: a GGUF model run in-process by llama.cpp.
+//
+// The prompt is rendered with the model's own chat template (the Jinja in its
+// GGUF) through llama.cpp's chat library (common/chat.h), which also gives,
+// for that template, the grammar that constrains tool calls and structured
+// output and the parser that reads them back. A GGUF without a template is a
+// base model: it gets ragd's `plain` text format. The key/value cache keeps
+// the longest common prefix of the previous prompt so that a follow-up turn
+// only evaluates what is new.
+#include <chat.h>
+#include <json-schema-to-grammar.h>
+#include <sampling.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
 #include <thread>
 
 #include "core/text.h"
@@ -21,26 +32,84 @@ using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// Any well-formed JSON object: llama.cpp's core takes GBNF grammars, and the
-// JSON-schema compiler lives outside its library, so the local backend
-// guarantees JSON syntax but not the schema's shape (docs/MODELS.md).
 // ragd's own prompt format for models without a chat template.
 constexpr char kPlainTemplate[] = "plain";
 
-constexpr char kJsonObjectGrammar[] = R"GBNF(
-root    ::= object
-value   ::= object | array | string | number | "true" | "false" | "null"
-object  ::= "{" sp ( member ( "," sp member )* )? "}" sp
-member  ::= string ":" sp value
-array   ::= "[" sp ( value ( "," sp value )* )? "]" sp
-string  ::= "\"" ( [^"\\\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] ) )* "\"" sp
-number  ::= "-"? ( "0" | [1-9] [0-9]* ) ( "." [0-9]+ )? ( [eE] [-+]? [0-9]+ )? sp
-sp      ::= [ \t\n]*
-)GBNF";
+// How a prompt is rendered: the GGUF's Jinja template (or one given as
+// Jinja source, or "chatml"), ragd's plain text, or a template llama.cpp
+// knows by name only (llama_chat_apply_template: no tools).
+enum class TemplateKind { kJinja, kPlain, kNamed };
+
+std::string NewCallId() {
+  static std::mutex mu;
+  static std::mt19937_64 rng(std::random_device{}());
+  static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::lock_guard<std::mutex> lock(mu);
+  std::string id = "call_";
+  for (int i = 0; i < 24; ++i) id += kAlphabet[rng() % (sizeof kAlphabet - 1)];
+  return id;
+}
+
+// What the generated text means so far: content and tool calls, parsed by
+// the template's parser (partial while generating), and the deltas since
+// the last look, handed to the caller's callbacks.
+class OutputReader {
+ public:
+  OutputReader(bool parse, common_chat_parser_params params, const TokenFn& on_token, const ToolCallFn& on_tool)
+      : parse_(parse), params_(std::move(params)), on_token_(on_token), on_tool_(on_tool) {}
+
+  // raw: the visible generated text (stop strings removed, whole UTF-8
+  // characters). Returns false when a callback cancelled.
+  Result<bool> Update(const std::string& raw, bool final) {
+    common_chat_msg msg;
+    if (!parse_) {
+      msg.content = raw;
+    } else {
+      try {
+        msg = common_chat_parse(raw, !final, params_);
+      } catch (const std::exception& e) {
+        if (!final) return true;  // not readable yet: wait for more text
+        return Status::Unavailable(std::string("the model's output does not parse as its chat format (") +
+                                   e.what() + "): '" + std::string(text::TruncateUtf8(raw, 200)) + "'");
+      }
+      msg.set_tool_call_ids(ids_, NewCallId);
+    }
+    std::vector<common_chat_msg_diff> diffs;
+    try {
+      diffs = common_chat_msg_diff::compute_diffs(last_, msg);
+    } catch (const std::exception&) {
+      // A partial parse that read a call differently than before: wait for
+      // the final parse rather than send a delta that contradicts one sent.
+      if (!final) return true;
+      diffs.clear();
+    }
+    last_ = std::move(msg);
+    for (const auto& d : diffs) {
+      if (!d.content_delta.empty() && on_token_ && !on_token_(d.content_delta)) return false;
+      if (d.tool_call_index != std::string::npos && on_tool_) {
+        ToolCallDelta td{static_cast<int>(d.tool_call_index), d.tool_call_delta.id, d.tool_call_delta.name,
+                         d.tool_call_delta.arguments};
+        if (!on_tool_(td)) return false;
+      }
+    }
+    return true;
+  }
+
+  const common_chat_msg& message() const { return last_; }
+
+ private:
+  bool parse_;
+  common_chat_parser_params params_;
+  const TokenFn& on_token_;
+  const ToolCallFn& on_tool_;
+  common_chat_msg last_;
+  std::vector<std::string> ids_;
+};
 
 class LocalChatModel final : public ChatModel {
  public:
   ~LocalChatModel() override {
+    templates_.reset();
     if (ctx_) llama_free(ctx_);
     if (model_) llama_model_free(model_);
   }
@@ -61,33 +130,45 @@ class LocalChatModel final : public ChatModel {
     if (!ctx_) return Status::Unavailable("cannot create a llama.cpp context of " + std::to_string(n_ctx_) +
                                           " tokens for " + path + " (out of memory?)");
     n_ctx_ = static_cast<int>(llama_n_ctx(ctx_));
-
-    // The template: the caller's, else the GGUF's, else by architecture.
-    if (!options.chat_template.empty()) {
-      template_ = options.chat_template;
-    } else if (const char* t = llama_model_chat_template(model_, nullptr)) {
-      template_ = t;
-    } else {
-      // No template in the GGUF: a base (pre-trained only) model. Measured
-      // on Gemma 3 270M base, the architecture's chat markup made it emit
-      // junk, while plain text with answer cues works (docs/MODELS.md).
-      template_ = kPlainTemplate;
-    }
-    ChatMessage probe{"user", "x"};  // fails early on a template llama.cpp cannot apply
-    if (auto p = Render(std::span<const ChatMessage>(&probe, 1)); !p.ok())
-      return Status::InvalidArgument("the chat template of " + path + " is not one llama.cpp can apply; pass a "
-                                     "known template name (e.g. chat_template = \"chatml\")");
     name_ = llama::MetaString(model_, "general.name");
     if (name_.empty()) name_ = std::filesystem::path(path).stem().string();
+
+    // The template: the caller's, else the GGUF's, else plain. A base
+    // (pre-trained only) model has none; measured on Gemma 3 270M base,
+    // chat markup made it emit junk while plain text with answer cues
+    // works (docs/MODELS.md).
+    const std::string& t = options.chat_template;
+    const bool gguf_has_template = llama_model_chat_template(model_, nullptr) != nullptr;
+    if (t == kPlainTemplate || (t.empty() && !gguf_has_template)) {
+      kind_ = TemplateKind::kPlain;
+    } else if (t.empty() || t == "chatml" || t.find("{%") != std::string::npos || t.find("{{") != std::string::npos) {
+      kind_ = TemplateKind::kJinja;
+      try {
+        templates_ = common_chat_templates_init(model_, t);
+      } catch (const std::exception& e) {
+        return Status::InvalidArgument("the chat template of " + path + " does not parse as Jinja (" + e.what() +
+                                       "); pass a known template name (e.g. chat_template = \"chatml\")");
+      }
+    } else {
+      kind_ = TemplateKind::kNamed;
+      named_template_ = t;
+    }
+    ChatMessage probe{"user", "x"};  // fails early on a template that cannot be applied
+    GenerateOptions none;
+    if (auto p = Render(std::span<const ChatMessage>(&probe, 1), none); !p.ok())
+      return Status::InvalidArgument("the chat template of " + path + " cannot be applied (" +
+                                     p.status().message() + "); pass a known template name (e.g. "
+                                     "chat_template = \"chatml\")");
     return Status::OK();
   }
 
   Result<ChatResult> Chat(std::span<const ChatMessage> messages, const GenerateOptions& options,
-                          const TokenFn& on_token) override {
+                          const TokenFn& on_token, const ToolCallFn& on_tool_call) override {
+    RAGD_RETURN_IF_ERROR(CheckTools(options));
     std::lock_guard<std::mutex> lock(mu_);
     auto t0 = Clock::now();
-    RAGD_ASSIGN_OR_RETURN(std::string prompt, Render(messages));
-    RAGD_ASSIGN_OR_RETURN(std::vector<llama_token> tokens, llama::Tokenize(vocab_, prompt, true, true));
+    RAGD_ASSIGN_OR_RETURN(Rendered r, Render(messages, options));
+    RAGD_ASSIGN_OR_RETURN(std::vector<llama_token> tokens, llama::Tokenize(vocab_, r.prompt, true, true));
     const int n_prompt = static_cast<int>(tokens.size());
     if (n_prompt + 1 >= n_ctx_)
       return Status::InvalidArgument("the prompt takes " + std::to_string(n_prompt) + " tokens, more than the " +
@@ -116,41 +197,45 @@ class LocalChatModel final : public ChatModel {
       i += n;
     }
 
-    RAGD_ASSIGN_OR_RETURN(llama_sampler * sampler, MakeSampler(options));
+    RAGD_ASSIGN_OR_RETURN(common_sampler_ptr sampler, MakeSampler(options, r));
     std::vector<std::string> stops = options.stop;
+    stops.insert(stops.end(), r.additional_stops.begin(), r.additional_stops.end());
     // A base model does not end its turn: it answers in one paragraph, and
     // the first line break after some text ends the answer.
-    const bool plain = template_ == kPlainTemplate && !options.ignore_eos;
+    const bool plain = kind_ == TemplateKind::kPlain && !options.ignore_eos;
+    OutputReader reader(r.parse, r.parser_params, on_token, on_tool_call);
     ChatResult result;
     result.prompt_tokens = n_prompt;
     result.finish_reason = "length";
-    std::string text;      // everything generated (after stop-string trimming)
-    std::string pending;   // bytes not yet given to on_token
-    size_t hold = 0;       // bytes held back in case a stop string is forming
+    std::string text;   // everything generated (after stop-string trimming)
+    size_t hold = 0;    // bytes held back in case a stop string is forming
     for (const auto& s : stops) hold = std::max(hold, s.size());
-    bool stopped = false;
+    bool stopped = false, cancelled = false;
     for (int i = 0; i < max_new && !stopped; ++i) {
-      llama_token tok = llama_sampler_sample(sampler, ctx_, -1);
-      // End of generation, or a control token (e.g. an image marker a base
-      // model emits): the answer is over.
+      llama_token tok;
+      try {
+        tok = common_sampler_sample(sampler.get(), ctx_, -1);
+        common_sampler_accept(sampler.get(), tok, true);
+      } catch (const std::exception& e) {
+        return Status::Unavailable(std::string("llama.cpp's sampler failed: ") + e.what());
+      }
+      // End of generation, or a control token the template does not use
+      // (e.g. an image marker a base model emits): the answer is over.
+      const bool preserved = r.preserved.count(tok) > 0;
       if (!options.ignore_eos &&
           (llama_vocab_is_eog(vocab_, tok) ||
-           (llama_vocab_get_attr(vocab_, tok) & (LLAMA_TOKEN_ATTR_CONTROL | LLAMA_TOKEN_ATTR_USER_DEFINED)))) {
+           (!preserved && (llama_vocab_get_attr(vocab_, tok) & (LLAMA_TOKEN_ATTR_CONTROL | LLAMA_TOKEN_ATTR_USER_DEFINED))))) {
         result.finish_reason = "stop";
         break;
       }
       if (result.completion_tokens == 0) result.first_token_seconds = Since(t0);
       ++result.completion_tokens;
-      std::string piece = llama::TokenPiece(vocab_, tok, false);
-      text += piece;
-      pending += piece;
-      if (plain && !stopped) {
+      text += llama::TokenPiece(vocab_, tok, preserved);
+      if (plain) {
         size_t content = text.find_first_not_of(" \n");
         if (size_t nl = content == std::string::npos ? std::string::npos : text.find('\n', content);
             nl != std::string::npos) {
-          size_t cut = text.size() - nl;
           text.resize(nl);
-          pending.resize(pending.size() > cut ? pending.size() - cut : 0);
           result.finish_reason = "stop";
           stopped = true;
         }
@@ -158,36 +243,44 @@ class LocalChatModel final : public ChatModel {
       for (const auto& s : stops) {
         if (s.empty() || stopped) continue;
         if (size_t at = text.find(s); at != std::string::npos) {
-          size_t cut = text.size() - at;  // bytes to drop from the end
           text.resize(at);
-          pending.resize(pending.size() > cut ? pending.size() - cut : 0);
           result.finish_reason = "stop";
           stopped = true;
-          break;
         }
       }
-      // Emit whole UTF-8 characters only, minus what a stop string may claim.
-      size_t ready = stopped ? pending.size() : (pending.size() > hold ? pending.size() - hold : 0);
-      ready = text::CompleteUtf8Prefix(std::string_view(pending).substr(0, ready));
-      if (ready > 0 && on_token) {
-        if (!on_token(std::string_view(pending).substr(0, ready))) {
-          pending.erase(0, ready);
-          result.finish_reason = "cancelled";
-          stopped = true;
+      if (!stopped) {
+        // Whole UTF-8 characters only, minus what a stop string may claim.
+        size_t ready = text.size() > hold ? text.size() - hold : 0;
+        ready = text::CompleteUtf8Prefix(std::string_view(text).substr(0, ready));
+        RAGD_ASSIGN_OR_RETURN(bool go_on, reader.Update(text.substr(0, ready), false));
+        if (!go_on) {
+          cancelled = true;
           break;
         }
+        if (Status st = Decode(&tok, 1); !st.ok()) return st;
+        cached_.push_back(tok);
       }
-      pending.erase(0, ready);
-      if (stopped) break;
-      if (Status st = Decode(&tok, 1); !st.ok()) {
-        llama_sampler_free(sampler);
-        return st;
-      }
-      cached_.push_back(tok);
     }
-    llama_sampler_free(sampler);
-    if (!pending.empty() && on_token && result.finish_reason != "cancelled") on_token(pending);
-    result.text = std::move(text);
+    if (cancelled) {
+      result.finish_reason = "cancelled";
+    } else {
+      auto done = reader.Update(text, result.finish_reason != "length");
+      if (!done.ok() && result.finish_reason == "length") done = reader.Update(text, false);  // cut mid-call
+      if (!done.ok()) return done.status();
+      if (!*done) result.finish_reason = "cancelled";
+    }
+    const common_chat_msg& msg = reader.message();
+    result.text = msg.content;
+    for (const auto& c : msg.tool_calls) {
+      auto args = nlohmann::json::parse(c.arguments.empty() ? "{}" : c.arguments, nullptr, false);
+      if (args.is_discarded() || !args.is_object()) {
+        if (result.finish_reason == "length") continue;  // cut off mid-call: not a call
+        return Status::Unavailable("the model called '" + c.name + "' with arguments that are not a JSON object: '" +
+                                   std::string(text::TruncateUtf8(c.arguments, 200)) + "'");
+      }
+      result.tool_calls.push_back({c.id, c.name, args.dump()});
+    }
+    if (!result.tool_calls.empty() && result.finish_reason == "stop") result.finish_reason = "tool_calls";
     result.seconds = Since(t0);
     return result;
   }
@@ -201,20 +294,138 @@ class LocalChatModel final : public ChatModel {
   std::string model() const override { return name_; }
 
  private:
-  Result<std::string> Render(std::span<const ChatMessage> messages) {
-    if (template_ == kPlainTemplate) {
-      // Paragraphs of text; an answer follows its question on the same line
-      // (the prompts end with a cue such as "Answer:").
-      std::string out;
-      for (size_t i = 0; i < messages.size(); ++i) {
-        const auto& m = messages[i];
-        if (m.role == "assistant") out += " " + m.content + "\n\n";
-        else out += m.content + (i + 1 < messages.size() && messages[i + 1].role == "assistant" ? "" : "\n\n");
-      }
-      // The last message is the question: generation continues its line.
-      while (!messages.empty() && messages.back().role != "assistant" && out.ends_with("\n")) out.pop_back();
-      return out;
+  // A prompt and what generating from it needs.
+  struct Rendered {
+    std::string prompt;
+    std::string grammar;  // GBNF, empty = unconstrained
+    bool grammar_lazy = false;
+    std::vector<common_grammar_trigger> triggers;
+    std::set<llama_token> preserved;  // special tokens the output may hold (e.g. <tool_call>)
+    std::vector<std::string> additional_stops;
+    std::string generation_prompt;
+    bool parse = false;  // read tool calls with the template's parser
+    common_chat_parser_params parser_params;
+  };
+
+  // A JSON schema for the output, or any object (json_object), as GBNF.
+  // (Public: CheckOutputSchema uses it without a model.)
+ public:
+  static Result<std::string> SchemaGrammar(const GenerateOptions& o) {
+    std::string schema = !o.json_schema.empty() ? o.json_schema : o.json_object ? "{\"type\":\"object\"}" : "";
+    if (schema.empty()) return std::string();
+    try {
+      return json_schema_to_grammar(common_json::parse(schema));
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument(std::string("the JSON schema cannot be turned into a grammar: ") + e.what());
     }
+  }
+
+ private:
+
+  Result<Rendered> Render(std::span<const ChatMessage> messages, const GenerateOptions& o) {
+    Rendered r;
+    if (kind_ != TemplateKind::kJinja) {
+      if (!o.tools.empty())
+        return Status::InvalidArgument("the chat model " + name_ + " has no chat template with tool support (" +
+                                       (kind_ == TemplateKind::kPlain ? std::string("it is a base model") :
+                                                                        "template '" + named_template_ + "'") +
+                                       "), so it cannot call tools; use an instruction-tuned GGUF");
+      RAGD_ASSIGN_OR_RETURN(r.grammar, SchemaGrammar(o));
+      for (const auto& m : messages)
+        if (m.role == "tool" || !m.tool_calls.empty())
+          return Status::InvalidArgument("tool messages need a chat template with tool support; " + name_ +
+                                         " has none");
+      if (kind_ == TemplateKind::kPlain) r.prompt = RenderPlain(messages);
+      else RAGD_ASSIGN_OR_RETURN(r.prompt, RenderNamed(messages));
+      return r;
+    }
+    common_chat_templates_inputs in;
+    for (const auto& m : messages) {
+      common_chat_msg cm;
+      cm.role = m.role;
+      cm.content = m.content;
+      cm.tool_call_id = m.tool_call_id;
+      cm.tool_name = m.name;
+      for (const auto& c : m.tool_calls) cm.tool_calls.push_back({c.name, c.arguments, c.id});
+      in.messages.push_back(std::move(cm));
+    }
+    in.add_generation_prompt = true;
+    in.use_jinja = true;
+    in.enable_thinking = false;
+    in.parallel_tool_calls = o.parallel_tool_calls;
+    const bool no_tools = o.tool_choice == "none";
+    if (!no_tools) {
+      for (const auto& t : o.tools) {
+        // A named choice: only that function is offered, and a call is required.
+        if (o.tool_choice != "auto" && o.tool_choice != "required" && !o.tool_choice.empty() && t.name != o.tool_choice)
+          continue;
+        in.tools.push_back({t.name, t.description, t.parameters.empty() ? "{\"type\":\"object\",\"properties\":{}}" : t.parameters});
+      }
+      in.tool_choice = o.tool_choice == "auto" || o.tool_choice.empty() ? COMMON_CHAT_TOOL_CHOICE_AUTO
+                                                                      : COMMON_CHAT_TOOL_CHOICE_REQUIRED;
+    }
+    if (!o.json_schema.empty()) in.json_schema = o.json_schema;
+    else if (o.json_object) in.json_schema = "{\"type\":\"object\"}";
+    if (!in.json_schema.empty() && common_json::parse_no_throw(in.json_schema).is_discarded())
+      return Status::InvalidArgument("the JSON schema is not valid JSON");
+    common_chat_params p;
+    try {
+      p = common_chat_templates_apply(templates_.get(), in);
+    } catch (const std::exception& e) {
+      std::string what = e.what();
+      if (!in.json_schema.empty() && in.tools.empty())
+        return Status::InvalidArgument("the JSON schema cannot be turned into a grammar: " + what);
+      return Status::InvalidArgument("the chat template of " + name_ + " cannot render these messages: " + what);
+    }
+    r.prompt = std::move(p.prompt);
+    r.grammar = std::move(p.grammar);
+    r.grammar_lazy = p.grammar_lazy;
+    r.additional_stops = std::move(p.additional_stops);
+    r.generation_prompt = p.generation_prompt;
+    for (const auto& t : p.preserved_tokens) {
+      auto ids = llama::Tokenize(vocab_, t, false, true);
+      if (ids.ok() && ids->size() == 1) r.preserved.insert((*ids)[0]);
+    }
+    // Single-token trigger words become token triggers (as llama-server does).
+    for (auto& t : p.grammar_triggers) {
+      if (t.type == COMMON_GRAMMAR_TRIGGER_TYPE_WORD) {
+        auto ids = llama::Tokenize(vocab_, t.value, false, true);
+        if (ids.ok() && ids->size() == 1 && r.preserved.count((*ids)[0])) {
+          t.type = COMMON_GRAMMAR_TRIGGER_TYPE_TOKEN;
+          t.token = (*ids)[0];
+        }
+      }
+      r.triggers.push_back(std::move(t));
+    }
+    r.parse = !in.tools.empty() || p.format != COMMON_CHAT_FORMAT_CONTENT_ONLY;
+    r.parser_params = common_chat_parser_params(p);
+    r.parser_params.parse_tool_calls = !in.tools.empty();
+    if (!p.parser.empty()) {
+      try {
+        r.parser_params.parser.load(p.parser);
+      } catch (const std::exception& e) {
+        return Status::Unavailable(std::string("llama.cpp could not load the output parser of this template: ") +
+                                   e.what());
+      }
+    }
+    return r;
+  }
+
+  // Paragraphs of text; an answer follows its question on the same line (the
+  // prompts end with a cue such as "Answer:").
+  static std::string RenderPlain(std::span<const ChatMessage> messages) {
+    std::string out;
+    for (size_t i = 0; i < messages.size(); ++i) {
+      const auto& m = messages[i];
+      if (m.role == "assistant") out += " " + m.content + "\n\n";
+      else out += m.content + (i + 1 < messages.size() && messages[i + 1].role == "assistant" ? "" : "\n\n");
+    }
+    // The last message is the question: generation continues its line.
+    while (!messages.empty() && messages.back().role != "assistant" && out.ends_with("\n")) out.pop_back();
+    return out;
+  }
+
+  Result<std::string> RenderNamed(std::span<const ChatMessage> messages) {
     std::vector<llama_chat_message> msgs;
     size_t total = 0;
     for (const auto& m : messages) {
@@ -222,13 +433,13 @@ class LocalChatModel final : public ChatModel {
       total += m.content.size() + m.role.size();
     }
     std::string buf(2 * total + 256, '\0');
-    int n = llama_chat_apply_template(template_.c_str(), msgs.data(), msgs.size(), true, buf.data(),
-                                      static_cast<int32_t>(buf.size()));
+    const char* t = named_template_.c_str();
+    int n = llama_chat_apply_template(t, msgs.data(), msgs.size(), true, buf.data(), static_cast<int32_t>(buf.size()));
     if (n > static_cast<int>(buf.size())) {
       buf.resize(n);
-      n = llama_chat_apply_template(template_.c_str(), msgs.data(), msgs.size(), true, buf.data(), n);
+      n = llama_chat_apply_template(t, msgs.data(), msgs.size(), true, buf.data(), n);
     }
-    if (n < 0) return Status::InvalidArgument("llama.cpp does not support the chat template '" + template_.substr(0, 60) + "'");
+    if (n < 0) return Status::InvalidArgument("llama.cpp does not know the chat template '" + named_template_.substr(0, 60) + "'");
     buf.resize(n);
     return buf;
   }
@@ -244,40 +455,59 @@ class LocalChatModel final : public ChatModel {
     return Status::OK();
   }
 
-  Result<llama_sampler*> MakeSampler(const GenerateOptions& o) {
-    llama_sampler* chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
-    if (!o.json_schema.empty()) {
-      llama_sampler* g = llama_sampler_init_grammar(vocab_, kJsonObjectGrammar, "root");
-      if (!g) {
-        llama_sampler_free(chain);
-        return Status::Unavailable("llama.cpp could not compile ragd's JSON grammar");
-      }
-      llama_sampler_chain_add(chain, g);
+  Result<common_sampler_ptr> MakeSampler(const GenerateOptions& o, const Rendered& r) {
+    common_params_sampling sp;
+    // OpenAI's knobs only: temperature and top_p, plus the repeat penalty
+    // (0 = the model's default: base models loop without one, instruct
+    // models copy figures from their sources better without).
+    double penalty = o.repeat_penalty > 0 ? o.repeat_penalty : kind_ == TemplateKind::kPlain ? 1.1 : 1.0;
+    sp.samplers = {COMMON_SAMPLER_TYPE_PENALTIES, COMMON_SAMPLER_TYPE_TOP_P, COMMON_SAMPLER_TYPE_TEMPERATURE};
+    sp.penalty_last_n = 64;
+    sp.penalty_repeat = static_cast<float>(penalty);
+    sp.top_k = 0;
+    sp.min_p = 0;
+    sp.top_p = static_cast<float>(o.temperature > 0 && o.top_p > 0 ? o.top_p : 1.0);
+    sp.temp = static_cast<float>(std::max(0.0, o.temperature));
+    sp.seed = o.seed >= 0 ? static_cast<uint32_t>(o.seed) : LLAMA_DEFAULT_SEED;
+    sp.no_perf = true;
+    if (!r.grammar.empty()) {
+      sp.grammar = {r.parse ? COMMON_GRAMMAR_TYPE_TOOL_CALLS : COMMON_GRAMMAR_TYPE_OUTPUT_FORMAT, r.grammar};
+      sp.grammar_lazy = r.grammar_lazy;
+      sp.grammar_triggers = r.triggers;
+      sp.generation_prompt = r.generation_prompt;
     }
-    if (o.repeat_penalty > 0 && o.repeat_penalty != 1.0)
-      llama_sampler_chain_add(chain, llama_sampler_init_penalties(llama_vocab_n_tokens(vocab_), 64, static_cast<float>(o.repeat_penalty), 0, 0));
-    if (o.temperature <= 0) {
-      llama_sampler_chain_add(chain, llama_sampler_init_greedy());
-    } else {
-      llama_sampler_chain_add(chain, llama_sampler_init_top_p(static_cast<float>(o.top_p > 0 ? o.top_p : 1.0), 1));
-      llama_sampler_chain_add(chain, llama_sampler_init_temp(static_cast<float>(o.temperature)));
-      uint32_t seed = o.seed >= 0 ? static_cast<uint32_t>(o.seed) : LLAMA_DEFAULT_SEED;
-      llama_sampler_chain_add(chain, llama_sampler_init_dist(seed));
+    sp.preserved_tokens = r.preserved;
+    try {
+      common_sampler* s = common_sampler_init(model_, sp);
+      if (!s) return Status::InvalidArgument("llama.cpp could not compile the output grammar");
+      return common_sampler_ptr(s);
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument(std::string("llama.cpp could not compile the output grammar: ") + e.what());
     }
-    return chain;
   }
 
   llama_model* model_ = nullptr;
   llama_context* ctx_ = nullptr;
   const llama_vocab* vocab_ = nullptr;
   int n_ctx_ = 0;
-  std::string template_;
+  TemplateKind kind_ = TemplateKind::kPlain;
+  common_chat_templates_ptr templates_;
+  std::string named_template_;
   std::string name_;
   std::vector<llama_token> cached_;  // tokens whose keys/values are in the cache
   std::mutex mu_;                    // one llama_context: calls are serialised
 };
 
 }  // namespace
+
+Status CheckOutputSchema(const std::string& json_schema) {
+  GenerateOptions o;
+  o.json_schema = json_schema;
+  if (common_json::parse_no_throw(json_schema).is_discarded())
+    return Status::InvalidArgument("the JSON schema is not valid JSON");
+  auto g = LocalChatModel::SchemaGrammar(o);
+  return g.ok() ? Status::OK() : g.status();
+}
 
 Result<std::unique_ptr<ChatModel>> OpenLocalChatModel(const BackendOptions& options) {
   RAGD_ASSIGN_OR_RETURN(std::string path,

@@ -1,4 +1,7 @@
 // The factories of include/ragd/models.h: pick a backend by name.
+#include <nlohmann/json.hpp>
+#include <set>
+
 #include "core/text.h"
 #include "models/model_factory.h"
 
@@ -7,6 +10,25 @@ namespace ragd {
 Status CheckBackendName(const std::string& name) {
   if (name == "local" || name == "openai" || name == "ollama") return Status::OK();
   return Status::InvalidArgument("unknown backend '" + name + "' (use local, openai or ollama)");
+}
+
+Status CheckTools(const GenerateOptions& o) {
+  std::set<std::string> names;
+  for (const auto& t : o.tools) {
+    if (t.name.empty()) return Status::InvalidArgument("a tool has no name");
+    if (!names.insert(t.name).second) return Status::InvalidArgument("two tools are named '" + t.name + "'");
+    if (!t.parameters.empty()) {
+      auto p = nlohmann::json::parse(t.parameters, nullptr, false);
+      if (p.is_discarded() || !p.is_object())
+        return Status::InvalidArgument("the parameters of tool '" + t.name + "' are not a JSON Schema object");
+    }
+  }
+  const std::string& c = o.tool_choice;
+  if (c.empty() || c == "auto" || c == "none") return Status::OK();
+  if (o.tools.empty())
+    return Status::InvalidArgument("tool_choice '" + c + "' needs tools, and the request gives none");
+  if (c == "required" || names.count(c)) return Status::OK();
+  return Status::InvalidArgument("tool_choice '" + c + "' is not auto, none, required or the name of a given tool");
 }
 
 Result<std::unique_ptr<ChatModel>> OpenChatModel(const BackendOptions& options) {

@@ -18,10 +18,76 @@ using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-json Messages(std::span<const ChatMessage> messages) {
+// Tool-call arguments travel as a JSON string in OpenAI's API and as an
+// object in Ollama's.
+json ArgumentsObject(const std::string& arguments) {
+  auto j = json::parse(arguments.empty() ? "{}" : arguments, nullptr, false);
+  return j.is_discarded() ? json::object() : j;
+}
+
+json Messages(std::span<const ChatMessage> messages, bool ollama) {
   json arr = json::array();
-  for (const auto& m : messages) arr.push_back({{"role", m.role}, {"content", m.content}});
+  for (const auto& m : messages) {
+    json j = {{"role", m.role}, {"content", m.content}};
+    if (!m.tool_calls.empty()) {
+      json calls = json::array();
+      for (const auto& c : m.tool_calls) {
+        if (ollama) calls.push_back({{"function", {{"name", c.name}, {"arguments", ArgumentsObject(c.arguments)}}}});
+        else calls.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+      }
+      j["tool_calls"] = calls;
+    }
+    if (m.role == "tool") {
+      if (ollama) {
+        if (!m.name.empty()) j["tool_name"] = m.name;
+      } else {
+        j["tool_call_id"] = m.tool_call_id;
+      }
+    }
+    arr.push_back(std::move(j));
+  }
   return arr;
+}
+
+// The tools a request offers, in OpenAI's shape (Ollama takes the same).
+// tool_choice "none" offers none; a named choice offers only that one to a
+// server that cannot be told which (Ollama).
+json ToolsJson(const GenerateOptions& g, bool only_named) {
+  json arr = json::array();
+  if (g.tool_choice == "none") return arr;
+  const bool named = g.tool_choice != "auto" && g.tool_choice != "required" && !g.tool_choice.empty();
+  for (const auto& t : g.tools) {
+    if (only_named && named && t.name != g.tool_choice) continue;
+    json params = t.parameters.empty() ? json{{"type", "object"}, {"properties", json::object()}}
+                                       : json::parse(t.parameters, nullptr, false);
+    arr.push_back({{"type", "function"},
+                   {"function", {{"name", t.name}, {"description", t.description}, {"parameters", params}}}});
+  }
+  return arr;
+}
+
+// Reads OpenAI-shaped tool calls (message.tool_calls); arguments must be a
+// JSON object, as a string or (some servers) an object.
+Result<std::vector<ToolCall>> ReadToolCalls(const json& calls, const std::string& where) {
+  std::vector<ToolCall> out;
+  if (!calls.is_array()) return out;
+  for (const auto& c : calls) {
+    const json* f = c.is_object() && c.contains("function") ? &c["function"] : nullptr;
+    if (!f || !f->is_object() || !f->contains("name") || !(*f)["name"].is_string())
+      return Status::Unavailable("the server at " + where + " sent a tool call without a function name: " +
+                                 std::string(text::TruncateUtf8(c.dump(), 200)));
+    ToolCall t;
+    t.id = c.is_object() && c.contains("id") && c["id"].is_string() ? c["id"].get<std::string>() : "";
+    t.name = (*f)["name"];
+    json args = f->contains("arguments") ? (*f)["arguments"] : json::object();
+    if (args.is_string()) args = json::parse(args.get<std::string>().empty() ? "{}" : args.get<std::string>(), nullptr, false);
+    if (args.is_discarded() || !args.is_object())
+      return Status::Unavailable("the model called '" + t.name + "' with arguments that are not a JSON object: " +
+                                 std::string(text::TruncateUtf8(f->value("arguments", json()).dump(), 200)));
+    t.arguments = args.dump();
+    out.push_back(std::move(t));
+  }
+  return out;
 }
 
 Result<json> ParseSchema(const std::string& schema) {
@@ -63,9 +129,10 @@ class OpenAiChatModel final : public ChatModel {
   OpenAiChatModel(http::Endpoint ep, const BackendOptions& o) : client_(std::move(ep), o), opt_(o) {}
 
   Result<ChatResult> Chat(std::span<const ChatMessage> messages, const GenerateOptions& g,
-                          const TokenFn& on_token) override {
+                          const TokenFn& on_token, const ToolCallFn& on_tool_call) override {
     auto t0 = Clock::now();
-    json req = {{"messages", Messages(messages)}, {"temperature", g.temperature}, {"top_p", g.top_p}};
+    RAGD_RETURN_IF_ERROR(CheckTools(g));
+    json req = {{"messages", Messages(messages, false)}, {"temperature", g.temperature}, {"top_p", g.top_p}};
     if (!opt_.model.empty()) req["model"] = opt_.model;
     if (g.max_tokens > 0) req["max_tokens"] = g.max_tokens;
     if (g.seed >= 0) req["seed"] = g.seed;
@@ -74,10 +141,18 @@ class OpenAiChatModel final : public ChatModel {
       RAGD_ASSIGN_OR_RETURN(json schema, ParseSchema(g.json_schema));
       req["response_format"] = {{"type", "json_schema"},
                                 {"json_schema", {{"name", "output"}, {"schema", schema}, {"strict", true}}}};
+    } else if (g.json_object) {
+      req["response_format"] = {{"type", "json_object"}};
+    }
+    if (json tools = ToolsJson(g, false); !tools.empty()) {
+      req["tools"] = tools;
+      req["parallel_tool_calls"] = g.parallel_tool_calls;
+      if (g.tool_choice == "auto" || g.tool_choice == "required") req["tool_choice"] = g.tool_choice;
+      else if (!g.tool_choice.empty()) req["tool_choice"] = {{"type", "function"}, {"function", {{"name", g.tool_choice}}}};
     }
     ChatResult out;
     const std::string& where = client_.endpoint().display;
-    if (!on_token) {
+    if (!on_token && !on_tool_call) {
       req["stream"] = false;
       RAGD_ASSIGN_OR_RETURN(http::Response r, client_.PostJson("/chat/completions", req.dump()));
       auto j = json::parse(r.body, nullptr, false);
@@ -87,6 +162,8 @@ class OpenAiChatModel final : public ChatModel {
       const auto& c = j["choices"][0];
       if (c.contains("message") && c["message"].contains("content") && c["message"]["content"].is_string())
         out.text = c["message"]["content"].get<std::string>();
+      if (c.contains("message") && c["message"].contains("tool_calls"))
+        RAGD_ASSIGN_OR_RETURN(out.tool_calls, ReadToolCalls(c["message"]["tool_calls"], where));
       out.finish_reason = StringOr(c, "finish_reason", "stop");
       ReadUsage(j, &out);
       out.first_token_seconds = out.seconds = Since(t0);
@@ -96,6 +173,7 @@ class OpenAiChatModel final : public ChatModel {
       bool done = false;
       Status bad;
       bool cancelled = false;
+      json calls = json::array();  // tool calls assembled from their deltas
       auto on_line = [&](std::string_view line) {
         auto data = SseReader::Data(line);
         if (!data) return true;
@@ -122,7 +200,35 @@ class OpenAiChatModel final : public ChatModel {
             if (!piece.empty()) {
               if (out.text.empty()) out.first_token_seconds = Since(t0);
               out.text += piece;
-              if (!on_token(piece)) {
+              if (on_token && !on_token(piece)) {
+                cancelled = true;
+                return false;
+              }
+            }
+          }
+          if (c.contains("delta") && c["delta"].contains("tool_calls") && c["delta"]["tool_calls"].is_array()) {
+            for (const auto& d : c["delta"]["tool_calls"]) {
+              if (!d.is_object()) continue;
+              int index = IntOr(d, "index", static_cast<int>(calls.size()));
+              if (index < 0 || index > 128) {
+                bad = Status::Unavailable("the server at " + where + " sent a tool-call delta with index " +
+                                          std::to_string(index));
+                return false;
+              }
+              while (static_cast<int>(calls.size()) <= index)
+                calls.push_back({{"id", ""}, {"function", {{"name", ""}, {"arguments", ""}}}});
+              ToolCallDelta td;
+              td.index = index;
+              td.id = StringOr(d, "id", "");
+              if (d.contains("function") && d["function"].is_object()) {
+                td.name = StringOr(d["function"], "name", "");
+                td.arguments = StringOr(d["function"], "arguments", "");
+              }
+              auto& call = calls[index];
+              if (!td.id.empty()) call["id"] = td.id;
+              call["function"]["name"] = call["function"]["name"].get<std::string>() + td.name;
+              call["function"]["arguments"] = call["function"]["arguments"].get<std::string>() + td.arguments;
+              if (on_tool_call && !on_tool_call(td)) {
                 cancelled = true;
                 return false;
               }
@@ -136,6 +242,7 @@ class OpenAiChatModel final : public ChatModel {
       RAGD_ASSIGN_OR_RETURN(http::Response r, client_.PostJson("/chat/completions", req.dump(), on_line));
       (void)r;
       if (!bad.ok()) return bad;
+      if (!cancelled) RAGD_ASSIGN_OR_RETURN(out.tool_calls, ReadToolCalls(calls, where));
       if (cancelled) {
         out.finish_reason = "cancelled";
       } else if (!done && out.finish_reason.empty()) {
@@ -172,18 +279,25 @@ class OllamaChatModel final : public ChatModel {
   OllamaChatModel(http::Endpoint ep, const BackendOptions& o) : client_(std::move(ep), o), opt_(o) {}
 
   Result<ChatResult> Chat(std::span<const ChatMessage> messages, const GenerateOptions& g,
-                          const TokenFn& on_token) override {
+                          const TokenFn& on_token, const ToolCallFn& on_tool_call) override {
     auto t0 = Clock::now();
     json options = {{"temperature", g.temperature}, {"top_p", g.top_p}};
     if (g.max_tokens > 0) options["num_predict"] = g.max_tokens;
     if (g.seed >= 0) options["seed"] = g.seed;
     if (!g.stop.empty()) options["stop"] = g.stop;
-    json req = {{"model", opt_.model}, {"messages", Messages(messages)}, {"stream", bool(on_token)},
+    RAGD_RETURN_IF_ERROR(CheckTools(g));
+    const bool stream = on_token || on_tool_call;
+    json req = {{"model", opt_.model}, {"messages", Messages(messages, true)}, {"stream", stream},
                 {"options", options}};
     if (!g.json_schema.empty()) {
       RAGD_ASSIGN_OR_RETURN(json schema, ParseSchema(g.json_schema));
       req["format"] = schema;
+    } else if (g.json_object) {
+      req["format"] = "json";
     }
+    // Ollama has no tool_choice: "none" sends no tools, a named choice only
+    // that one, "required" is the model's choice (docs/MODELS.md).
+    if (json tools = ToolsJson(g, true); !tools.empty()) req["tools"] = tools;
     ChatResult out;
     const std::string& where = client_.endpoint().display;
     bool done = false, cancelled = false;
@@ -200,6 +314,23 @@ class OllamaChatModel final : public ChatModel {
           if (out.text.empty()) out.first_token_seconds = Since(t0);
           out.text += piece;
           if (on_token && !on_token(piece)) {
+            cancelled = true;
+            return false;
+          }
+        }
+      }
+      if (j.contains("message") && j["message"].is_object() && j["message"].contains("tool_calls")) {
+        auto calls = ReadToolCalls(j["message"]["tool_calls"], where);
+        if (!calls.ok()) {
+          bad = calls.status();
+          return false;
+        }
+        for (auto& c : *calls) {
+          // Ollama sends whole calls without ids: one delta each, ids made here.
+          c.id = "call_" + std::to_string(out.tool_calls.size() + 1);
+          ToolCallDelta td{static_cast<int>(out.tool_calls.size()), c.id, c.name, c.arguments};
+          out.tool_calls.push_back(c);
+          if (on_tool_call && !on_tool_call(td)) {
             cancelled = true;
             return false;
           }
@@ -224,8 +355,8 @@ class OllamaChatModel final : public ChatModel {
       return take(j);
     };
     RAGD_ASSIGN_OR_RETURN(http::Response r,
-                          client_.PostJson("/api/chat", req.dump(), on_token ? http::LineFn(on_line) : http::LineFn()));
-    if (!on_token) {
+                          client_.PostJson("/api/chat", req.dump(), stream ? http::LineFn(on_line) : http::LineFn()));
+    if (!stream) {
       auto j = json::parse(r.body, nullptr, false);
       if (j.is_discarded() || !j.is_object())
         return Status::Unavailable("the Ollama server at " + where + " sent a reply that is not JSON");
@@ -235,6 +366,8 @@ class OllamaChatModel final : public ChatModel {
     if (cancelled) out.finish_reason = "cancelled";
     else if (!done)
       return Status::Unavailable("the stream from " + where + " ended before the answer was complete");
+    else if (!out.tool_calls.empty() && out.finish_reason == "stop")
+      out.finish_reason = "tool_calls";
     out.seconds = Since(t0);
     if (out.prompt_tokens == 0) out.prompt_tokens = EstimateMessages(messages);
     if (out.completion_tokens == 0) out.completion_tokens = EstimateTokens(out.text);

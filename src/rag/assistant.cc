@@ -1,6 +1,7 @@
 // The answer chains: retrieve, refuse when nothing relevant came back,
 // then stuff / map-reduce / refine, and read the citations back. Chat turns
 // add condensing and memory on top.
+#include <cctype>
 #include <chrono>
 #include <map>
 
@@ -25,6 +26,8 @@ GenerateOptions HelperOptions(const GenerateOptions& g, int max_tokens) {
   h.temperature = 0;
   h.max_tokens = max_tokens;
   h.json_schema.clear();
+  h.json_object = false;
+  h.tools.clear();
   return h;
 }
 
@@ -35,6 +38,30 @@ std::string FirstLine(std::string_view s) {
 }
 
 }  // namespace
+
+bool IsRefusal(std::string_view answer, std::string_view not_found) {
+  // Letters and digits only, lowercased: punctuation, spacing and citation
+  // marks do not matter.
+  auto squeeze = [](std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size();) {
+      int len = 1;
+      char32_t c = text::DecodeAt(s, i, &len);
+      if (len <= 0) len = 1;
+      const bool punct = (c >= 0x2000 && c <= 0x206F) || (c >= 0x3000 && c <= 0x303F) || (c >= 0xFF00 && c <= 0xFF0F) ||
+                         (c >= 0xFF1A && c <= 0xFF20) || (c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFF65);
+      if (c >= 0x80 ? !punct : std::isalnum(static_cast<unsigned char>(c)) != 0)
+        out.append(s.substr(i, len).data(), len);
+      i += len;
+    }
+    for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return out;
+  };
+  std::string a = squeeze(answer), nf = squeeze(not_found);
+  if (a.empty() || nf.empty()) return false;
+  // The sentence itself, or (cited, reworded a little) most of the answer is it.
+  return a.find(nf) != std::string::npos && a.size() < nf.size() * 2;
+}
 
 double DefaultMinScore(const std::string& embed_model_id) {
   // Measured on the example knowledge base: off-topic questions vs questions
@@ -194,6 +221,14 @@ Result<Answer> Assistant::Answer_(const std::string& question, const std::string
     if (auto it = passages.find(s.hit.chunk_id); it != passages.end()) s.hit.text = it->second;
 
   a.model_text = a.text;
+  // The model found no answer in the sources and said so (the system prompt
+  // asks for the not-found sentence): a refusal, like one from retrieval.
+  RAGD_ASSIGN_OR_RETURN(std::string not_found, prompts_->Render("not_found", language, {}));
+  if (IsRefusal(a.text, not_found)) {
+    a.found = false;
+    a.model_refused = true;
+    return a;
+  }
   for (int n : ExtractCitations(a.text))
     if (n < 1 || n > static_cast<int>(a.sources.size())) a.unknown_citations.push_back(n);
   // Structured (JSON-schema) output must stay exactly as generated.

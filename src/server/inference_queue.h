@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 namespace ragd::server {
@@ -33,17 +34,19 @@ class InferenceQueue {
   std::thread worker_;
 };
 
-// Pieces of a streamed answer passed from the worker to the request thread.
+// Pieces of a streamed answer passed from the worker to the request thread:
+// each one an OpenAI chat-completion delta ({"content": …} or
+// {"tool_calls": [{index, id, function}]}).
 struct StreamChannel {
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::string> pieces;
+  std::deque<nlohmann::json> pieces;
   bool done = false;
   std::atomic<bool> cancelled{false};  // the client went away
 
-  void Push(std::string piece) {
+  void Push(nlohmann::json delta) {
     std::lock_guard<std::mutex> l(mu);
-    pieces.push_back(std::move(piece));
+    pieces.push_back(std::move(delta));
     cv.notify_all();
   }
   void Close() {

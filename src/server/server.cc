@@ -162,6 +162,89 @@ struct Server::Impl {
 
 namespace {
 
+// One message of a chat-completions request, checked: roles system, user,
+// assistant (with optional tool_calls) and tool (with tool_call_id);
+// content a string, null beside tool calls, or an array of text parts.
+HttpError ReadMessage(const json& m, ChatMessage* out) {
+  if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
+    return {422, "each message needs a string 'role' and a string 'content'"};
+  out->role = m["role"];
+  if (out->role != "system" && out->role != "user" && out->role != "assistant" && out->role != "tool")
+    return {422, "message role '" + out->role + "' is not system, user, assistant or tool"};
+  auto c = m.find("content");
+  if (c != m.end() && c->is_string()) {
+    out->content = c->get<std::string>();
+  } else if (c != m.end() && c->is_array()) {
+    for (const auto& part : *c) {
+      if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+        return {422, "content parts must be {\"type\": \"text\", \"text\": …}; other parts are not supported"};
+      out->content += part["text"].get<std::string>();
+    }
+  } else if (!(out->role == "assistant" && (c == m.end() || c->is_null()) && m.contains("tool_calls"))) {
+    return {422, "each message needs a string 'role' and a string 'content'"};
+  }
+  if (text::FindInvalidUtf8(out->content) != std::string::npos) return {400, "a message is not valid UTF-8"};
+  if (auto calls = m.find("tool_calls"); calls != m.end() && !calls->is_null()) {
+    if (out->role != "assistant" || !calls->is_array()) return {422, "'tool_calls' must be an array on an assistant message"};
+    for (const auto& tc : *calls) {
+      const json* f = tc.is_object() && tc.contains("function") && tc["function"].is_object() ? &tc["function"] : nullptr;
+      if (!f || !f->contains("name") || !(*f)["name"].is_string())
+        return {422, "each tool call needs a 'function' with a string 'name'"};
+      ToolCall call;
+      call.id = tc.contains("id") && tc["id"].is_string() ? tc["id"].get<std::string>() : "";
+      call.name = (*f)["name"];
+      if (f->contains("arguments") && (*f)["arguments"].is_string()) call.arguments = (*f)["arguments"];
+      else if (f->contains("arguments") && (*f)["arguments"].is_object()) call.arguments = (*f)["arguments"].dump();
+      out->tool_calls.push_back(std::move(call));
+    }
+  }
+  if (out->role == "tool") {
+    if (!m.contains("tool_call_id") || !m["tool_call_id"].is_string())
+      return {422, "a tool message needs the 'tool_call_id' of the call it answers"};
+    out->tool_call_id = m["tool_call_id"];
+    if (m.contains("name") && m["name"].is_string()) out->name = m["name"];
+  }
+  return {0, ""};
+}
+
+// tools, tool_choice and parallel_tool_calls of a request, in OpenAI's
+// shapes, into g; a malformed one is a 400 naming the field.
+HttpError ReadTools(const json& body, GenerateOptions* g) {
+  if (auto t = body.find("tools"); t != body.end() && !t->is_null()) {
+    if (!t->is_array()) return {400, "'tools' must be an array of {\"type\": \"function\", \"function\": {…}}"};
+    for (const auto& x : *t) {
+      if (!x.is_object() || x.value("type", "function") != "function" || !x.contains("function") ||
+          !x["function"].is_object())
+        return {400, "each tool must be {\"type\": \"function\", \"function\": {\"name\": …, \"parameters\": …}}"};
+      const json& f = x["function"];
+      if (!f.contains("name") || !f["name"].is_string() || f["name"].get<std::string>().empty())
+        return {400, "each tool's function needs a non-empty string 'name'"};
+      ToolSpec spec;
+      spec.name = f["name"];
+      if (f.contains("description") && f["description"].is_string()) spec.description = f["description"];
+      if (f.contains("parameters") && !f["parameters"].is_null()) {
+        if (!f["parameters"].is_object())
+          return {400, "the 'parameters' of tool '" + spec.name + "' must be a JSON Schema object"};
+        spec.parameters = f["parameters"].dump();
+      }
+      g->tools.push_back(std::move(spec));
+    }
+  }
+  if (auto c = body.find("tool_choice"); c != body.end() && !c->is_null()) {
+    if (c->is_string()) g->tool_choice = c->get<std::string>();
+    else if (c->is_object() && c->contains("function") && (*c)["function"].is_object() &&
+             (*c)["function"].contains("name") && (*c)["function"]["name"].is_string())
+      g->tool_choice = (*c)["function"]["name"];
+    else return {400, "'tool_choice' must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": …}}"};
+  }
+  if (auto p = body.find("parallel_tool_calls"); p != body.end() && !p->is_null()) {
+    if (!p->is_boolean()) return {400, "'parallel_tool_calls' must be a boolean"};
+    g->parallel_tool_calls = p->get<bool>();
+  }
+  if (Status st = CheckTools(*g); !st.ok()) return {400, st.message()};
+  return {0, ""};
+}
+
 std::string CompletionId() {
   static std::atomic<uint64_t> n{0};
   return "chatcmpl-ragd-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "-" +
@@ -235,9 +318,23 @@ void Server::Impl::RegisterOpenAiRoutes() {
         g.stop = s->get<std::vector<std::string>>();
       else return SendError(res, 422, "'stop' must be a string or an array of strings");
     }
-    if (auto rf = body->find("response_format"); rf != body->end() && rf->is_object() &&
-                                                 rf->value("type", "") == "json_schema" && rf->contains("json_schema"))
-      g.json_schema = (*rf)["json_schema"].value("schema", json::object()).dump();
+    if (auto rf = body->find("response_format"); rf != body->end() && !rf->is_null()) {
+      if (!rf->is_object() || !rf->contains("type") || !(*rf)["type"].is_string())
+        return SendError(res, 400, "'response_format' must be an object with a 'type' (text, json_object or json_schema)");
+      std::string type = (*rf)["type"];
+      if (type == "json_object") {
+        g.json_object = true;
+      } else if (type == "json_schema") {
+        auto js = rf->find("json_schema");
+        if (js == rf->end() || !js->is_object() || !js->contains("schema") || !(*js)["schema"].is_object())
+          return SendError(res, 400, "'response_format.json_schema.schema' must be a JSON Schema object");
+        g.json_schema = (*js)["schema"].dump();
+        if (Status st = CheckOutputSchema(g.json_schema); !st.ok()) return SendError(res, 400, st.message());
+      } else if (type != "text") {
+        return SendError(res, 400, "response_format type '" + type + "' is not text, json_object or json_schema");
+      }
+    }
+    if (HttpError e = ReadTools(*body, &g); e.status) return SendError(res, e.status, e.message);
     bool include_usage = body->contains("stream_options") && (*body)["stream_options"].is_object() &&
                          (*body)["stream_options"].value("include_usage", false);
     auto msgs_it = body->find("messages");
@@ -245,24 +342,21 @@ void Server::Impl::RegisterOpenAiRoutes() {
       return SendError(res, 422, "'messages' must be a non-empty array");
     std::vector<ChatMessage> messages;
     for (const auto& m : *msgs_it) {
-      if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
-          !m["content"].is_string())
-        return SendError(res, 422, "each message needs a string 'role' and a string 'content'");
-      std::string role = m["role"];
-      if (role != "system" && role != "user" && role != "assistant")
-        return SendError(res, 422, "message role '" + role + "' is not system, user or assistant");
-      messages.push_back({role, m["content"]});
+      ChatMessage cm;
+      if (HttpError e = ReadMessage(m, &cm); e.status) return SendError(res, e.status, e.message);
+      messages.push_back(std::move(cm));
     }
-    if (messages.back().role != "user") return SendError(res, 422, "the last message must be the user's");
-    for (const auto& m : messages)
-      if (text::FindInvalidUtf8(m.content) != std::string::npos)
-        return SendError(res, 400, "a message is not valid UTF-8");
-
+    const std::string& last_role = messages.back().role;
+    if (last_role != "user" && last_role != "tool")
+      return SendError(res, 422, "the last message must be the user's (or a tool result)");
     // kb:<name> answers from a knowledge base; anything else is a direct chat.
     std::string kb;
     if (model_name.starts_with("kb:")) {
       kb = model_name.substr(3);
       if (Status st = engine->CheckKnowledgeBase(kb); !st.ok()) return SendError(res, HttpStatusOf(st), st.ToString());
+      if (!g.tools.empty() || last_role != "user")
+        return SendError(res, 400, "tools and tool messages are for requests to the chat model ('" + chat_model_id +
+                                       "'); a knowledge base (kb:" + kb + ") answers user questions with citations");
     } else if (!model_name.empty() && model_name != chat_model_id && model_name != "default") {
       return SendError(res, 404, "model '" + model_name + "' is not served here; GET /v1/models lists '" +
                                      chat_model_id + "' and 'kb:<name>' for each knowledge base");
@@ -283,12 +377,21 @@ void Server::Impl::RegisterOpenAiRoutes() {
       ChatModel* m = traced ? traced.get() : model;
       TokenFn on_token = [channel, stream](std::string_view piece) {
         if (channel->cancelled) return false;  // the client went away: stop generating
-        if (stream) channel->Push(std::string(piece));
+        if (stream) channel->Push(json{{"content", std::string(piece)}});
+        return true;
+      };
+      ToolCallFn on_tool_call = [channel, stream](const ToolCallDelta& d) {
+        if (channel->cancelled) return false;
+        if (!stream) return true;
+        json call = {{"index", d.index}, {"function", {{"arguments", d.arguments}}}};
+        if (!d.id.empty()) call["id"] = d.id, call["type"] = "function";
+        if (!d.name.empty()) call["function"]["name"] = d.name;
+        channel->Push(json{{"tool_calls", json::array({call})}});
         return true;
       };
       Result<Answer> out = Status::OK();
       if (kb.empty()) {
-        auto r = m->Chat(messages, ask.generate, on_token);
+        auto r = m->Chat(messages, ask.generate, on_token, on_tool_call);
         if (r.ok()) {
           Answer a;
           a.text = r->text;
@@ -331,14 +434,27 @@ void Server::Impl::RegisterOpenAiRoutes() {
     };
     if (!stream) {
       Result<Answer> a = answer_future->get();
-      if (!a.ok()) return SendError(res, HttpStatusOf(a.status()), a.status().ToString());
+      if (!a.ok()) {
+        // A request the model cannot serve as asked (a schema, a template
+        // without tools) is the client's to fix: 400, as OpenAI answers.
+        int status = a.status().code() == StatusCode::kInvalidArgument ? 400 : HttpStatusOf(a.status());
+        return SendError(res, status, a.status().ToString());
+      }
       std::string finish_reason = a->generation.finish_reason.empty() ? "stop" : a->generation.finish_reason;
+      json message = {{"role", "assistant"}, {"content", std::string(text::Trim(a->text))}};
+      if (!a->generation.tool_calls.empty()) {
+        json calls = json::array();
+        for (const auto& c : a->generation.tool_calls)
+          calls.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+        message["tool_calls"] = calls;
+        if (message["content"] == "") message["content"] = nullptr;
+      }
       json out = {{"id", id},
                   {"object", "chat.completion"},
                   {"created", created},
                   {"model", served},
                   {"choices", json::array({{{"index", 0},
-                                            {"message", {{"role", "assistant"}, {"content", std::string(text::Trim(a->text))}}},
+                                            {"message", message},
                                             {"finish_reason", finish_reason}}})},
                   {"usage", {{"prompt_tokens", a->generation.prompt_tokens},
                              {"completion_tokens", a->generation.completion_tokens},
@@ -367,7 +483,7 @@ void Server::Impl::RegisterOpenAiRoutes() {
             return false;
           }
           while (true) {
-            std::deque<std::string> pieces;
+            std::deque<json> pieces;
             bool done;
             {
               std::unique_lock<std::mutex> l(channel->mu);
@@ -376,7 +492,7 @@ void Server::Impl::RegisterOpenAiRoutes() {
               done = channel->done;
             }
             for (auto& p : pieces)
-              if (!send(chunk({{"content", p}}, nullptr))) {
+              if (!send(chunk(p, nullptr))) {
                 channel->cancelled = true;  // the worker stops at its next token
                 return false;
               }

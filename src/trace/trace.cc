@@ -36,6 +36,12 @@ std::string TextsJson(std::span<const std::string> texts, bool sample) {
   return arr.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+json CallsJson(const std::vector<ToolCall>& calls) {
+  json arr = json::array();
+  for (const auto& c : calls) arr.push_back({{"id", c.id}, {"name", c.name}, {"arguments", c.arguments}});
+  return arr;
+}
+
 class TracedChat final : public ChatModel {
  public:
   // owned may be null when m is owned elsewhere.
@@ -44,16 +50,25 @@ class TracedChat final : public ChatModel {
       : owned_(std::move(owned)), m_(m), log_(std::move(log)), tags_(std::move(tags)) {}
 
   Result<ChatResult> Chat(std::span<const ChatMessage> messages, const GenerateOptions& options,
-                          const TokenFn& on_token) override {
+                          const TokenFn& on_token, const ToolCallFn& on_tool_call) override {
     TraceRecord r = Start("chat");
     json msgs = json::array();
-    for (const auto& m : messages) msgs.push_back({{"role", m.role}, {"content", m.content}});
+    for (const auto& m : messages) {
+      json j = {{"role", m.role}, {"content", m.content}};
+      if (!m.tool_calls.empty()) j["tool_calls"] = CallsJson(m.tool_calls);
+      if (!m.tool_call_id.empty()) j["tool_call_id"] = m.tool_call_id;
+      msgs.push_back(std::move(j));
+    }
     r.input_json = msgs.dump(-1, ' ', false, json::error_handler_t::replace);
     auto t0 = Clock::now();
-    auto res = m_->Chat(messages, options, on_token);
+    auto res = m_->Chat(messages, options, on_token, on_tool_call);
     r.latency_seconds = Since(t0);
     if (res.ok()) {
+      // Tool calls are part of the output: one JSON line after the text.
       r.output = res->text;
+      if (!res->tool_calls.empty())
+        r.output += (r.output.empty() ? "" : "\n") +
+                    json{{"tool_calls", CallsJson(res->tool_calls)}}.dump(-1, ' ', false, json::error_handler_t::replace);
       r.prompt_tokens = res->prompt_tokens;
       r.completion_tokens = res->completion_tokens;
       r.first_token_seconds = res->first_token_seconds;

@@ -105,12 +105,13 @@ class ServerTest(unittest.TestCase):
         # The Gemma chat markup makes the packaged base model run to
         # max_tokens, which the cancellation test needs; answers are not
         # judged here.
-        cls.s = Server("--chat-template", "gemma", "--max-tokens", "24")
+        cls.s = Server("--max-tokens", "24")
         status, body = cls.s.json("POST", "/api/kbs", {"name": "bank"})
         assert status == 201, body
         status, body = cls.s.upload("bank", [("handbook.md", example("handbook.md")), ("faq.csv", example("faq.csv"))])
         assert status == 201, body
         cls.client = openai.OpenAI(base_url=cls.s.url + "/v1", api_key=KEY, max_retries=0)
+        cls.chat_model = next(m.id for m in cls.client.models.list() if m.model_extra.get("kind") == "chat")
 
     @classmethod
     def tearDownClass(cls):
@@ -274,7 +275,7 @@ class ServerTest(unittest.TestCase):
     def test_models_list_knowledge_bases_and_the_chat_model(self):
         ids = [m.id for m in self.client.models.list()]
         self.assertIn("kb:bank", ids)
-        self.assertIn("gemma-3-270m", ids)
+        self.assertIn("qwen2.5-coder-0.5b-instruct-awq", ids)  # the packaged default's name
 
     def test_chat_completion_from_a_knowledge_base_carries_citations(self):
         r = self.client.chat.completions.create(
@@ -309,7 +310,7 @@ class ServerTest(unittest.TestCase):
 
     def test_direct_chat_and_unknown_model(self):
         r = self.client.chat.completions.create(
-            model="gemma-3-270m", messages=[{"role": "user", "content": "Hello"}], max_tokens=4)
+            model=self.chat_model, messages=[{"role": "user", "content": "Hello"}], max_tokens=4)
         self.assertTrue(r.choices[0].message.content is not None)
         self.assertNotIn("citations", r.model_extra)
         with self.assertRaises(openai.NotFoundError) as e:
@@ -334,7 +335,7 @@ class ServerTest(unittest.TestCase):
             bad.models.list()
 
     def test_a_client_that_disconnects_cancels_its_generation(self):
-        body = json.dumps({"model": "gemma-3-270m", "stream": True, "max_tokens": 2000,
+        body = json.dumps({"model": self.chat_model, "stream": True, "max_tokens": 2000,
                            "messages": [{"role": "user", "content": "Write a long story."}]}).encode()
         sock = socket.create_connection(("127.0.0.1", self.s.port))
         sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY.encode() +
@@ -378,7 +379,7 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(len(results), 3)
 
     def test_a_full_queue_answers_503(self):
-        s = Server("--max-queue", "1", "--chat-template", "gemma")
+        s = Server("--max-queue", "1")
         try:
             codes = []
 
