@@ -5,7 +5,7 @@ DEPS="${RAGD_DEPS_DIR:-$ROOT/.deps}"
 
 LLAMA_CPP_PYTHON_VERSION=0.3.36
 LLAMA_CPP_PYTHON_SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
-LLAMA_BUILD_FLAVOUR=static-native-1
+LLAMA_BUILD_FLAVOUR=static-native-2-common
 
 # ccache hits across clones in different folders (CI uses a fresh clone).
 export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fetches the pinned llama.cpp source (vendored inside the llama-cpp-python
 # source distribution on PyPI), verifies it, and builds the static libraries,
-# llama-server and llama-bench into .deps/llama. Idempotent: a stamp file
+# llama-server and llama-bench into .deps/llama, with llama.cpp's chat
+# library (llama-common: chat templates, tool-call grammars and parsers)
+# and its headers in .deps/llama/include/llama-common. Idempotent: a stamp file
 # keyed by the pinned version makes a second run a no-op.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -48,8 +50,13 @@ cmake -S "$SRC" -B "$DEPS/llama-build" -G Ninja \
   -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
   -DLLAMA_OPENSSL=OFF \
   "${LAUNCHER[@]}" > "$DEPS/llama-configure.log"
-cmake --build "$DEPS/llama-build" --target llama llama-server llama-bench -j "$(nproc)"
+cmake --build "$DEPS/llama-build" --target llama llama-common llama-server llama-bench -j "$(nproc)"
 cmake --install "$DEPS/llama-build" > "$DEPS/llama-install.log"
+# llama-common has no install rule: its archives and headers are copied.
+cp "$DEPS/llama-build/common/libllama-common.a" "$DEPS/llama-build/common/libllama-common-base.a" "$DEPS/llama/lib/"
+rm -rf "$DEPS/llama/include/llama-common"
+mkdir -p "$DEPS/llama/include/llama-common"
+(cd "$SRC/common" && find . \( -name '*.h' -o -name '*.hpp' \) -exec cp --parents {} "$DEPS/llama/include/llama-common/" \;)
 mkdir -p "$DEPS/llama/bin"
 cp "$DEPS/llama-build/bin/llama-server" "$DEPS/llama-build/bin/llama-bench" "$DEPS/llama/bin/"
 mkdir -p "$DEPS/stamps"

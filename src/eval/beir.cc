@@ -101,26 +101,6 @@ Result<BeirSet> ReadBeir(const std::string& dir, const std::string& split) {
   return set;
 }
 
-Result<std::vector<BeirQuery>> ReadQuestions(const std::string& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec))
-    return Status::NotFound("no such question file: " + path + " (lines of {\"_id\": ..., \"text\": ...})");
-  RAGD_ASSIGN_OR_RETURN(std::string raw, files::ReadFile(path, kMaxFile));
-  std::vector<BeirQuery> out;
-  RAGD_RETURN_IF_ERROR(ForEachLine(raw, [&](std::string_view l, int line) -> Status {
-    json v = json::parse(l, nullptr, false);
-    const std::string where = path + ":" + std::to_string(line) + ": ";
-    if (v.is_discarded() || !v.is_object()) return Status::InvalidArgument(where + "not a JSON object");
-    BeirQuery q{StringField(v, "_id"), StringField(v, "text")};
-    if (q.id.empty() || text::Trim(q.text).empty())
-      return Status::InvalidArgument(where + "a question needs an '_id' and a non-empty 'text'");
-    out.push_back(std::move(q));
-    return Status::OK();
-  }));
-  if (out.empty()) return Status::InvalidArgument(path + " holds no questions");
-  return out;
-}
-
 }  // namespace ragd::eval
 
 namespace ragd::eval {

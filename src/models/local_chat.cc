@@ -17,6 +17,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -55,8 +56,10 @@ std::string NewCallId() {
 // the last look, handed to the caller's callbacks.
 class OutputReader {
  public:
-  OutputReader(bool parse, common_chat_parser_params params, const TokenFn& on_token, const ToolCallFn& on_tool)
-      : parse_(parse), params_(std::move(params)), on_token_(on_token), on_tool_(on_tool) {}
+  // tools: the names of the functions offered (empty = no tools).
+  OutputReader(bool parse, common_chat_parser_params params, std::set<std::string> tools, const TokenFn& on_token,
+               const ToolCallFn& on_tool)
+      : parse_(parse), params_(std::move(params)), tools_(std::move(tools)), on_token_(on_token), on_tool_(on_tool) {}
 
   // raw: the visible generated text (stop strings removed, whole UTF-8
   // characters). Returns false when a callback cancelled.
@@ -71,6 +74,28 @@ class OutputReader {
         if (!final) return true;  // not readable yet: wait for more text
         return Status::Unavailable(std::string("the model's output does not parse as its chat format (") +
                                    e.what() + "): '" + std::string(text::TruncateUtf8(raw, 200)) + "'");
+      }
+      // Small models sometimes write a call without its markup (Qwen's
+      // <tool_call> tags): content that is exactly {"name": <an offered
+      // tool>, "arguments": {...}} is that call. Such content is held back
+      // until it is complete, so it is never streamed as text.
+      if (!tools_.empty() && msg.tool_calls.empty()) {
+        std::string_view body = text::Trim(msg.content);
+        if (body.starts_with('{') || body.starts_with("`")) {
+          if (!final) return true;
+          if (body.starts_with("```")) {  // a Markdown code fence around it
+            size_t nl = body.find('\n');
+            body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
+            if (body.ends_with("```")) body.remove_suffix(3);
+            body = text::Trim(body);
+          }
+          auto j = nlohmann::json::parse(body, nullptr, false);
+          if (j.is_object() && j.contains("name") && j["name"].is_string() && tools_.count(j["name"]) &&
+              (!j.contains("arguments") || j["arguments"].is_object())) {
+            msg.tool_calls.push_back({j["name"], j.value("arguments", nlohmann::json::object()).dump(), ""});
+            msg.content.clear();
+          }
+        }
       }
       msg.set_tool_call_ids(ids_, NewCallId);
     }
@@ -100,6 +125,7 @@ class OutputReader {
  private:
   bool parse_;
   common_chat_parser_params params_;
+  std::set<std::string> tools_;
   const TokenFn& on_token_;
   const ToolCallFn& on_tool_;
   common_chat_msg last_;
@@ -202,8 +228,8 @@ class LocalChatModel final : public ChatModel {
     stops.insert(stops.end(), r.additional_stops.begin(), r.additional_stops.end());
     // A base model does not end its turn: it answers in one paragraph, and
     // the first line break after some text ends the answer.
-    const bool plain = kind_ == TemplateKind::kPlain && !options.ignore_eos;
-    OutputReader reader(r.parse, r.parser_params, on_token, on_tool_call);
+    const bool plain = kind_ == TemplateKind::kPlain && !options.ignore_eos && r.grammar.empty();
+    OutputReader reader(r.parse, r.parser_params, r.tool_names, on_token, on_tool_call);
     ChatResult result;
     result.prompt_tokens = n_prompt;
     result.finish_reason = "length";
@@ -304,6 +330,7 @@ class LocalChatModel final : public ChatModel {
     std::vector<std::string> additional_stops;
     std::string generation_prompt;
     bool parse = false;  // read tool calls with the template's parser
+    std::set<std::string> tool_names;  // the functions offered
     common_chat_parser_params parser_params;
   };
 
@@ -335,8 +362,11 @@ class LocalChatModel final : public ChatModel {
         if (m.role == "tool" || !m.tool_calls.empty())
           return Status::InvalidArgument("tool messages need a chat template with tool support; " + name_ +
                                          " has none");
-      if (kind_ == TemplateKind::kPlain) r.prompt = RenderPlain(messages);
-      else RAGD_ASSIGN_OR_RETURN(r.prompt, RenderNamed(messages));
+      if (kind_ == TemplateKind::kPlain) {
+        r.prompt = RenderPlain(messages);
+      } else {
+        RAGD_ASSIGN_OR_RETURN(r.prompt, RenderNamed(messages));
+      }
       return r;
     }
     common_chat_templates_inputs in;
@@ -360,6 +390,7 @@ class LocalChatModel final : public ChatModel {
         if (o.tool_choice != "auto" && o.tool_choice != "required" && !o.tool_choice.empty() && t.name != o.tool_choice)
           continue;
         in.tools.push_back({t.name, t.description, t.parameters.empty() ? "{\"type\":\"object\",\"properties\":{}}" : t.parameters});
+        r.tool_names.insert(t.name);
       }
       in.tool_choice = o.tool_choice == "auto" || o.tool_choice.empty() ? COMMON_CHAT_TOOL_CHOICE_AUTO
                                                                       : COMMON_CHAT_TOOL_CHOICE_REQUIRED;
@@ -380,6 +411,13 @@ class LocalChatModel final : public ChatModel {
     r.prompt = std::move(p.prompt);
     r.grammar = std::move(p.grammar);
     r.grammar_lazy = p.grammar_lazy;
+    // `required` (and a named choice) means a call from the first token, as
+    // in OpenAI's API; llama.cpp's grammar lets free text come first, and a
+    // small model then writes the call as Markdown and never gets to it.
+    if (in.tool_choice == COMMON_CHAT_TOOL_CHOICE_REQUIRED && !r.grammar_lazy) {
+      static const std::regex kLeadingText(R"((\nroot ::= [^\n]*?)until-[0-9]+\? (tool-calls))");
+      r.grammar = std::regex_replace("\n" + r.grammar, kLeadingText, "$1$2").substr(1);
+    }
     r.additional_stops = std::move(p.additional_stops);
     r.generation_prompt = p.generation_prompt;
     for (const auto& t : p.preserved_tokens) {

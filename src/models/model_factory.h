@@ -10,7 +10,7 @@
 namespace ragd {
 
 // The packaged chat model (scripts/setup/models.sh).
-inline constexpr char kDefaultChatModel[] = "gemma-3-270m-q4_k_m";
+inline constexpr char kDefaultChatModel[] = "qwen2.5-coder-0.5b-instruct-q4_k_m";
 
 Result<std::unique_ptr<ChatModel>> OpenLocalChatModel(const BackendOptions& options);
 Result<std::unique_ptr<ChatModel>> OpenOpenAiChatModel(const BackendOptions& options);

@@ -162,8 +162,9 @@ class OpenAiChatModel final : public ChatModel {
       const auto& c = j["choices"][0];
       if (c.contains("message") && c["message"].contains("content") && c["message"]["content"].is_string())
         out.text = c["message"]["content"].get<std::string>();
-      if (c.contains("message") && c["message"].contains("tool_calls"))
+      if (c.contains("message") && c["message"].contains("tool_calls")) {
         RAGD_ASSIGN_OR_RETURN(out.tool_calls, ReadToolCalls(c["message"]["tool_calls"], where));
+      }
       out.finish_reason = StringOr(c, "finish_reason", "stop");
       ReadUsage(j, &out);
       out.first_token_seconds = out.seconds = Since(t0);
@@ -242,7 +243,9 @@ class OpenAiChatModel final : public ChatModel {
       RAGD_ASSIGN_OR_RETURN(http::Response r, client_.PostJson("/chat/completions", req.dump(), on_line));
       (void)r;
       if (!bad.ok()) return bad;
-      if (!cancelled) RAGD_ASSIGN_OR_RETURN(out.tool_calls, ReadToolCalls(calls, where));
+      if (!cancelled) {
+        RAGD_ASSIGN_OR_RETURN(out.tool_calls, ReadToolCalls(calls, where));
+      }
       if (cancelled) {
         out.finish_reason = "cancelled";
       } else if (!done && out.finish_reason.empty()) {
