@@ -3,13 +3,14 @@
 # build, same GGUF, same threads: prompt tokens/s, generated tokens/s (at
 # the depth of the RAG prompt) and time to first token. Alternates the two
 # programs ROUNDS times and reports medians and ratios.
-#   bash bench/generation.sh [THREADS] [ROUNDS] [--json]
+#   [MODEL=file.gguf] bash bench/generation.sh [THREADS] [ROUNDS] [--json]
+# MODEL defaults to the packaged default chat model.
 # --json adds a last line with the medians for bench/run.py.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 THREADS="${1:-2}"
 ROUNDS="${2:-3}"
-MODEL="$ROOT/.deps/models/gemma-3-270m-q4_k_m.gguf"
+MODEL="${MODEL:-$ROOT/.deps/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf}"
 BENCH="$ROOT/.deps/llama/bin/llama-bench"
 RAGD_BENCH="$ROOT/build/bench/generation_bench"
 OUT="$(mktemp -d)"
@@ -17,7 +18,7 @@ trap 'rm -rf "$OUT"' EXIT
 
 for r in $(seq "$ROUNDS"); do
   echo "round $r/$ROUNDS: ragd" >&2
-  "$RAGD_BENCH" "$THREADS" 128 3 > "$OUT/ragd-$r.json"
+  "$RAGD_BENCH" "$THREADS" 128 3 "$MODEL" > "$OUT/ragd-$r.json"
   P="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["prompt_tokens"])' "$OUT/ragd-$r.json")"
   echo "round $r/$ROUNDS: llama-bench (-p $P, -n 128 at depth $P)" >&2
   "$BENCH" -m "$MODEL" -t "$THREADS" -p "$P" -n 0 -r 3 -o json > "$OUT/pp-$r.json"

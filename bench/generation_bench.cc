@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   int reps = argc > 3 ? std::atoi(argv[3]) : 5;
   BackendOptions o;
   o.threads = threads;
-  o.chat_template = "gemma";  // the packaged model's architecture; no plain-text stop rules
+  if (argc > 4) o.model = argv[4];  // a GGUF path or packaged name; default: the packaged default
   auto model = OpenChatModel(o);
   if (!model.ok()) {
     std::fprintf(stderr, "%s\n", model.status().ToString().c_str());

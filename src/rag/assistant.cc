@@ -175,6 +175,7 @@ Result<Answer> Assistant::Answer_(const std::string& question, const std::string
     hits = std::move(notes);
   }
 
+  RAGD_ASSIGN_OR_RETURN(const std::string not_found, prompts_->Render("not_found", language, {}));
   if (options.strategy == AnswerStrategy::kRefine && hits.size() > 1) {
     // Answer from the best source, then improve the answer source by source.
     auto tp = Clock::now();
@@ -197,7 +198,9 @@ Result<Answer> Assistant::Answer_(const std::string& question, const std::string
       a.prompt_seconds += Since(tp);
       bool last = i + 1 == hits.size();
       RAGD_ASSIGN_OR_RETURN(a.generation, Generate({{"system", system}, {"user", user}}, g, last ? on_token : TokenFn(), &a));
-      if (!text::Trim(a.generation.text).empty()) answer = a.generation.text;
+      // A source that adds nothing may draw the not-found sentence: the
+      // answer so far stands.
+      if (!text::Trim(a.generation.text).empty() && !IsRefusal(a.generation.text, not_found)) answer = a.generation.text;
       Source s;
       s.n = static_cast<int>(i) + 1;
       s.hit = hits[i];
@@ -223,7 +226,6 @@ Result<Answer> Assistant::Answer_(const std::string& question, const std::string
   a.model_text = a.text;
   // The model found no answer in the sources and said so (the system prompt
   // asks for the not-found sentence): a refusal, like one from retrieval.
-  RAGD_ASSIGN_OR_RETURN(std::string not_found, prompts_->Render("not_found", language, {}));
   if (IsRefusal(a.text, not_found)) {
     a.found = false;
     a.model_refused = true;
