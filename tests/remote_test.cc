@@ -408,6 +408,11 @@ class FakeBrokenServer {
           sink.write(e.data(), e.size());
           return false;  // the connection drops: no finish_reason, no [DONE]
         });
+      } else if (fault == "broken-tool-call") {  // a model that emits a call that is not JSON
+        res.set_content(R"({"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"c1",)"
+                        R"("type":"function","function":{"name":"get_card_fee","arguments":"{\"card\": Plat"}}]},)"
+                        R"("finish_reason":"tool_calls"}]})",
+                        "application/json");
       } else if (fault == "malformed-sse") {
         res.set_content("data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\ndata: {this is not json\n\n",
                         "text/event-stream");
@@ -421,7 +426,15 @@ class FakeBrokenServer {
     });
     // Ollama's native protocol: no Ollama server comes from the registries
     // this project may use, so its NDJSON shape is exercised here.
-    server_.Post("/api/chat", [](const httplib::Request& req, httplib::Response& res) {
+    server_.Post("/api/chat", [this](const httplib::Request& req, httplib::Response& res) {
+      last_body_ = req.body;
+      if (req.body.find("\"tools\"") != std::string::npos) {
+        // Ollama sends a whole call, arguments as an object, in one line.
+        res.set_content("{\"message\":{\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"get_card_fee\","
+                        "\"arguments\":{\"card\":\"Platinum\"}}}]},\"done\":true,\"done_reason\":\"stop\"}\n",
+                        "application/x-ndjson");
+        return;
+      }
       if (req.body.find("\"stream\":true") != std::string::npos)
         res.set_content("{\"message\":{\"content\":\"One \"},\"done\":false}\n"
                         "{\"message\":{\"content\":\"day.\"},\"done\":false}\n"
@@ -455,6 +468,7 @@ class FakeBrokenServer {
   }
   std::string origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int calls() const { return calls_; }
+  const std::string& last_body() const { return last_body_; }
 
  private:
   static std::string Fault(const std::string& body) {
@@ -468,6 +482,7 @@ class FakeBrokenServer {
            R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1}})";
   }
   httplib::Server server_;
+  std::string last_body_;
   std::thread thread_;
   int port_ = 0;
   std::atomic<int> calls_{0};
@@ -546,6 +561,51 @@ TEST(FakeBrokenServerFaults, NoServerListeningIsNamed) {
   auto ftp = OpenChatModel(o);
   ASSERT_FALSE(ftp.ok());
   EXPECT_NE(ftp.status().message().find("must start with http:// or https://"), std::string::npos);
+}
+
+// Ollama's tools: arguments go out as objects and come back as JSON text;
+// ids are made here. A broken call from an OpenAI server is a clear error.
+TEST(FakeBrokenServerFaults, OllamaToolCallsAndABrokenCall) {
+  FakeBrokenServer fake;
+  BackendOptions o;
+  o.backend = "ollama";
+  o.base_url = fake.origin();
+  o.model = "qwen2.5";
+  auto m = OpenChatModel(o).value();
+  GenerateOptions g;
+  g.tools = FeeTool();
+  std::vector<ChatMessage> msgs = {{"user", "fee?"}};
+  msgs.push_back({"assistant", "", {{"call_9", "get_card_fee", R"({"card":"Gold"})"}}});
+  ChatMessage result{"tool", R"({"annual_fee":"300"})"};
+  result.tool_call_id = "call_9";
+  result.name = "get_card_fee";
+  msgs.push_back(result);
+  msgs.push_back({"user", "and the Platinum card?"});
+  std::vector<ToolCallDelta> deltas;
+  auto r = m->Chat(msgs, g, {}, [&](const ToolCallDelta& d) {
+    deltas.push_back(d);
+    return true;
+  });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->tool_calls.size(), 1u);
+  EXPECT_EQ(r->tool_calls[0].name, "get_card_fee");
+  EXPECT_EQ(nlohmann::json::parse(r->tool_calls[0].arguments), nlohmann::json::parse(R"({"card":"Platinum"})"));
+  EXPECT_EQ(r->finish_reason, "tool_calls");
+  ASSERT_EQ(deltas.size(), 1u);
+  EXPECT_EQ(deltas[0].id, r->tool_calls[0].id);
+  auto sent = nlohmann::json::parse(fake.last_body());
+  EXPECT_EQ(sent["tools"][0]["function"]["name"], "get_card_fee");
+  EXPECT_EQ(sent["messages"][1]["tool_calls"][0]["function"]["arguments"], nlohmann::json::parse(R"({"card":"Gold"})"));
+  EXPECT_EQ(sent["messages"][2]["tool_name"], "get_card_fee");
+  g.tool_choice = "none";  // Ollama has no tool_choice: none sends no tools
+  ASSERT_TRUE(m->Chat(std::vector<ChatMessage>{{"user", "fee?"}}, g).ok());
+  EXPECT_FALSE(nlohmann::json::parse(fake.last_body()).contains("tools"));
+
+  auto openai = OpenChatModel(fake.Options("broken-tool-call")).value();
+  auto broken = openai->Chat(std::vector<ChatMessage>{{"user", "fee?"}}, GenerateOptions{});
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("not a JSON object"), std::string::npos) << broken.status().message();
+  EXPECT_NE(broken.status().message().find("get_card_fee"), std::string::npos);
 }
 
 TEST(FakeBrokenServerFaults, OllamaNativeStreamsNdjson) {
