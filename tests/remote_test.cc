@@ -143,6 +143,17 @@ class LlamaServerChat : public ::testing::Test {
 };
 LlamaServer* LlamaServerChat::server_ = nullptr;
 
+// A remote backend's options.
+BackendOptions Remote(const std::string& backend, const std::string& base_url, const std::string& model,
+                      const std::string& api_key = "") {
+  BackendOptions o;
+  o.backend = backend;
+  o.base_url = base_url;
+  o.model = model;
+  o.api_key = api_key;
+  return o;
+}
+
 std::vector<ToolSpec> FeeTool() {
   return {{"get_card_fee", "The annual fee of a credit card, by card name.",
            R"({"type":"object","properties":{"card":{"type":"string"}},"required":["card"]})"}};
@@ -188,11 +199,7 @@ TEST_F(LlamaServerChat, PassesToolsAndToolMessagesThrough) {
 TEST(RagdServeChat, ReadsToolCallsWholeAndStreamed) {
   RagdServer server;
   ASSERT_TRUE(server.ready()) << server.error();
-  BackendOptions o;
-  o.backend = "openai";
-  o.base_url = server.base_url();
-  o.api_key = "test-key";
-  auto m = OpenChatModel(o).value();
+  auto m = OpenChatModel(Remote("openai", server.base_url(), "", "test-key")).value();
   GenerateOptions g;
   g.max_tokens = 96;
   g.tools = FeeTool();
@@ -567,11 +574,7 @@ TEST(FakeBrokenServerFaults, NoServerListeningIsNamed) {
 // ids are made here. A broken call from an OpenAI server is a clear error.
 TEST(FakeBrokenServerFaults, OllamaToolCallsAndABrokenCall) {
   FakeBrokenServer fake;
-  BackendOptions o;
-  o.backend = "ollama";
-  o.base_url = fake.origin();
-  o.model = "qwen2.5";
-  auto m = OpenChatModel(o).value();
+  auto m = OpenChatModel(Remote("ollama", fake.origin(), "qwen2.5")).value();
   GenerateOptions g;
   g.tools = FeeTool();
   std::vector<ChatMessage> msgs = {{"user", "fee?"}};
