@@ -33,7 +33,7 @@ missing = [f for f in facts if not any(alt.replace(",", "") in text for alt in f
 if expected not in cited:
     sys.exit(f"demo: expected the answer to cite {expected}, it cited: {cited}")
 if missing:
-    sys.exit(f"demo: the answer misses {missing}: {r[\"answer\"]!r}")
+    sys.exit("demo: the answer misses %s: %r" % (missing, r["answer"]))
 ' "$expected" "$facts"
 }
 
