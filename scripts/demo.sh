@@ -40,7 +40,7 @@ if missing:
 ask platinum-card.docx "1200" "What is the annual fee for the Platinum credit card?"
 ask handbook.md "1|3" "How long does an international wire transfer take?"
 ask faq.csv "400-820-6688" "如何挂失银行卡？"
-ask faq.csv "demand-deposit rate" "Can I take money out of a fixed deposit early?"
+ask faq.csv "Yes/yes" "Can I take money out of a fixed deposit early?"
 
 echo
 echo "== a question the knowledge base cannot answer"
