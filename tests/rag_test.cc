@@ -341,6 +341,10 @@ TEST(LocalChat, JsonSchemaOutputParsesAndValidates) {
   EXPECT_FALSE(CheckOutputSchema("{not json").ok());
 }
 
+// Small models echo a tool's result unless told what to do with it.
+constexpr char kToolSystem[] =
+    "You are a helpful assistant. When a tool result arrives, answer the user's question from it in one sentence.";
+
 std::vector<ToolSpec> FeeTools() {
   return {{"get_card_fee", "The annual fee of a credit card, by card name.",
            R"({"type":"object","properties":{"card":{"type":"string","description":"the card's name"}},"required":["card"]})"},
@@ -355,7 +359,7 @@ TEST(LocalChat, ToolCallRoundTrip) {
   GenerateOptions g;
   g.max_tokens = 128;
   g.tools = FeeTools();
-  std::vector<ChatMessage> msgs = {{"user", "What is the annual fee of the Platinum card?"}};
+  std::vector<ChatMessage> msgs = {{"system", kToolSystem}, {"user", "What is the annual fee of the Platinum card?"}};
   std::string streamed_args, streamed_name, streamed_id;
   auto call = Instruct().Chat(msgs, g, {}, [&](const ToolCallDelta& d) {
     EXPECT_EQ(d.index, 0);
@@ -383,10 +387,16 @@ TEST(LocalChat, ToolCallRoundTrip) {
   result.tool_call_id = c.id;
   result.name = c.name;
   msgs.push_back(result);
-  auto final_answer = Instruct().Chat(msgs, g);
+  // The answer turn: the result is in, so no further call is wanted (the
+  // 0.5B would call again while tools are offered).
+  GenerateOptions answer_turn = g;
+  answer_turn.tool_choice = "none";
+  auto final_answer = Instruct().Chat(msgs, answer_turn);
   ASSERT_TRUE(final_answer.ok()) << final_answer.status().ToString();
   EXPECT_TRUE(final_answer->tool_calls.empty());
+  // An answer in words from the result, not the result (or the call) echoed.
   EXPECT_NE(final_answer->text.find("3,600"), std::string::npos) << final_answer->text;
+  EXPECT_EQ(final_answer->text.find('{'), std::string::npos) << final_answer->text;
 
   // tool_choice: a named function is the one called; none calls nothing.
   g.tool_choice = "get_exchange_rate";

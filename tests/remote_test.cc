@@ -172,7 +172,9 @@ TEST_F(LlamaServerChat, PassesToolsAndToolMessagesThrough) {
   GenerateOptions g;
   g.max_tokens = 64;
   g.tools = FeeTool();
-  std::vector<ChatMessage> msgs = {{"user", "What is the annual fee of the Platinum card?"}};
+  std::vector<ChatMessage> msgs = {
+      {"system", "You are a helpful assistant. When a tool result arrives, answer the user's question from it in one sentence."},
+      {"user", "What is the annual fee of the Platinum card?"}};
   auto first = m->Chat(msgs, g);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_NE(first->text.find("get_card_fee"), std::string::npos) << first->text;
@@ -182,10 +184,12 @@ TEST_F(LlamaServerChat, PassesToolsAndToolMessagesThrough) {
   ChatMessage result{"tool", R"({"annual_fee":"CNY 3,600"})"};
   result.tool_call_id = call.id;
   msgs.push_back(result);
+  g.tool_choice = "none";  // the answer turn
   auto answer = m->Chat(msgs, g);
   ASSERT_TRUE(answer.ok()) << answer.status().ToString();
   EXPECT_TRUE(answer->tool_calls.empty());
   EXPECT_NE(answer->text.find("3,600"), std::string::npos) << answer->text;
+  EXPECT_EQ(answer->text.find('{'), std::string::npos) << answer->text;  // words, not the result echoed
 
   g.tool_choice = "get_weather";  // checked before anything is sent
   auto unknown = m->Chat(msgs, g);

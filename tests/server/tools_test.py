@@ -37,6 +37,9 @@ RATE_TOOL = {
     },
 }
 QUESTION = {"role": "user", "content": "What is the annual fee of the Platinum card?"}
+# Small models echo a tool's result unless told what to do with it.
+SYSTEM = {"role": "system",
+          "content": "You are a helpful assistant. When a tool result arrives, answer the user's question from it in one sentence."}
 
 
 class ToolsTest(unittest.TestCase):
@@ -51,7 +54,7 @@ class ToolsTest(unittest.TestCase):
         cls.s.stop()
 
     def test_tool_call_round_trip(self):
-        r = self.client.chat.completions.create(model=self.model, messages=[QUESTION], tools=[FEE_TOOL, RATE_TOOL])
+        r = self.client.chat.completions.create(model=self.model, messages=[SYSTEM, QUESTION], tools=[FEE_TOOL, RATE_TOOL])
         choice = r.choices[0]
         self.assertEqual(choice.finish_reason, "tool_calls")
         calls = choice.message.tool_calls
@@ -64,12 +67,15 @@ class ToolsTest(unittest.TestCase):
         self.assertIn("Platinum", args["card"])
 
         # The tool's result goes back; the model answers from it.
-        messages = [QUESTION, choice.message.model_dump(exclude_none=True),
+        messages = [SYSTEM, QUESTION, choice.message.model_dump(exclude_none=True),
                     {"role": "tool", "tool_call_id": call.id, "content": json.dumps({"annual_fee": "CNY 3,600"})}]
-        final = self.client.chat.completions.create(model=self.model, messages=messages, tools=[FEE_TOOL, RATE_TOOL])
+        # The answer turn: the result is in, so no further call is wanted.
+        final = self.client.chat.completions.create(model=self.model, messages=messages, tools=[FEE_TOOL, RATE_TOOL],
+                                                    tool_choice="none")
         self.assertEqual(final.choices[0].finish_reason, "stop")
         self.assertFalse(final.choices[0].message.tool_calls)
         self.assertIn("3,600", final.choices[0].message.content)
+        self.assertNotIn("{", final.choices[0].message.content)  # words, not the result echoed
 
     def test_streamed_tool_calls_come_as_indexed_deltas(self):
         stream = self.client.chat.completions.create(
