@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "ragd/engine.h"
 #include "ragd/models.h"
 #include "ragd/rag.h"
 #include "ragd/trace.h"
@@ -170,6 +171,25 @@ TEST(AnswerPrompt, RespectsTheTokenBudget) {
   EXPECT_NE(huge.status().message().find("context"), std::string::npos);
 }
 
+TEST(AnswerPrompt, LocalModelsReadAtMost512TokensOfSourcesByDefault) {
+  auto p = Prompts::Load().value();
+  std::vector<SearchHit> hits;
+  for (int i = 0; i < 40; ++i)
+    hits.push_back(Hit("doc" + std::to_string(i) + ".md",
+                       "Passage " + std::to_string(i) + " talks about fees, transfers and cards at some length."));
+  ASSERT_EQ(Instruct().default_context_budget(), 512);
+  auto built = BuildAnswerPrompt(p, Instruct(), "en", "fees?", hits, {}, 0, 256);
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  EXPECT_LE(built->context_tokens, 512);
+  EXPECT_GT(built->context_tokens, 400);
+  EXPECT_LT(built->sources.size(), 40u);
+  // The system prompt and the two worked examples are the stable prefix;
+  // the sources the last message shows are sources_text.
+  EXPECT_EQ(built->stable_messages, 5);
+  EXPECT_NE(built->messages.back().content.find(built->sources_text), std::string::npos);
+  EXPECT_TRUE(built->sources_text.starts_with("[1] Passage 0"));
+}
+
 TEST(Condense, UsesTheHistoryTheMemoryKeeps) {
   auto p = Prompts::Load().value();
   Session s;
@@ -279,6 +299,59 @@ TEST(LocalChat, GreedyAnswerRepeatsAndStatesTheFact) {
   EXPECT_EQ(c->text, a->text);
   EXPECT_GT(a->prompt_tokens, 20);
   EXPECT_GT(a->completion_tokens, 0);
+}
+
+// The stable prefix's key/value state goes to the prompt cache folder and
+// the next process (here: another model instance) starts from it; a file
+// that does not load is ignored and written anew. The output is the same
+// either way.
+TEST(LocalChat, StablePrefixStateOutlivesTheProcess) {
+  TempDir cache;
+  auto open = [&] {
+    BackendOptions o;
+    o.threads = 2;
+    o.prompt_cache_dir = cache.path();
+    auto m = OpenChatModel(o);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    return std::move(m).value();
+  };
+  auto prompts = Prompts::Load().value();
+  std::vector<ChatMessage> msgs = WirePrompt();
+  msgs[0].content = prompts.Render("system", "en", {}).value();
+  GenerateOptions g;
+  g.max_tokens = 24;
+  g.stable_prefix_messages = 1;
+  auto kv_files = [&] {
+    std::vector<std::filesystem::path> out;
+    for (const auto& e : std::filesystem::directory_iterator(cache.path())) out.push_back(e.path());
+    return out;
+  };
+
+  auto first = open()->Chat(msgs, g);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->cached_prompt_tokens, 0);
+  auto files = kv_files();
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].extension(), ".kv");
+
+  auto second = open()->Chat(msgs, g);
+  ASSERT_TRUE(second.ok());
+  EXPECT_GT(second->cached_prompt_tokens, 40);  // the system prompt
+  EXPECT_LT(second->cached_prompt_tokens, second->prompt_tokens);
+  EXPECT_EQ(second->text, first->text);
+
+  { std::ofstream(files[0], std::ios::trunc) << "not a llama.cpp state"; }
+  auto third = open()->Chat(msgs, g);
+  ASSERT_TRUE(third.ok()) << third.status().ToString();
+  EXPECT_EQ(third->cached_prompt_tokens, 0);
+  EXPECT_EQ(third->text, first->text);
+  EXPECT_GT(std::filesystem::file_size(files[0]), 1000u);  // rewritten
+
+  // A fixed seed evaluates the whole prompt afresh: no saved state is read.
+  g.seed = 3;
+  auto seeded = open()->Chat(msgs, g);
+  ASSERT_TRUE(seeded.ok());
+  EXPECT_EQ(seeded->cached_prompt_tokens, 0);
 }
 
 TEST(LocalChat, StreamsStopsAndCancels) {
@@ -426,6 +499,60 @@ TEST(LocalChat, BaseModelUsesPlainTextAndRefusesTools) {
   auto t = Base().Chat(WirePrompt(), g);
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.status().message().find("cannot call tools"), std::string::npos) << t.status().message();
+}
+
+// check_sources: the check prompt (overridable like every template) is
+// asked first, and a reply starting with "no" refuses before any answer is
+// generated. Whether the model judges well is measured, not tested: the
+// packaged 0.5B says the same whatever the question, the 1.5B tells them
+// apart (docs/EVAL.md). Here the override makes the reply certain.
+TEST(Assistant, CheckSourcesRefusesOnTheModelsNo) {
+  TempDir data, docs, say_no, say_yes;
+  testing::WriteFile(docs / "transfers.md",
+                     "# Transfers\n\nInternational wire transfers take 1 to 3 working days. "
+                     "Domestic transfers arrive the same day.\n");
+  const std::string ask = "Sources:\n{{sources}}\n\nQuestion: {{question}}\n";
+  testing::WriteFile(say_no / "check.en.txt", ask + "Is the sky green? Reply yes or no.\n");
+  testing::WriteFile(say_yes / "check.en.txt", ask + "Write the word yes.\n");
+  EngineOptions eo;
+  eo.data_dir = data.path();
+  auto engine = Engine::Open(eo);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  IngestOptions io;
+  io.kb = "t";
+  io.paths = {docs.path()};
+  ASSERT_TRUE((*engine)->IngestFiles(io).ok());
+  AskOptions o;
+  o.kb = "t";
+  o.check_sources = true;
+  o.generate.max_tokens = 48;
+  const std::string question = "How long does an international wire transfer take?";
+
+  auto no_prompts = Prompts::Load(say_no.path()).value();
+  Assistant refuser(engine->get(), &Instruct(), &no_prompts);
+  std::string streamed;
+  auto off = refuser.Ask(question, o, [&](std::string_view p) { streamed += p; return true; });
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_FALSE(off->found) << off->text << " / check: " << off->check_reply;
+  EXPECT_TRUE(off->check_refused);
+  EXPECT_EQ(RefusalReason(*off), "check");
+  EXPECT_EQ(off->text, no_prompts.Render("not_found", "en", {}).value());
+  EXPECT_EQ(streamed, off->text);
+  EXPECT_FALSE(off->sources.empty());  // what was checked is still shown
+
+  auto yes_prompts = Prompts::Load(say_yes.path()).value();
+  Assistant answerer(engine->get(), &Instruct(), &yes_prompts);
+  auto on = answerer.Ask(question, o);
+  ASSERT_TRUE(on.ok()) << on.status().ToString();
+  EXPECT_TRUE(on->found) << on->text << " / check: " << on->check_reply;
+  EXPECT_EQ(RefusalReason(*on), "");
+  EXPECT_NE(on->text.find("3"), std::string::npos) << on->text;
+
+  // Off by default: the same prompts never refuse.
+  o.check_sources = false;
+  auto unchecked = refuser.Ask(question, o);
+  ASSERT_TRUE(unchecked.ok());
+  EXPECT_TRUE(unchecked->found) << unchecked->text;
 }
 
 TEST(LocalChat, PromptLongerThanTheContextIsAClearError) {

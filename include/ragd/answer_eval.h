@@ -3,6 +3,7 @@
 // answer against the reference answers and the retrieved context.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,15 @@ struct AnswerEvalOptions {
   int unanswerable_limit = 0;  // the first N of them (0 = all)
 };
 
+struct AnswerEvalRecord;
+struct UnanswerableRecord;
+// Called as each question is scored, so a long run's results are kept as
+// they come (the CLI appends them to its JSONL file).
+struct AnswerEvalSink {
+  std::function<void(const AnswerEvalRecord&)> answered;
+  std::function<void(const UnanswerableRecord&)> unanswerable;
+};
+
 // One question's scores; judge metrics are unset when not judged or when
 // the answer has no claim to check.
 struct AnswerScores {
@@ -51,10 +61,14 @@ struct AnswerEvalRecord {
   std::vector<std::string> references;
   std::string answer;
   bool found = true;
+  std::string refusal;  // when not found: "retrieval", "check" or "model" (RefusalReason)
   std::vector<std::string> sources;  // labels of the retrieved passages
   AnswerScores scores;
   std::vector<std::string> claims;   // what the judge extracted
   std::vector<std::string> cited_doc_ids;
+  int prompt_tokens = 0;            // the answer call's whole prompt
+  int cached_prompt_tokens = 0;     // of them, reused from the previous call
+  double first_token_seconds = 0;   // of the answer call
   double seconds = 0;
 };
 
@@ -64,6 +78,9 @@ struct UnanswerableRecord {
   std::string question;
   std::string answer;
   bool refused = false;
+  std::string refusal;  // as AnswerEvalRecord::refusal
+  int prompt_tokens = 0;
+  double seconds = 0;
 };
 
 struct AnswerEvalReport {
@@ -85,7 +102,8 @@ const std::vector<std::string>& AnswerMetricNames();
 std::optional<double> AnswerMetric(const AnswerScores& s, const std::string& name);
 
 Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const Prompts& prompts,
-                                         const AnswerEvalOptions& options, const ProgressFn& progress = {});
+                                         const AnswerEvalOptions& options, const ProgressFn& progress = {},
+                                         const AnswerEvalSink& sink = {});
 
 // A box plot (min, quartiles, median, max and mean) of each metric over the
 // questions, as a standalone SVG document.

@@ -38,6 +38,12 @@ struct BackendOptions {
   double connect_timeout_seconds = 5;   // remote
   int max_retries = 3;                  // remote: on 429, 5xx, connection errors
   double retry_backoff_seconds = 0.5;   // first wait; doubles each retry
+  // local: a folder where the key/value state of a prompt's stable prefix
+  // (GenerateOptions::stable_prefix_messages) is kept across processes, so
+  // a one-shot `ragd ask` does not evaluate the system prompt and examples
+  // again. A cache: files that fail to load are ignored and rewritten.
+  // Empty = within the process only.
+  std::string prompt_cache_dir;
 };
 
 // "local", "openai", "ollama" → ok; anything else → InvalidArgument.
@@ -93,6 +99,10 @@ struct GenerateOptions {
   std::vector<ToolSpec> tools;
   std::string tool_choice = "auto";
   bool parallel_tool_calls = true;
+  // The leading messages that are the same from call to call (system
+  // prompt, worked examples): with BackendOptions::prompt_cache_dir their
+  // key/value state is saved once and loaded by later processes. 0 = none.
+  int stable_prefix_messages = 0;
 };
 
 // "auto", "none", "required" or the name of one of tools → ok; anything else
@@ -109,6 +119,7 @@ struct ChatResult {
   std::vector<ToolCall> tool_calls;  // arguments always parse as JSON objects
   std::string finish_reason;  // "stop" | "length" | "tool_calls" | "cancelled"
   int prompt_tokens = 0;
+  int cached_prompt_tokens = 0;  // of prompt_tokens, those whose keys/values were reused
   int completion_tokens = 0;
   double seconds = 0;              // whole call
   double first_token_seconds = 0;  // time to first token (0 = none generated)
@@ -141,6 +152,9 @@ class ChatModel {
   virtual Result<int> CountTokens(std::string_view text) = 0;
   // Tokens the model can attend to (prompt + answer).
   virtual int context_tokens() const = 0;
+  // Tokens of sources an answer prompt gets when the caller sets no budget
+  // (AskOptions::context_budget 0); 0 = all the context leaves.
+  virtual int default_context_budget() const { return 0; }
   virtual std::string backend() const = 0;
   virtual std::string model() const = 0;
 };

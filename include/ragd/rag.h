@@ -65,8 +65,9 @@ struct AskOptions {
   // value calibrated for the knowledge base's embedding model
   // (DefaultMinScore); negative = never refuse.
   std::optional<double> min_score;
-  // Tokens for the numbered sources. 0 = what the model's context leaves
-  // after the rest of the prompt and max_tokens.
+  // Tokens for the numbered sources. 0 = the model's default (512 for a
+  // local model, read on a CPU), else what its context leaves after the
+  // rest of the prompt and max_tokens.
   int context_budget = 0;
   AnswerStrategy strategy = AnswerStrategy::kStuff;
   // Each source comes with its document's n neighbouring chunks, merged
@@ -81,6 +82,11 @@ struct AskOptions {
   // Citations are checked against the sources (AttributeCitations);
   // Answer::citations_corrected says when that changed them. Negative = off.
   double attribute_min_overlap = 0.4;
+  // Before answering, ask the model whether the sources state the answer
+  // (the check prompt); a reply starting with "no" refuses as an empty
+  // retrieval does. The check shares the answer prompt's prefix, so
+  // with a local model it costs its last few tokens. Stuff strategy only.
+  bool check_sources = false;
   GenerateOptions generate;
 };
 
@@ -98,6 +104,8 @@ struct Answer {
   std::string text;
   bool found = true;  // false: nothing relevant was retrieved, or the model said the sources do not say
   bool model_refused = false;  // the model answered with the not-found sentence
+  bool check_refused = false;  // check_sources: the model judged the sources silent
+  std::string check_reply;     // check_sources: what the model replied to the check
   double best_score = 0;   // cosine similarity of the best dense candidate
   double min_score = -1;   // the refusal threshold applied (-1 = none)
   std::vector<Source> sources;
@@ -111,6 +119,11 @@ struct Answer {
   double generation_seconds = 0;  // every model call (condense, map, answer, summary)
   double condense_seconds = 0;
 };
+
+// Why an answer is a refusal: "retrieval" (nothing relevant came back),
+// "check" (check_sources judged the sources silent), "model" (it wrote the
+// not-found sentence); "" when found.
+std::string RefusalReason(const Answer& a);
 
 // One question-and-answer exchange of a session.
 struct Turn {
@@ -155,14 +168,17 @@ class SessionStore {
 struct BuiltPrompt {
   std::vector<ChatMessage> messages;
   std::vector<Source> sources;  // those that fit, numbered from 1
+  std::string sources_text;     // the numbered sources as rendered into the last message
   int context_tokens = 0;
+  int stable_messages = 0;      // leading messages the same for every question (GenerateOptions)
 };
 
 // Assembles system prompt, few-shot examples, history and the numbered
 // sources, in rank order, as many as fit in `budget` tokens counted with the
 // model's tokenizer (the best one is cut to fit when alone it is too long).
 // The budget is capped by what the model's context leaves after the rest of
-// the prompt and answer_tokens; budget <= 0 means exactly that.
+// the prompt and answer_tokens; budget <= 0 means the model's
+// default_context_budget(), or when that is 0 all of the room.
 Result<BuiltPrompt> BuildAnswerPrompt(const Prompts& prompts, ChatModel& model, const std::string& language,
                                       const std::string& question, const std::vector<SearchHit>& hits,
                                       const std::vector<ChatMessage>& history, int budget, int answer_tokens);
@@ -210,6 +226,9 @@ class Assistant {
                          const std::vector<ChatMessage>& history, const AskOptions& options, const TokenFn& on_token);
   Result<ChatResult> Generate(const std::vector<ChatMessage>& messages, const GenerateOptions& g,
                               const TokenFn& on_token, Answer* answer);
+  // check_sources: do the prompt's sources state the answer?
+  Result<bool> SourcesStateAnswer(const BuiltPrompt& built, const std::string& language, const std::string& question,
+                                  const GenerateOptions& g, Answer* answer);
 
   Engine* engine_;
   ChatModel* model_;

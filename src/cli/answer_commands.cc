@@ -6,9 +6,12 @@
 
 #include <thread>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -93,6 +96,7 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   if (f.min_score) a.min_score = *f.min_score;
   if (f.context_budget) a.context_budget = *f.context_budget;
   if (f.neighbors) a.neighbors = *f.neighbors;
+  if (f.check_sources) a.check_sources = *f.check_sources;
   a.no_retrieval = f.no_retrieval;
   RAGD_ASSIGN_OR_RETURN(a.filters, ParseFilters(f.filters));
   a.rerank = !f.no_rerank;
@@ -128,6 +132,11 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
     }
   }
 
+  // The system prompt's and examples' state outlives the process (a
+  // one-shot ask skips evaluating them): a cache folder beside the bases.
+  if (s.chat.prompt_cache_dir.empty())
+    s.chat.prompt_cache_dir = (std::filesystem::path(s.data_dir.empty() ? DefaultDataDir() : s.data_dir) /
+                               ".prompt-cache").string();  // a dot: never a knowledge base name
   auto model = OpenChatModel(s.chat);
   if (!model.ok()) return model.status();
   run->model = std::move(model).value();
@@ -144,6 +153,8 @@ json AnswerJson(const Answer& a, const ChatModel& m, const AskOptions& o) {
               {"language", a.language},
               {"answer", std::string(text::Trim(a.text))},
               {"found", a.found},
+              {"refusal", RefusalReason(a)},
+              {"check_reply", a.check_reply},
               {"best_score", a.best_score},
               {"min_score", a.min_score},
               {"citations_corrected", a.citations_corrected},
@@ -156,6 +167,7 @@ json AnswerJson(const Answer& a, const ChatModel& m, const AskOptions& o) {
               {"mode", SearchModeName(o.mode)},
               {"usage",
                {{"prompt_tokens", a.generation.prompt_tokens},
+                {"cached_prompt_tokens", a.generation.cached_prompt_tokens},
                 {"completion_tokens", a.generation.completion_tokens},
                 {"context_tokens", a.context_tokens}}},
               {"timings",
@@ -257,6 +269,8 @@ AnswerCommands::AnswerCommands(CLI::App* app, CommonFlags* common) : common_(com
     cmd->add_option("--context-budget", f_.context_budget, "tokens for sources (default: what the context leaves)");
     cmd->add_option("--strategy", f_.strategy, "stuff, map-reduce or refine (default stuff)");
     cmd->add_option("--neighbors", f_.neighbors, "give the model n chunks around each source (default 0)");
+    cmd->add_flag("--check-sources,!--no-check-sources", f_.check_sources,
+                  "before answering, ask the model whether the sources state the answer; refuse when not");
     cmd->add_flag("--no-retrieval", f_.no_retrieval, "talk to the model directly");
     AddRetrievalFlags(cmd, &f_.filters, &f_.no_rerank, &f_.rerank_candidates);
     cmd->add_flag("--json", f_.json, "print the answer as JSON (no streaming)");
@@ -483,25 +497,37 @@ int AnswerCommands::EvalAnswers() {
   o.judge = !eval_no_judge_;
   o.unanswerable_file = eval_unanswerable_;
   o.unanswerable_limit = eval_unanswerable_limit_;
-  cli::ProgressBar bar("eval answers", common_->quiet || f_.json);
-  auto r = EvaluateAnswers(*run.engine, *run.model, run.prompts, o, [&](const IngestProgress& p) { bar.Update(p); });
-  bar.Finish();
-  WarnTrace(run);
-  if (!r.ok()) return Fail(r.status());
-  // The per-question file and the plot.
-  std::string lines;
-  for (const auto& rec : r->records) {
+  // The per-question file grows as questions are scored: a run stopped
+  // early keeps what it measured.
+  std::ofstream out(eval_out_, std::ios::trunc);
+  if (!out) return Fail(Status::IOError("cannot write " + eval_out_ + ": " + std::strerror(errno)));
+  auto write_line = [&](const json& j) {
+    out << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    out.flush();
+  };
+  AnswerEvalSink sink;
+  sink.answered = [&](const AnswerEvalRecord& rec) {
     json scores = json::object();
     for (const auto& name : AnswerMetricNames())
       if (auto v = AnswerMetric(rec.scores, name)) scores[name] = *v;
-    lines += json{{"id", rec.id}, {"question", rec.question}, {"references", rec.references}, {"answer", rec.answer},
-                  {"found", rec.found}, {"sources", rec.sources}, {"claims", rec.claims}, {"scores", scores},
-                  {"seconds", rec.seconds}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-  }
-  for (const auto& u : r->unanswerable)
-    lines += json{{"id", u.id}, {"question", u.question}, {"unanswerable", true}, {"answer", u.answer},
-                  {"refused", u.refused}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-  if (Status st = files::WriteFileAtomic(eval_out_, lines); !st.ok()) return Fail(st);
+    write_line({{"id", rec.id}, {"question", rec.question}, {"references", rec.references}, {"answer", rec.answer},
+                {"found", rec.found}, {"refusal", rec.refusal}, {"sources", rec.sources}, {"claims", rec.claims}, {"scores", scores},
+                {"prompt_tokens", rec.prompt_tokens}, {"cached_prompt_tokens", rec.cached_prompt_tokens},
+                {"first_token_seconds", rec.first_token_seconds},
+                {"seconds", rec.seconds}});
+  };
+  sink.unanswerable = [&](const UnanswerableRecord& u) {
+    write_line({{"id", u.id}, {"question", u.question}, {"unanswerable", true}, {"answer", u.answer},
+                {"refused", u.refused}, {"refusal", u.refusal}, {"prompt_tokens", u.prompt_tokens}, {"seconds", u.seconds}});
+  };
+  cli::ProgressBar bar("eval answers", common_->quiet || f_.json);
+  auto r = EvaluateAnswers(*run.engine, *run.model, run.prompts, o, [&](const IngestProgress& p) { bar.Update(p); },
+                           sink);
+  bar.Finish();
+  WarnTrace(run);
+  if (!r.ok()) return Fail(r.status());
+  out.close();
+  if (!out) return Fail(Status::IOError("cannot write " + eval_out_ + ": " + std::strerror(errno)));
   const double n_answerable = static_cast<double>(r->records.size());
   json refusals = {{"answerable_refused", r->answerable_refused},
                    {"answerable_refused_share", r->answerable_refused / n_answerable}};

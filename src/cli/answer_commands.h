@@ -22,6 +22,7 @@ struct AnswerFlags {
   std::vector<std::string> stop;
   std::string json_schema_file;
   bool no_retrieval = false;
+  std::optional<bool> check_sources;
   std::vector<std::string> filters;
   bool no_rerank = false;
   std::optional<int> rerank_candidates;

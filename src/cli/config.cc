@@ -27,7 +27,7 @@ const std::map<std::string, std::set<std::string>>& KnownKeys() {
         "stop"}},
       {"embed", {"backend", "model", "base_url", "api_key", "threads", "timeout_seconds", "max_retries"}},
       {"rerank", {"backend", "model", "base_url", "api_key", "threads", "timeout_seconds", "max_retries", "candidates"}},
-      {"ask", {"mode", "k", "min_score", "context_budget", "strategy", "prompts_dir", "neighbors"}},
+      {"ask", {"mode", "k", "min_score", "context_budget", "strategy", "prompts_dir", "neighbors", "check_sources"}},
       {"memory", {"kind", "window"}},
       {"trace", {"enabled", "file"}},
   };
@@ -153,6 +153,7 @@ Result<Settings> LoadSettings(const std::string& config_path) {
     if (auto v = t["ask"]["min_score"].value<double>()) s.ask.min_score = *v;
     Take(t, "ask", "context_budget", &s.ask.context_budget);
     Take(t, "ask", "neighbors", &s.ask.neighbors);
+    Take(t, "ask", "check_sources", &s.ask.check_sources);
     Take(t, "ask", "strategy", &strategy);
     if (!strategy.empty()) { RAGD_ASSIGN_OR_RETURN(s.ask.strategy, ParseAnswerStrategy(strategy)); }
     Take(t, "ask", "prompts_dir", &s.prompts_dir);

@@ -78,7 +78,8 @@ std::optional<double> AnswerMetric(const AnswerScores& s, const std::string& nam
 }
 
 Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const Prompts& prompts,
-                                         const AnswerEvalOptions& options, const ProgressFn& progress) {
+                                         const AnswerEvalOptions& options, const ProgressFn& progress,
+                                         const AnswerEvalSink& sink) {
   auto t0 = Clock::now();
   RAGD_ASSIGN_OR_RETURN(eval::BeirSet set, eval::ReadBeir(options.beir_dir, options.split));
   RAGD_ASSIGN_OR_RETURN(auto answers, eval::ReadAnswers(options.beir_dir));
@@ -111,6 +112,10 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
     RAGD_ASSIGN_OR_RETURN(Answer a, assistant.Ask(q->text, ask));
     rec.answer = std::string(text::Trim(a.text));
     rec.found = a.found;
+    rec.refusal = RefusalReason(a);
+    rec.prompt_tokens = a.generation.prompt_tokens;
+    rec.cached_prompt_tokens = a.generation.cached_prompt_tokens;
+    rec.first_token_seconds = a.generation.first_token_seconds;
     std::string context;
     for (const auto& s : a.sources) {
       rec.sources.push_back(SourceLabel(s.hit));
@@ -189,6 +194,7 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
       }
     }
     rec.seconds = std::chrono::duration<double>(Clock::now() - tq).count();
+    if (sink.answered) sink.answered(rec);
     report.records.push_back(std::move(rec));
     ++prog.done;
     prog.current = q->id;
@@ -202,8 +208,12 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
       questions.resize(options.unanswerable_limit);
     prog.total += static_cast<int64_t>(questions.size());
     for (const auto& q : questions) {
+      auto tq = Clock::now();
       RAGD_ASSIGN_OR_RETURN(Answer a, assistant.Ask(q.text, ask));
-      UnanswerableRecord u{q.id, q.text, std::string(text::Trim(a.text)), !a.found};
+      UnanswerableRecord u{q.id, q.text, std::string(text::Trim(a.text)), !a.found, RefusalReason(a),
+                           a.generation.prompt_tokens,
+                           std::chrono::duration<double>(Clock::now() - tq).count()};
+      if (sink.unanswerable) sink.unanswerable(u);
       report.unanswerable_refused += u.refused;
       report.unanswerable.push_back(std::move(u));
       ++prog.done;

@@ -6,7 +6,9 @@
 // output and the parser that reads them back. A GGUF without a template is a
 // base model: it gets ragd's `plain` text format. The key/value cache keeps
 // the longest common prefix of the previous prompt so that a follow-up turn
-// only evaluates what is new.
+// only evaluates what is new; with a prompt cache folder, the state of the
+// stable prefix (system prompt, examples) is also kept on disk for the next
+// process.
 #include <chat.h>
 #include <json-schema-to-grammar.h>
 #include <sampling.h>
@@ -20,6 +22,8 @@
 #include <regex>
 #include <set>
 #include <thread>
+
+#include <unistd.h>
 
 #include "core/text.h"
 #include "models/llama_common.h"
@@ -156,6 +160,15 @@ class LocalChatModel final : public ChatModel {
     if (!ctx_) return Status::Unavailable("cannot create a llama.cpp context of " + std::to_string(n_ctx_) +
                                           " tokens for " + path + " (out of memory?)");
     n_ctx_ = static_cast<int>(llama_n_ctx(ctx_));
+    prompt_cache_dir_ = options.prompt_cache_dir;
+    {
+      // What a saved state is valid for: this file (as it is now) and context.
+      std::error_code ec;
+      auto size = std::filesystem::file_size(path, ec);
+      auto mtime = std::filesystem::last_write_time(path, ec).time_since_epoch().count();
+      state_key_ = std::filesystem::absolute(path, ec).string() + "|" + std::to_string(size) + "|" +
+                   std::to_string(mtime) + "|" + std::to_string(n_ctx_) + "|" + std::to_string(cp.n_ubatch);
+    }
     name_ = llama::MetaString(model_, "general.name");
     if (name_.empty()) name_ = std::filesystem::path(path).stem().string();
 
@@ -210,6 +223,10 @@ class LocalChatModel final : public ChatModel {
     if (options.seed < 0)
       while (keep < cached_.size() && keep < tokens.size() && cached_[keep] == tokens[keep]) ++keep;
     if (keep == tokens.size() && keep > 0) --keep;
+    // The stable prefix, whose state may come from (and go to) disk.
+    const size_t stable = options.seed < 0 ? StablePrefix(messages, options, tokens) : 0;
+    const std::string state_file = stable > 0 ? StateFile(tokens, stable) : "";
+    if (keep < stable) LoadState(state_file, tokens, stable, &keep);
     llama_memory_t mem = llama_get_memory(ctx_);
     if (!llama_memory_seq_rm(mem, 0, static_cast<llama_pos>(keep), -1)) {
       llama_memory_clear(mem, true);
@@ -217,10 +234,14 @@ class LocalChatModel final : public ChatModel {
     }
     cached_.assign(tokens.begin(), tokens.begin() + keep);
     for (size_t i = keep; i < tokens.size();) {
-      int n = static_cast<int>(std::min<size_t>(512, tokens.size() - i));
+      // A batch ends where the stable prefix does, so its state can be saved alone.
+      size_t end = std::min(tokens.size(), i + 512);
+      if (i < stable && end > stable) end = stable;
+      int n = static_cast<int>(end - i);
       if (Status st = Decode(&tokens[i], n); !st.ok()) return st;
-      cached_.insert(cached_.end(), tokens.begin() + i, tokens.begin() + i + n);
-      i += n;
+      cached_.insert(cached_.end(), tokens.begin() + i, tokens.begin() + end);
+      i = end;
+      if (i == stable) SaveState(state_file);
     }
 
     RAGD_ASSIGN_OR_RETURN(common_sampler_ptr sampler, MakeSampler(options, r));
@@ -232,6 +253,7 @@ class LocalChatModel final : public ChatModel {
     OutputReader reader(r.parse, r.parser_params, r.tool_names, on_token, on_tool_call);
     ChatResult result;
     result.prompt_tokens = n_prompt;
+    result.cached_prompt_tokens = static_cast<int>(keep);
     result.finish_reason = "length";
     std::string text;   // everything generated (after stop-string trimming)
     size_t hold = 0;    // bytes held back in case a stop string is forming
@@ -316,6 +338,10 @@ class LocalChatModel final : public ChatModel {
     return static_cast<int>(toks.size());
   }
   int context_tokens() const override { return n_ctx_; }
+  // On two CPU cores a prompt is read at roughly 50-100 tokens/s: 512
+  // tokens of sources keep the first token within seconds, and measured on
+  // squad2-dev-5 they answer as well as the whole context did (docs/EVAL.md).
+  int default_context_budget() const override { return 512; }
   std::string backend() const override { return "local"; }
   std::string model() const override { return name_; }
 
@@ -482,6 +508,71 @@ class LocalChatModel final : public ChatModel {
     return buf;
   }
 
+  // How many leading tokens of the prompt belong to its stable messages
+  // (0 without a prompt cache folder): the longest common prefix of the
+  // prompt and those messages rendered alone, which works for any template.
+  size_t StablePrefix(std::span<const ChatMessage> messages, const GenerateOptions& o,
+                      const std::vector<llama_token>& tokens) {
+    const size_t n_msgs = static_cast<size_t>(std::max(0, o.stable_prefix_messages));
+    if (prompt_cache_dir_.empty() || n_msgs == 0 || n_msgs >= messages.size()) return 0;
+    GenerateOptions plain_options;
+    auto r = Render(messages.first(n_msgs), plain_options);
+    if (!r.ok()) return 0;
+    auto prefix = llama::Tokenize(vocab_, r->prompt, true, true);
+    if (!prefix.ok()) return 0;
+    size_t n = 0;
+    while (n < prefix->size() && n + 1 < tokens.size() && (*prefix)[n] == tokens[n]) ++n;
+    return n >= 16 ? n : 0;  // too short to be worth a file
+  }
+
+  std::string StateFile(const std::vector<llama_token>& tokens, size_t n) const {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a over the model's key and the tokens
+    auto mix = [&h](const void* p, size_t len) {
+      for (size_t i = 0; i < len; ++i) h = (h ^ static_cast<const unsigned char*>(p)[i]) * 1099511628211ull;
+    };
+    mix(state_key_.data(), state_key_.size());
+    mix(tokens.data(), n * sizeof(llama_token));
+    char name[32];
+    std::snprintf(name, sizeof name, "%016llx.kv", static_cast<unsigned long long>(h));
+    return (std::filesystem::path(prompt_cache_dir_) / name).string();
+  }
+
+  // Loads a saved prefix state into the cache: *keep becomes n, or 0 when
+  // the file does not hold exactly these tokens (the cache is emptied).
+  // Without a file nothing changes.
+  void LoadState(const std::string& file, const std::vector<llama_token>& tokens, size_t n, size_t* keep) {
+    std::error_code ec;
+    if (file.empty() || !std::filesystem::is_regular_file(file, ec)) return;
+    llama_memory_t mem = llama_get_memory(ctx_);
+    llama_memory_clear(mem, true);
+    cached_.clear();
+    *keep = 0;
+    std::vector<llama_token> saved(n_ctx_);
+    size_t count = 0;
+    if (llama_state_seq_load_file(ctx_, file.c_str(), 0, saved.data(), saved.size(), &count) == 0 || count != n ||
+        !std::equal(tokens.begin(), tokens.begin() + n, saved.begin())) {
+      llama_memory_clear(mem, true);
+      std::filesystem::remove(file, ec);  // written anew by this call
+      return;
+    }
+    *keep = n;
+  }
+
+  // Saves the cache (exactly the stable prefix at this point) for later
+  // processes: written aside and renamed, so a reader never sees half a file.
+  void SaveState(const std::string& file) {
+    std::error_code ec;
+    if (file.empty() || std::filesystem::exists(file, ec)) return;
+    std::filesystem::create_directories(prompt_cache_dir_, ec);
+    std::string tmp = file + ".tmp" + std::to_string(::getpid());
+    if (llama_state_seq_save_file(ctx_, tmp.c_str(), 0, cached_.data(), cached_.size()) == 0) {
+      std::filesystem::remove(tmp, ec);
+      return;
+    }
+    std::filesystem::rename(tmp, file, ec);
+    if (ec) std::filesystem::remove(tmp, ec);
+  }
+
   Status Decode(llama_token* toks, int n) {
     llama_batch batch = llama_batch_get_one(toks, n);
     int rc = llama_decode(ctx_, batch);
@@ -533,6 +624,8 @@ class LocalChatModel final : public ChatModel {
   std::string named_template_;
   std::string name_;
   std::vector<llama_token> cached_;  // tokens whose keys/values are in the cache
+  std::string prompt_cache_dir_;     // BackendOptions::prompt_cache_dir
+  std::string state_key_;            // model file and context a saved state fits
   std::mutex mu_;                    // one llama_context: calls are serialised
 };
 

@@ -63,6 +63,13 @@ bool IsRefusal(std::string_view answer, std::string_view not_found) {
   return a.find(nf) != std::string::npos && a.size() < nf.size() * 2;
 }
 
+std::string RefusalReason(const Answer& a) {
+  if (a.found) return "";
+  if (a.check_refused) return "check";
+  if (a.model_refused) return "model";
+  return "retrieval";
+}
+
 double DefaultMinScore(const std::string& embed_model_id) {
   // Measured on the example knowledge base: off-topic questions vs questions
   // it answers (docs/RAG.md has the table).
@@ -80,6 +87,28 @@ Result<ChatResult> Assistant::Generate(const std::vector<ChatMessage>& messages,
   auto r = model_->Chat(messages, g, on_token);
   if (answer) answer->generation_seconds += Since(t0);
   return r;
+}
+
+// check_sources: the answer prompt's messages with the last one asking
+// whether its sources state the answer.
+Result<bool> Assistant::SourcesStateAnswer(const BuiltPrompt& built, const std::string& language,
+                                           const std::string& question, const GenerateOptions& g, Answer* a) {
+  RAGD_ASSIGN_OR_RETURN(std::string user, prompts_->Render("check", language, {{"sources", built.sources_text},
+                                                                           {"question", question}}));
+  std::vector<ChatMessage> msgs = built.messages;
+  msgs.back().content = std::move(user);
+  // Free text, read by its first word: held to a JSON enum, the 0.5B
+  // default model says "yes" to anything once it has written the quote.
+  GenerateOptions h = HelperOptions(g, 3);
+  h.stable_prefix_messages = built.stable_messages;
+  RAGD_ASSIGN_OR_RETURN(ChatResult r, Generate(msgs, h, {}, a));
+  a->check_reply = std::string(text::Trim(r.text));
+  std::string word;
+  for (char c : text::Trim(r.text)) {
+    if (!std::isalpha(static_cast<unsigned char>(c))) break;
+    word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return word != "no";  // anything but a plain no lets the answer through
 }
 
 Result<Answer> Assistant::Ask(const std::string& question, const AskOptions& options, const TokenFn& on_token) {
@@ -214,9 +243,23 @@ Result<Answer> Assistant::Answer_(const std::string& question, const std::string
     RAGD_ASSIGN_OR_RETURN(BuiltPrompt built, BuildAnswerPrompt(*prompts_, *model_, language, standalone, hits,
                                                                history, options.context_budget, g.max_tokens));
     a.prompt_seconds += Since(tp);
+    if (options.check_sources && g.json_schema.empty() && !g.json_object && g.tools.empty()) {
+      RAGD_ASSIGN_OR_RETURN(bool stated, SourcesStateAnswer(built, language, standalone, g, &a));
+      if (!stated) {
+        a.found = false;
+        a.check_refused = true;
+        a.sources = std::move(built.sources);
+        a.context_tokens = built.context_tokens;
+        a.text = not_found;
+        if (on_token) on_token(a.text);
+        return a;
+      }
+    }
     a.sources = std::move(built.sources);
     a.context_tokens = built.context_tokens;
-    RAGD_ASSIGN_OR_RETURN(a.generation, Generate(built.messages, g, on_token, &a));
+    GenerateOptions ga = g;
+    ga.stable_prefix_messages = built.stable_messages;
+    RAGD_ASSIGN_OR_RETURN(a.generation, Generate(built.messages, ga, on_token, &a));
     a.text = a.generation.text;
   }
   // The listing shows the passages, not the notes map-reduce took from them.

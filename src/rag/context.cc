@@ -331,6 +331,9 @@ Result<BuiltPrompt> BuildAnswerPrompt(const Prompts& prompts, ChatModel& model, 
     out.messages.push_back({"user", user});
     out.messages.push_back({"assistant", ex["answer"].get<std::string>()});
   }
+  // The system prompt and examples are the same for every question, unless
+  // a running summary joined the system prompt.
+  if (h0 == 0) out.stable_messages = static_cast<int>(out.messages.size());
   for (size_t i = h0; i < history.size(); ++i) out.messages.push_back(history[i]);
 
   // The budget left for sources.
@@ -345,6 +348,7 @@ Result<BuiltPrompt> BuildAnswerPrompt(const Prompts& prompts, ChatModel& model, 
   fixed += q_tokens + 8;
   // An explicit budget never overflows the model's context either.
   int room = model.context_tokens() - fixed - std::max(0, answer_tokens);
+  if (budget <= 0) budget = model.default_context_budget();
   if (budget <= 0 || budget > room) budget = room;
   if (budget <= 0)
     return Status::InvalidArgument("the prompt without sources already takes " + std::to_string(fixed) +
@@ -396,6 +400,7 @@ Result<BuiltPrompt> BuildAnswerPrompt(const Prompts& prompts, ChatModel& model, 
   RAGD_ASSIGN_OR_RETURN(std::string user,
                         prompts.Render("answer", language, {{"sources", sources}, {"question", question}}));
   out.messages.push_back({"user", user});
+  out.sources_text = std::move(sources);
   return out;
 }
 

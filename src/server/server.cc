@@ -430,6 +430,7 @@ void Server::Impl::RegisterOpenAiRoutes() {
         for (const auto& s : a.sources) cites.push_back(api::SourceJson(s));
         (*choice_or_chunk)["citations"] = cites;
         (*choice_or_chunk)["found"] = a.found;
+        (*choice_or_chunk)["refusal"] = RefusalReason(a);
       }
     };
     if (!stream) {

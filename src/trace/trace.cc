@@ -80,6 +80,7 @@ class TracedChat final : public ChatModel {
   }
   Result<int> CountTokens(std::string_view text) override { return m_->CountTokens(text); }
   int context_tokens() const override { return m_->context_tokens(); }
+  int default_context_budget() const override { return m_->default_context_budget(); }
   std::string backend() const override { return m_->backend(); }
   std::string model() const override { return m_->model(); }
 
