@@ -110,6 +110,9 @@ struct GenerateOptions {
 // names and parameters that are JSON objects.
 Status CheckTools(const GenerateOptions& options);
 
+// Whether tool_choice names one function (not auto, none, required or empty).
+bool IsNamedToolChoice(const std::string& tool_choice);
+
 // Whether a JSON schema can constrain local generation (llama.cpp compiles
 // it to a grammar): ok, or InvalidArgument saying what it cannot express.
 Status CheckOutputSchema(const std::string& json_schema);

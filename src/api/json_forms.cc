@@ -50,4 +50,11 @@ json DocumentJson(const DocumentInfo& d) {
               {"ingested_at", d.ingested_at}, {"metadata", d.metadata}};
 }
 
+json UsageJson(const ChatResult& r) {
+  return {{"prompt_tokens", r.prompt_tokens},
+          {"completion_tokens", r.completion_tokens},
+          {"total_tokens", r.prompt_tokens + r.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", r.cached_prompt_tokens}}}};
+}
+
 }  // namespace ragd::api

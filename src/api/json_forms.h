@@ -15,5 +15,9 @@ nlohmann::json SourceJson(const Source& s);
 // Includes the knowledge base's path on disk; the server drops it.
 nlohmann::json KbJson(const KbInfo& k);
 nlohmann::json DocumentJson(const DocumentInfo& d);
+// OpenAI's usage object: prompt, completion and total tokens, and the
+// prompt tokens reused from the model's key/value cache
+// (prompt_tokens_details.cached_tokens).
+nlohmann::json UsageJson(const ChatResult& r);
 
 }  // namespace ragd::api

@@ -413,7 +413,7 @@ class LocalChatModel final : public ChatModel {
     if (!no_tools) {
       for (const auto& t : o.tools) {
         // A named choice: only that function is offered, and a call is required.
-        if (o.tool_choice != "auto" && o.tool_choice != "required" && !o.tool_choice.empty() && t.name != o.tool_choice)
+        if (IsNamedToolChoice(o.tool_choice) && t.name != o.tool_choice)
           continue;
         in.tools.push_back({t.name, t.description, t.parameters.empty() ? "{\"type\":\"object\",\"properties\":{}}" : t.parameters});
         r.tool_names.insert(t.name);

@@ -12,6 +12,10 @@ Status CheckBackendName(const std::string& name) {
   return Status::InvalidArgument("unknown backend '" + name + "' (use local, openai or ollama)");
 }
 
+bool IsNamedToolChoice(const std::string& c) {
+  return !c.empty() && c != "auto" && c != "none" && c != "required";
+}
+
 Status CheckTools(const GenerateOptions& o) {
   std::set<std::string> names;
   for (const auto& t : o.tools) {

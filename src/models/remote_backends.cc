@@ -55,7 +55,7 @@ json Messages(std::span<const ChatMessage> messages, bool ollama) {
 json ToolsJson(const GenerateOptions& g, bool only_named) {
   json arr = json::array();
   if (g.tool_choice == "none") return arr;
-  const bool named = g.tool_choice != "auto" && g.tool_choice != "required" && !g.tool_choice.empty();
+  const bool named = IsNamedToolChoice(g.tool_choice);
   for (const auto& t : g.tools) {
     if (only_named && named && t.name != g.tool_choice) continue;
     json params = t.parameters.empty() ? json{{"type", "object"}, {"properties", json::object()}}

@@ -457,9 +457,7 @@ void Server::Impl::RegisterOpenAiRoutes() {
                   {"choices", json::array({{{"index", 0},
                                             {"message", message},
                                             {"finish_reason", finish_reason}}})},
-                  {"usage", {{"prompt_tokens", a->generation.prompt_tokens},
-                             {"completion_tokens", a->generation.completion_tokens},
-                             {"total_tokens", a->generation.prompt_tokens + a->generation.completion_tokens}}}};
+                  {"usage", api::UsageJson(a->generation)}};
       finish(a.value(), &out);
       return SendJson(res, out);
     }
@@ -511,9 +509,7 @@ void Server::Impl::RegisterOpenAiRoutes() {
             if (include_usage) {
               json usage = chunk(json::object(), nullptr);
               usage["choices"] = json::array();
-              usage["usage"] = {{"prompt_tokens", a->generation.prompt_tokens},
-                                {"completion_tokens", a->generation.completion_tokens},
-                                {"total_tokens", a->generation.prompt_tokens + a->generation.completion_tokens}};
+              usage["usage"] = api::UsageJson(a->generation);
               send(usage);
             }
           }

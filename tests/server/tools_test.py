@@ -77,6 +77,14 @@ class ToolsTest(unittest.TestCase):
         self.assertIn("3,600", final.choices[0].message.content)
         self.assertNotIn("{", final.choices[0].message.content)  # words, not the result echoed
 
+    def test_usage_counts_the_prompt_tokens_reused_from_the_cache(self):
+        ask = dict(model=self.model, messages=[SYSTEM, QUESTION], max_tokens=4)
+        self.client.chat.completions.create(**ask)
+        again = self.client.chat.completions.create(**ask)
+        # All of the prompt but its last token (evaluated again for the
+        # next token's logits) comes from the key/value cache.
+        self.assertEqual(again.usage.prompt_tokens_details.cached_tokens, again.usage.prompt_tokens - 1, again.usage)
+
     def test_streamed_tool_calls_come_as_indexed_deltas(self):
         stream = self.client.chat.completions.create(
             model=self.model, messages=[{"role": "user", "content": "What is the annual fee of the Gold card?"}],
