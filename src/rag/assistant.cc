@@ -243,20 +243,18 @@ Result<Answer> Assistant::Answer_(const std::string& question, const std::string
     RAGD_ASSIGN_OR_RETURN(BuiltPrompt built, BuildAnswerPrompt(*prompts_, *model_, language, standalone, hits,
                                                                history, options.context_budget, g.max_tokens));
     a.prompt_seconds += Since(tp);
+    a.sources = built.sources;
+    a.context_tokens = built.context_tokens;
     if (options.check_sources && g.json_schema.empty() && !g.json_object && g.tools.empty()) {
       RAGD_ASSIGN_OR_RETURN(bool stated, SourcesStateAnswer(built, language, standalone, g, &a));
       if (!stated) {
         a.found = false;
         a.check_refused = true;
-        a.sources = std::move(built.sources);
-        a.context_tokens = built.context_tokens;
         a.text = not_found;
         if (on_token) on_token(a.text);
         return a;
       }
     }
-    a.sources = std::move(built.sources);
-    a.context_tokens = built.context_tokens;
     GenerateOptions ga = g;
     ga.stable_prefix_messages = built.stable_messages;
     RAGD_ASSIGN_OR_RETURN(a.generation, Generate(built.messages, ga, on_token, &a));
