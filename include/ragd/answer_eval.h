@@ -14,21 +14,6 @@
 
 namespace ragd {
 
-struct AnswerEvalOptions {
-  std::string beir_dir;
-  std::string split = "test";
-  std::string kb;       // empty = the corpus knowledge base of `eval retrieval`
-  AskOptions ask;       // retrieval and generation (kb is filled in)
-  int limit = 0;        // the first N judged questions with answers (0 = all)
-  bool judge = true;    // faithfulness and answer relevancy (model calls)
-  int relevancy_questions = 3;  // questions regenerated from each answer
-  // A JSONL file of questions the corpus cannot answer ({"_id", "text"},
-  // e.g. squad2-dev-5's unanswerable.jsonl): each is asked, and the share
-  // ragd refuses is reported. Empty = none.
-  std::string unanswerable_file;
-  int unanswerable_limit = 0;  // the first N of them (0 = all)
-};
-
 struct AnswerEvalRecord;
 struct UnanswerableRecord;
 // Called as each question is scored, so a long run's results are kept as
@@ -83,6 +68,27 @@ struct UnanswerableRecord {
   double seconds = 0;
 };
 
+struct AnswerEvalOptions {
+  std::string beir_dir;
+  std::string split = "test";
+  std::string kb;       // empty = the corpus knowledge base of `eval retrieval`
+  AskOptions ask;       // retrieval and generation (kb is filled in)
+  int limit = 0;        // the first N judged questions with answers (0 = all)
+  bool judge = true;    // faithfulness and answer relevancy (model calls)
+  int relevancy_questions = 3;  // questions regenerated from each answer
+  // A JSONL file of questions the corpus cannot answer ({"_id", "text"},
+  // e.g. squad2-dev-5's unanswerable.jsonl): each is asked, and the share
+  // ragd refuses is reported. Empty = none.
+  std::string unanswerable_file;
+  int unanswerable_limit = 0;  // the first N of them (0 = all)
+  // Questions an earlier, interrupted run of the same settings already
+  // scored (the CLI's --resume reads them back from its JSONL file): they
+  // are not asked again, are not passed to the sink, and count in the
+  // report as if scored now. Matched by question id.
+  std::vector<AnswerEvalRecord> done;
+  std::vector<UnanswerableRecord> done_unanswerable;
+};
+
 struct AnswerEvalReport {
   std::string kb;
   std::vector<AnswerEvalRecord> records;
@@ -100,6 +106,8 @@ struct AnswerEvalReport {
 // Metric names in report order, and a record's value for one (nullopt when unset).
 const std::vector<std::string>& AnswerMetricNames();
 std::optional<double> AnswerMetric(const AnswerScores& s, const std::string& name);
+// Sets one metric by name (the inverse of AnswerMetric); false for an unknown name.
+bool SetAnswerMetric(AnswerScores& s, const std::string& name, double value);
 
 Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const Prompts& prompts,
                                          const AnswerEvalOptions& options, const ProgressFn& progress = {},

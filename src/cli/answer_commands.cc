@@ -317,6 +317,8 @@ AnswerCommands::AnswerCommands(CLI::App* app, CommonFlags* common) : common_(com
     eval_answers_->add_option("--unanswerable-limit", eval_unanswerable_limit_, "only the first N of them (default all)");
     eval_answers_->add_flag("--no-judge", eval_no_judge_, "skip faithfulness and answer relevancy (model-judged)");
     eval_answers_->add_option("--out", eval_out_, "per-question JSONL (default ragd-eval-answers.jsonl)");
+    eval_answers_->add_flag("--resume", eval_resume_,
+                            "keep the questions --out already holds (from a stopped run) and answer only the rest");
     eval_answers_->add_option("--plot", eval_plot_, "SVG plot of the metric distributions (default ragd-eval-answers.svg)");
     model_flags(eval_answers_);
   }
@@ -484,6 +486,93 @@ int AnswerCommands::Serve() {
   return st.ok() ? 0 : Fail(st);
 }
 
+namespace {
+
+// eval answers' per-question JSONL: a line per question as it is scored,
+// read back by --resume.
+json EvalRecordJson(const AnswerEvalRecord& rec) {
+  json scores = json::object();
+  for (const auto& name : AnswerMetricNames())
+    if (auto v = AnswerMetric(rec.scores, name)) scores[name] = *v;
+  return {{"id", rec.id}, {"question", rec.question}, {"references", rec.references}, {"answer", rec.answer},
+          {"found", rec.found}, {"refusal", rec.refusal}, {"sources", rec.sources}, {"claims", rec.claims},
+          {"scores", scores}, {"prompt_tokens", rec.prompt_tokens}, {"cached_prompt_tokens", rec.cached_prompt_tokens},
+          {"first_token_seconds", rec.first_token_seconds}, {"seconds", rec.seconds}};
+}
+
+json UnanswerableJson(const UnanswerableRecord& u) {
+  return {{"id", u.id}, {"question", u.question}, {"unanswerable", true}, {"answer", u.answer},
+          {"refused", u.refused}, {"refusal", u.refusal}, {"prompt_tokens", u.prompt_tokens}, {"seconds", u.seconds}};
+}
+
+// Reads an earlier run's lines into o->done and o->done_unanswerable and
+// returns the text of the lines kept. A last line without its newline was
+// cut short when that run was killed: it is dropped (*dropped = true). Any
+// other line that is not a record is an error naming it.
+Result<std::string> ReadEvalAnswersFile(const std::string& path, AnswerEvalOptions* o, bool* dropped) {
+  *dropped = false;
+  if (!std::filesystem::exists(path)) return std::string();
+  RAGD_ASSIGN_OR_RETURN(std::string data, files::ReadFile(path, int64_t{1} << 30));
+  std::string kept;
+  size_t line_no = 0;
+  for (size_t pos = 0; pos < data.size();) {
+    size_t nl = data.find('\n', pos);
+    const bool complete = nl != std::string::npos;
+    std::string line = data.substr(pos, complete ? nl - pos : std::string::npos);
+    pos = complete ? nl + 1 : data.size();
+    ++line_no;
+    if (text::Trim(line).empty()) continue;
+    auto bad = [&](const std::string& why) {
+      return Status::InvalidArgument(path + ":" + std::to_string(line_no) + ": " + why +
+                                     "; remove the line, or run without --resume to start afresh");
+    };
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      if (!complete) {
+        *dropped = true;
+        break;
+      }
+      return bad("not a JSON object");
+    }
+    try {
+      if (j.value("unanswerable", false)) {
+        UnanswerableRecord u;
+        u.id = j.at("id").get<std::string>();
+        u.question = j.value("question", "");
+        u.answer = j.value("answer", "");
+        u.refused = j.at("refused").get<bool>();
+        u.refusal = j.value("refusal", "");
+        u.prompt_tokens = j.value("prompt_tokens", 0);
+        u.seconds = j.value("seconds", 0.0);
+        o->done_unanswerable.push_back(std::move(u));
+      } else {
+        AnswerEvalRecord r;
+        r.id = j.at("id").get<std::string>();
+        r.question = j.value("question", "");
+        r.references = j.value("references", std::vector<std::string>{});
+        r.answer = j.value("answer", "");
+        r.found = j.at("found").get<bool>();
+        r.refusal = j.value("refusal", "");
+        r.sources = j.value("sources", std::vector<std::string>{});
+        r.claims = j.value("claims", std::vector<std::string>{});
+        for (const auto& [name, v] : j.at("scores").items())
+          if (!SetAnswerMetric(r.scores, name, v.get<double>())) return bad("unknown score '" + name + "'");
+        r.prompt_tokens = j.value("prompt_tokens", 0);
+        r.cached_prompt_tokens = j.value("cached_prompt_tokens", 0);
+        r.first_token_seconds = j.value("first_token_seconds", 0.0);
+        r.seconds = j.value("seconds", 0.0);
+        o->done.push_back(std::move(r));
+      }
+    } catch (const json::exception& e) {
+      return bad(std::string("not a record of eval answers (") + e.what() + ")");
+    }
+    kept += line + "\n";
+  }
+  return kept;
+}
+
+}  // namespace
+
 int AnswerCommands::EvalAnswers() {
   auto prepared = Prepare(*common_, f_, KbNeed::kNever);
   if (!prepared.ok()) return Fail(prepared.status());
@@ -498,28 +587,26 @@ int AnswerCommands::EvalAnswers() {
   o.unanswerable_file = eval_unanswerable_;
   o.unanswerable_limit = eval_unanswerable_limit_;
   // The per-question file grows as questions are scored: a run stopped
-  // early keeps what it measured.
-  std::ofstream out(eval_out_, std::ios::trunc);
+  // early keeps what it measured, and --resume carries on from it.
+  if (eval_resume_) {
+    bool dropped = false;
+    auto kept = ReadEvalAnswersFile(eval_out_, &o, &dropped);
+    if (!kept.ok()) return Fail(kept.status());
+    if (Status st = files::WriteFileAtomic(eval_out_, *kept); !st.ok()) return Fail(st);
+    if (!common_->quiet && !f_.json)
+      std::fprintf(stderr, "ragd: resuming: %zu questions already scored in %s%s\n",
+                   o.done.size() + o.done_unanswerable.size(), eval_out_.c_str(),
+                   dropped ? " (its last line, cut short, was dropped)" : "");
+  }
+  std::ofstream out(eval_out_, eval_resume_ ? std::ios::app : std::ios::trunc);
   if (!out) return Fail(Status::IOError("cannot write " + eval_out_ + ": " + std::strerror(errno)));
   auto write_line = [&](const json& j) {
     out << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
     out.flush();
   };
   AnswerEvalSink sink;
-  sink.answered = [&](const AnswerEvalRecord& rec) {
-    json scores = json::object();
-    for (const auto& name : AnswerMetricNames())
-      if (auto v = AnswerMetric(rec.scores, name)) scores[name] = *v;
-    write_line({{"id", rec.id}, {"question", rec.question}, {"references", rec.references}, {"answer", rec.answer},
-                {"found", rec.found}, {"refusal", rec.refusal}, {"sources", rec.sources}, {"claims", rec.claims}, {"scores", scores},
-                {"prompt_tokens", rec.prompt_tokens}, {"cached_prompt_tokens", rec.cached_prompt_tokens},
-                {"first_token_seconds", rec.first_token_seconds},
-                {"seconds", rec.seconds}});
-  };
-  sink.unanswerable = [&](const UnanswerableRecord& u) {
-    write_line({{"id", u.id}, {"question", u.question}, {"unanswerable", true}, {"answer", u.answer},
-                {"refused", u.refused}, {"refusal", u.refusal}, {"prompt_tokens", u.prompt_tokens}, {"seconds", u.seconds}});
-  };
+  sink.answered = [&](const AnswerEvalRecord& rec) { write_line(EvalRecordJson(rec)); };
+  sink.unanswerable = [&](const UnanswerableRecord& u) { write_line(UnanswerableJson(u)); };
   cli::ProgressBar bar("eval answers", common_->quiet || f_.json);
   auto r = EvaluateAnswers(*run.engine, *run.model, run.prompts, o, [&](const IngestProgress& p) { bar.Update(p); },
                            sink);

@@ -63,6 +63,7 @@ class AnswerCommands {
   std::string eval_unanswerable_;
   int eval_unanswerable_limit_ = 0;
   bool eval_no_judge_ = false;
+  bool eval_resume_ = false;
   std::string host_ = "127.0.0.1";
   int port_ = 8080;
   std::string api_key_, api_key_file_;

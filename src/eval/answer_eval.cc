@@ -53,28 +53,62 @@ bool SaysYes(std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+// Each metric by name: a plain score or one that may be unset.
+struct MetricField {
+  const char* name;
+  double AnswerScores::*plain;
+  std::optional<double> AnswerScores::*optional;
+};
+
+const std::vector<MetricField>& MetricFields() {
+  static const std::vector<MetricField> fields = {
+      {"context_recall_exact", &AnswerScores::context_recall_exact, nullptr},
+      {"context_recall_normalized", &AnswerScores::context_recall_normalized, nullptr},
+      {"exact_match", &AnswerScores::exact_match, nullptr},
+      {"f1", &AnswerScores::f1, nullptr},
+      {"reference_recall", &AnswerScores::reference_recall, nullptr},
+      {"rouge1", &AnswerScores::rouge1, nullptr},
+      {"rouge2", &AnswerScores::rouge2, nullptr},
+      {"rougeL", &AnswerScores::rougeL, nullptr},
+      {"rougeS", &AnswerScores::rougeS, nullptr},
+      {"semantic_similarity", &AnswerScores::semantic_similarity, nullptr},
+      {"faithfulness", nullptr, &AnswerScores::faithfulness},
+      {"answer_relevancy", nullptr, &AnswerScores::answer_relevancy},
+      {"citation_accuracy", nullptr, &AnswerScores::citation_accuracy}};
+  return fields;
+}
+
+const MetricField* FindMetric(const std::string& name) {
+  for (const auto& f : MetricFields())
+    if (name == f.name) return &f;
+  return nullptr;
+}
+
+}  // namespace
+
+std::optional<double> AnswerMetric(const AnswerScores& s, const std::string& name) {
+  const MetricField* f = FindMetric(name);
+  if (!f) return std::nullopt;
+  return f->plain ? std::optional<double>(s.*(f->plain)) : s.*(f->optional);
+}
+
 const std::vector<std::string>& AnswerMetricNames() {
-  static const std::vector<std::string> names = {
-      "context_recall_exact", "context_recall_normalized", "exact_match", "f1", "reference_recall", "rouge1",
-      "rouge2", "rougeL", "rougeS", "semantic_similarity", "faithfulness", "answer_relevancy", "citation_accuracy"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& f : MetricFields()) n.push_back(f.name);
+    return n;
+  }();
   return names;
 }
 
-std::optional<double> AnswerMetric(const AnswerScores& s, const std::string& name) {
-  if (name == "context_recall_exact") return s.context_recall_exact;
-  if (name == "context_recall_normalized") return s.context_recall_normalized;
-  if (name == "exact_match") return s.exact_match;
-  if (name == "f1") return s.f1;
-  if (name == "reference_recall") return s.reference_recall;
-  if (name == "citation_accuracy") return s.citation_accuracy;
-  if (name == "rouge1") return s.rouge1;
-  if (name == "rouge2") return s.rouge2;
-  if (name == "rougeL") return s.rougeL;
-  if (name == "rougeS") return s.rougeS;
-  if (name == "semantic_similarity") return s.semantic_similarity;
-  if (name == "faithfulness") return s.faithfulness;
-  if (name == "answer_relevancy") return s.answer_relevancy;
-  return std::nullopt;
+bool SetAnswerMetric(AnswerScores& s, const std::string& name, double value) {
+  const MetricField* f = FindMetric(name);
+  if (!f) return false;
+  if (f->plain) s.*(f->plain) = value;
+  else s.*(f->optional) = value;
+  return true;
 }
 
 Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const Prompts& prompts,
@@ -103,7 +137,17 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
   Assistant assistant(&engine, &model, &prompts);
   IngestProgress prog;
   prog.total = static_cast<int64_t>(todo.size());
+  std::map<std::string, const AnswerEvalRecord*> done;
+  for (const auto& r : options.done) done[r.id] = &r;
   for (const eval::BeirQuery* q : todo) {
+    if (auto it = done.find(q->id); it != done.end()) {
+      report.answerable_refused += !it->second->found;
+      report.records.push_back(*it->second);
+      ++prog.done;
+      prog.current = q->id;
+      if (progress) progress(prog);
+      continue;
+    }
     auto tq = Clock::now();
     AnswerEvalRecord rec;
     rec.id = q->id;
@@ -207,7 +251,17 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
     if (options.unanswerable_limit > 0 && static_cast<int>(questions.size()) > options.unanswerable_limit)
       questions.resize(options.unanswerable_limit);
     prog.total += static_cast<int64_t>(questions.size());
+    std::map<std::string, const UnanswerableRecord*> done_u;
+    for (const auto& u : options.done_unanswerable) done_u[u.id] = &u;
     for (const auto& q : questions) {
+      if (auto it = done_u.find(q.id); it != done_u.end()) {
+        report.unanswerable_refused += it->second->refused;
+        report.unanswerable.push_back(*it->second);
+        ++prog.done;
+        prog.current = q.id;
+        if (progress) progress(prog);
+        continue;
+      }
       auto tq = Clock::now();
       RAGD_ASSIGN_OR_RETURN(Answer a, assistant.Ask(q.text, ask));
       UnanswerableRecord u{q.id, q.text, std::string(text::Trim(a.text)), !a.found, RefusalReason(a),

@@ -169,6 +169,21 @@ py 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; assert len
 check "eval answers writes one JSON line per question" $?
 grep -q "<svg" "$WORK/ea.svg" && grep -q "faithfulness" "$WORK/ea.svg"
 check "eval answers draws the SVG plot" $?
+# --resume: a stopped run's lines are kept byte for byte and only the rest
+# is asked; a last line cut short by a kill is dropped; a bad line is named.
+R="$WORK/resume.jsonl"
+"$RAGD" -q eval answers "${M[@]}" "$B" --seed 1 --min-score -1 --no-judge --limit 1 --out "$R" --plot "$WORK/r.svg" >/dev/null
+first="$(head -1 "$R")"
+printf '{"id": "q2", "answ' >> "$R"
+out="$("$RAGD" eval answers "${M[@]}" "$B" --seed 1 --min-score -1 --no-judge --resume --out "$R" --plot "$WORK/r.svg" --json)"
+echo "$out" | py 'import json,sys; r=json.load(sys.stdin); assert r["questions"]==3, r'
+[[ "$(head -1 "$R")" == "$first" && "$(wc -l < "$R")" == 3 ]] &&
+  py 'import json,sys; assert [json.loads(l)["id"] for l in open(sys.argv[1])]==["q1","q2","q3"]' "$R"
+check "eval answers --resume keeps the scored questions and answers the rest" $?
+sed -i '2s/.*/{"id": 7}/' "$R"
+"$RAGD" eval answers "${M[@]}" "$B" --no-judge --resume --out "$R" --plot "$WORK/r.svg" 2>"$WORK/err"; rc=$?
+[[ $rc == 1 ]] && grep -q "resume.jsonl:2: not a record of eval answers" "$WORK/err" && [[ "$(wc -l < "$R")" == 3 ]]
+check "eval answers --resume names a bad line and keeps the file" $?
 echo '{"_id": "q1", "answers": "not a list"}' > "$B/answers.jsonl"
 "$RAGD" eval answers "${M[@]}" "$B" --no-judge --out "$WORK/x.jsonl" --plot "$WORK/x.svg" 2>"$WORK/err"; rc=$?
 [[ $rc == 1 ]] && grep -q "answers.jsonl:1: 'answers' must be an array of strings" "$WORK/err"
