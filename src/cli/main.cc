@@ -61,6 +61,10 @@ Result<ChunkUnit> ParseUnit(const std::string& s) {
 int main(int argc, char** argv) {
   CLI::App app{"ragd — retrieval-augmented generation engine: ingest documents, search them, answer with cited sources"};
   app.require_subcommand(1);
+  // Global options also work after the subcommand (`ragd ingest docs --kb x
+  // --data-dir d`): a subcommand hands the options it does not know to its
+  // parent. Set before any subcommand is added, which inherit it.
+  app.fallthrough();
   GlobalFlags g;
   app.add_option("--data-dir", g.data_dir, "folder of knowledge bases (default: $RAGD_DATA_DIR or ~/.local/share/ragd)");
   app.add_option("--embed-model", g.embed_model, "GGUF embedding model (default: packaged all-MiniLM-L6-v2)");

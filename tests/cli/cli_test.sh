@@ -39,6 +39,13 @@ out="$("$RAGD" -q ingest "$WORK/kb" --kb bank --json)"
 echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["unchanged"]==4 and r["chunks"]==0, r'
 check "unchanged re-ingest does no work" $?
 
+# Global options go before or after the subcommand, in the form users type.
+"$RAGD" ingest "$WORK/kb/faq.csv" --kb other --data-dir "$WORK/data2" -q --json >/dev/null &&
+  "$RAGD" kb list --json --data-dir "$WORK/data2" |
+  python3 -c 'import json,sys; r=json.load(sys.stdin); assert [k["name"] for k in r["knowledge_bases"]]==["other"], r' &&
+  [[ "$("$RAGD" search "如何挂失银行卡" --kb other -k 1 --json --data-dir "$WORK/data2" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["results"]))')" == 1 ]]
+check "global options after the subcommand" $?
+
 rm "$WORK/kb/faq.csv"
 echo "junk" > "$WORK/kb/broken.pdf"
 "$RAGD" -q ingest "$WORK/kb" --kb bank --sync --json > "$WORK/sync.json" 2>/dev/null
