@@ -112,6 +112,45 @@ TEST(Store, StaleOrDamagedVectorFileIsRebuiltFromTheDatabase) {
   EXPECT_EQ((*s)->Stats()->vectors, 3);
 }
 
+// Two stores on one knowledge base, as `ragd serve` and a separate `ragd
+// ingest` have: after Refresh the reader's dense search sees the writer's
+// commits, and never returns an id the database no longer holds.
+TEST(Store, RefreshSeesAnotherConnectionsCommits) {
+  TempDir dir;
+  auto writer = store::OpenSqliteStore(dir.path(), {true, "test/4", 4});
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  std::vector<store::DocumentWrite> first{Doc("a", {"one"}, 0.1f)};
+  ASSERT_TRUE((*writer)->Commit(first, {}).ok());
+  auto reader = store::OpenSqliteStore(dir.path(), {});
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  ASSERT_TRUE((*reader)->Refresh().ok());  // nothing changed
+  auto dense_ids = [&](std::vector<float> q) {
+    std::vector<int64_t> ids;
+    auto hits = (*reader)->DenseSearch(q, 10);
+    EXPECT_TRUE(hits.ok()) << hits.status().ToString();
+    if (hits.ok())
+      for (const auto& h : hits.value()) ids.push_back(h.id);
+    return ids;
+  };
+  EXPECT_EQ(dense_ids({1, 0, 0, 0}).size(), 1u);
+
+  // Replace a (its chunk id goes) and add b, through the other connection.
+  std::vector<store::DocumentWrite> second{Doc("a", {"uno"}, 0.1f), Doc("b", {"two", "three"}, 0.2f)};
+  ASSERT_TRUE((*writer)->Commit(second, {}).ok());
+  ASSERT_TRUE((*reader)->Refresh().ok());
+  std::vector<int64_t> ids = dense_ids({1, 0, 0, 0});
+  ASSERT_EQ(ids.size(), 3u);
+  auto chunks = (*reader)->GetChunks(ids);
+  ASSERT_TRUE(chunks.ok()) << chunks.status().ToString();
+  std::vector<std::string> texts;
+  for (const auto& c : *chunks) texts.push_back(c.text);
+  std::sort(texts.begin(), texts.end());
+  EXPECT_EQ(texts, (std::vector<std::string>{"three", "two", "uno"}));
+  // The writer's own commits keep its index current without a reload.
+  ASSERT_TRUE((*writer)->Refresh().ok());
+  EXPECT_EQ((*writer)->Stats()->vectors, 3);
+}
+
 TEST(Store, AFileThatIsNotADatabaseIsCorruption) {
   TempDir dir;
   ragd::testing::WriteFile(dir / store::kDatabaseFile, "this is not a database, just text that is long enough......");

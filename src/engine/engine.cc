@@ -194,7 +194,11 @@ struct Engine::Impl {
   // for the current embedder.
   Result<store::KbStore*> OpenKb(const std::string& name, bool create) {
     RAGD_RETURN_IF_ERROR(ValidateKbName(name));
-    if (auto it = stores.find(name); it != stores.end()) return it->second.get();
+    if (auto it = stores.find(name); it != stores.end()) {
+      // Another process (a `ragd ingest` beside `ragd serve`) may have written it.
+      RAGD_RETURN_IF_ERROR(it->second->Refresh().WithContext("knowledge base '" + name + "'"));
+      return it->second.get();
+    }
     store::StoreOptions so;
     fs::path dir = KbDir(name);
     std::error_code ec;

@@ -261,6 +261,18 @@ class SqliteStore final : public KbStore {
     auto model = GetMeta("embed_model");
     if (!model.ok()) return model.status();
     embed_model_ = *model;
+    RAGD_ASSIGN_OR_RETURN(data_version_, DataVersion());
+    return LoadVectors();
+  }
+
+  // Another connection's commits change PRAGMA data_version (this one's do
+  // not); the generation then says whether the vector index must follow.
+  Status Refresh() override {
+    RAGD_ASSIGN_OR_RETURN(int64_t version, DataVersion());
+    if (version == data_version_) return Status::OK();
+    data_version_ = version;
+    RAGD_ASSIGN_OR_RETURN(std::string gen, GetMeta("generation"));
+    if (std::stoull(gen) == generation_) return Status::OK();
     return LoadVectors();
   }
 
@@ -621,7 +633,22 @@ class SqliteStore final : public KbStore {
     return Status::OK();
   }
 
+  Result<int64_t> DataVersion() {
+    Stmt q(db_, "PRAGMA data_version");
+    if (!q.ok() || q.Step() != SQLITE_ROW) return SqlError(db_, "read the data version of " + DbPath());
+    return q.Int(0);
+  }
+
+  // The generation and the embeddings are read in one transaction, so a
+  // commit by another process in between cannot mix two states.
   Status LoadVectors() {
+    RAGD_RETURN_IF_ERROR(Exec(db_, "BEGIN").WithContext(DbPath()));
+    Status st = LoadVectorsInTransaction();
+    Exec(db_, "COMMIT");
+    return st;
+  }
+
+  Status LoadVectorsInTransaction() {
     auto gen = GetMeta("generation");
     if (!gen.ok()) return gen.status();
     generation_ = std::stoull(*gen);
@@ -669,6 +696,7 @@ class SqliteStore final : public KbStore {
   int dim_ = 0;
   std::string embed_model_;
   uint64_t generation_ = 0;
+  int64_t data_version_ = 0;  // PRAGMA data_version when last refreshed
   std::unique_ptr<VectorIndex> index_;
   bool dirty_ = false;
   bool index_broken_ = false;

@@ -100,6 +100,11 @@ class KbStore {
   // Persists derived state (the vector index file). Commit alone is already
   // durable; Flush only saves a rebuild on the next open.
   virtual Status Flush() = 0;
+  // Catches up with what other processes committed since the last call:
+  // the database is always read fresh, the in-memory vector index is
+  // reloaded when the generation moved. Cheap when nothing changed (one
+  // pragma), so it is called at the start of every request.
+  virtual Status Refresh() = 0;
 
   // Both searches consider only chunks matching every condition of filter
   // (validated by the caller): the filter is part of the search, so k

@@ -271,6 +271,38 @@ class ServerTest(unittest.TestCase):
         self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": ""}), 422, "empty")
         self.assertError(*self.s.json("POST", "/api/kbs/nosuch/search", {"query": "x"}), 404, "does not exist")
 
+    def test_what_another_process_ingests_is_searchable_on_the_next_request(self):
+        # A separate `ragd ingest` writes the knowledge base the server has open.
+        self.assertEqual(self.s.json("POST", "/api/kbs", {"name": "shared"})[0], 201)
+        self.assertEqual(self.s.upload("shared", [("faq.csv", example("faq.csv"))])[0], 201)
+        folder = tempfile.mkdtemp(prefix="ragd-outside-")
+        note = os.path.join(folder, "vault.md")
+
+        def ingest_outside(text):
+            with open(note, "w") as f:
+                f.write(text)
+            env = dict(os.environ, RAGD_DATA_DIR=self.s.data)
+            subprocess.run([RAGD, "-q", "ingest", note, "--kb", "shared"], env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+
+        def top(query, mode):
+            status, body = self.s.json("POST", "/api/kbs/shared/search", {"query": query, "k": 1, "mode": mode})
+            self.assertEqual(status, 200, body)
+            return body["results"][0]
+
+        ingest_outside("# Safe deposit boxes\n\nThe quokka vault rents safe deposit boxes for 80 yuan a month.")
+        for mode in ("bm25", "dense", "hybrid"):
+            hit = top("quokka vault safe deposit box rent", mode)
+            self.assertTrue(hit["source"].endswith("vault.md"), (mode, hit))
+        # Re-ingested with new chunks: the old chunk ids are gone from the
+        # database; a stale vector index would name them ("indexed but not stored").
+        ingest_outside("# Lockers\n\nThe wombat lockers are free for Platinum card holders.\n\n" + "Padding text. " * 80)
+        for mode in ("bm25", "dense", "hybrid"):
+            hit = top("wombat lockers free for Platinum card holders", mode)
+            self.assertTrue(hit["source"].endswith("vault.md") and "wombat" in hit["text"], (mode, hit))
+        status, body = self.s.json("GET", "/api/kbs/shared")
+        self.assertEqual((status, body["documents"]), (200, 2), body)
+
     # --- OpenAI-compatible routes through the official client -----------------
     def test_models_list_knowledge_bases_and_the_chat_model(self):
         ids = [m.id for m in self.client.models.list()]
