@@ -178,7 +178,7 @@ TEST_F(EngineTest, DocumentsAreListedShownWithTheirChunksAndDeleted) {
   auto created = engine_->CreateKnowledgeBase("empty");
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   EXPECT_EQ(created->documents, 0);
-  EXPECT_EQ(engine_->CreateKnowledgeBase("empty").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->CreateKnowledgeBase("empty").status().code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(engine_->CreateKnowledgeBase("../x").status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(engine_->ListDocuments("empty")->empty());
 }

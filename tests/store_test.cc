@@ -310,10 +310,10 @@ TEST(Backup, SnapshotsDuringAnIngestHoldWholeCommitsAndRestore) {
 
   // Refusals: an existing backup folder, an existing name, a folder that is no backup.
   Status st = (*reader)->BackupKnowledgeBase("live", last);
-  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.code(), StatusCode::kAlreadyExists);
   EXPECT_NE(st.message().find("already exists: back up into a new folder"), std::string::npos) << st.message();
   st = (*reader)->RestoreKnowledgeBase(last, "live");
-  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.code(), StatusCode::kAlreadyExists);
   EXPECT_NE(st.message().find("knowledge base 'live' already exists"), std::string::npos) << st.message();
   st = (*reader)->RestoreKnowledgeBase(data.path(), "other");
   EXPECT_EQ(st.code(), StatusCode::kNotFound);

@@ -259,8 +259,8 @@ class Engine {
   Status BackupKnowledgeBase(const std::string& name, const std::string& dest);
   Status RestoreKnowledgeBase(const std::string& backup, const std::string& name);
   Status DeleteKnowledgeBase(const std::string& name);
-  // Creates an empty knowledge base for the current embedder (AlreadyExists
-  // is InvalidArgument).
+  // Creates an empty knowledge base for the current embedder; AlreadyExists
+  // when it is there (checked under its write lock).
   Result<KbInfo> CreateKnowledgeBase(const std::string& name);
 
   // Per-knowledge-base search defaults: search.fusion (rrf | minmax |

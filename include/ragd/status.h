@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -16,9 +17,13 @@ enum class StatusCode {
   kCorruption,       // stored data is damaged or of an unknown format version
   kUnavailable,      // a model or server could not be reached or loaded
   kCancelled,        // the caller asked to stop
+  kAlreadyExists,    // creating a thing (knowledge base) that is already there
+  kInternal,         // a bug in ragd: please report it with the message
 };
 
-class Status {
+// [[nodiscard]]: dropping a Status or Result unread is a compiler warning;
+// where ignoring one is right, the code says so with (void).
+class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
   static Status OK() { return Status(); }
@@ -28,6 +33,8 @@ class Status {
   static Status Corruption(std::string msg) { return Status(StatusCode::kCorruption, std::move(msg)); }
   static Status Unavailable(std::string msg) { return Status(StatusCode::kUnavailable, std::move(msg)); }
   static Status Cancelled(std::string msg) { return Status(StatusCode::kCancelled, std::move(msg)); }
+  static Status AlreadyExists(std::string msg) { return Status(StatusCode::kAlreadyExists, std::move(msg)); }
+  static Status Internal(std::string msg) { return Status(StatusCode::kInternal, std::move(msg)); }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -45,23 +52,43 @@ class Status {
 
 const char* StatusCodeName(StatusCode code);
 
-// A value or the Status explaining why there is none.
-template <typename T>
-class Result {
+// Thrown by Result::value() (and ->, *) when there is no value: reading a
+// value without checking ok() first is a bug in the caller, like
+// std::optional::value() on an empty optional.
+class BadResultAccess : public std::logic_error {
  public:
-  Result(T value) : value_(std::move(value)) {}                       // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}               // NOLINT
+  explicit BadResultAccess(const Status& s)
+      : std::logic_error("Result::value() called on an error: " + s.ToString()) {}
+};
+
+// A value or the Status explaining why there is none. Never both, never
+// neither: built from an OK Status it holds an Internal error instead.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Status status)                          // NOLINT
+      : status_(status.ok() ? Status::Internal("a Result was made from an OK status without a value")
+                            : std::move(status)) {}
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
+  T& value() & { return Get(); }
+  const T& value() const& { return Get(); }
   // By value, so `for (x : f().value())` cannot dangle.
-  T value() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() & { return *value_; }
+  T value() && { return std::move(Get()); }
+  T* operator->() { return &Get(); }
+  const T* operator->() const { return &Get(); }
+  T& operator*() & { return Get(); }
 
  private:
+  T& Get() {
+    if (!value_) throw BadResultAccess(status_);
+    return *value_;
+  }
+  const T& Get() const {
+    if (!value_) throw BadResultAccess(status_);
+    return *value_;
+  }
   std::optional<T> value_;
   Status status_;
 };

@@ -265,7 +265,7 @@ AnswerCommands::AnswerCommands(CLI::App* app, CommonFlags* common) : common_(com
     cmd->add_option("--kb", f_.kb, "knowledge base to answer from");
     cmd->add_option("--mode", f_.mode, "retrieval: bm25, dense or hybrid (default hybrid)");
     cmd->add_option("-k", f_.k, "sources to retrieve (default 4)");
-    cmd->add_option("--min-score", f_.min_score, "refuse when the best cosine similarity is below this (default 0.2; <0 never)");
+    cmd->add_option("--min-score", f_.min_score, "refuse when the best cosine similarity is below this (default per embedding model: 0.3 MiniLM, 0.85 e5-small, else never; <0 never)");
     cmd->add_option("--context-budget", f_.context_budget, "tokens for sources (default: what the context leaves)");
     cmd->add_option("--strategy", f_.strategy, "stuff, map-reduce or refine (default stuff)");
     cmd->add_option("--neighbors", f_.neighbors, "give the model n chunks around each source (default 0)");

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/json_forms.h"
+#include "api/search_request.h"
 #include "cli/answer_commands.h"
 #include "cli/config.h"
 #include "cli/flags.h"
@@ -105,7 +106,7 @@ int main(int argc, char** argv) {
   bool search_json = false, per_doc = false;
   search->add_option("query", query, "the question or keywords")->required();
   search->add_option("--kb", kb, "knowledge base name")->required();
-  search->add_option("--mode", mode_name, "bm25, dense or hybrid (default hybrid: RRF of both)");
+  search->add_option("--mode", mode_name, "bm25, dense or hybrid (default hybrid: both, fused)");
   search->add_option("-k", k, "number of results (default 10)");
   search->add_flag("--per-document", per_doc, "at most one result per document");
   search->add_flag("--json", search_json, "print results as JSON");
@@ -113,8 +114,8 @@ int main(int argc, char** argv) {
   std::optional<double> lexical_weight, mmr_lambda, min_score;
   int neighbors = 0;
   for (CLI::App* cmd : {search}) {
-    cmd->add_option("--fusion", fusion, "hybrid fusion: rrf, minmax or zscore (default: the knowledge base's, else rrf)");
-    cmd->add_option("--lexical-weight", lexical_weight, "weight of BM25 in the fusion, 0..1 (default 0.5)");
+    cmd->add_option("--fusion", fusion, "hybrid fusion: rrf, minmax or zscore (default: the knowledge base's, else zscore)");
+    cmd->add_option("--lexical-weight", lexical_weight, "weight of BM25 in the fusion, 0..1 (default: the knowledge base's, else 0.7)");
     cmd->add_option("--mmr", mmr_lambda, "diversify with MMR, lambda 0..1 (1 = relevance only)");
   }
   search->add_option("--min-score", min_score, "drop hits scoring below this");
@@ -271,11 +272,7 @@ int main(int argc, char** argv) {
     auto r = (*engine)->Search(o);
     if (!r.ok()) return Fail(r.status());
     if (search_json) {
-      json results = json::array();
-      for (const auto& h : r->hits) results.push_back(api::HitJson(h));
-      json out{{"query", query}, {"kb", kb}, {"mode", SearchModeName(o.mode)}, {"seconds", r->seconds}, {"results", results}};
-      if (!r->reranker.empty()) out["reranker"] = r->reranker;
-      std::cout << out.dump(2) << "\n";
+      std::cout << api::SearchResultJson(o, r.value()).dump(2) << "\n";
     } else {
       if (r->hits.empty()) std::printf("no results in '%s' for: %s\n", kb.c_str(), query.c_str());
       for (const auto& h : r->hits) {

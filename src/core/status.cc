@@ -11,6 +11,8 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kCorruption: return "corruption";
     case StatusCode::kUnavailable: return "unavailable";
     case StatusCode::kCancelled: return "cancelled";
+    case StatusCode::kAlreadyExists: return "already exists";
+    case StatusCode::kInternal: return "internal error";
   }
   return "unknown";
 }

@@ -394,7 +394,7 @@ Status Engine::BackupKnowledgeBase(const std::string& name, const std::string& d
   std::error_code ec;
   fs::path target = fs::absolute(dest, ec);
   if (dest.empty() || ec) return Status::InvalidArgument("backup folder '" + dest + "' is not a usable path");
-  if (fs::exists(target, ec)) return Status::InvalidArgument(target.string() + " already exists: back up into a new folder");
+  if (fs::exists(target, ec)) return Status::AlreadyExists(target.string() + " already exists: back up into a new folder");
   // Built beside the target and renamed: a backup cut short never looks whole.
   fs::path partial = target.string() + ".partial";
   fs::remove_all(partial, ec);
@@ -420,7 +420,7 @@ Status Engine::RestoreKnowledgeBase(const std::string& backup, const std::string
     return Status::NotFound(backup + " is not a ragd backup (it has no " + store::kDatabaseFile + ")");
   fs::path dir = impl_->KbDir(name);
   if (fs::exists(dir, ec))
-    return Status::InvalidArgument("knowledge base '" + name + "' already exists: restore under a new name, or delete it first");
+    return Status::AlreadyExists("knowledge base '" + name + "' already exists: restore under a new name, or delete it first");
   fs::path partial = fs::path(impl_->data_dir) / ("." + name + ".restoring");
   fs::remove_all(partial, ec);
   fs::create_directories(partial, ec);
@@ -483,11 +483,12 @@ Result<KbInfo> Engine::CreateKnowledgeBase(const std::string& name) {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   RAGD_RETURN_IF_ERROR(ValidateKbName(name));
   std::error_code ec;
-  if (fs::exists(impl_->KbDir(name) / store::kDatabaseFile, ec))
-    return Status::InvalidArgument("knowledge base '" + name + "' already exists");
   fs::create_directories(impl_->KbDir(name), ec);
   if (ec) return Status::IOError("cannot create " + impl_->KbDir(name).string() + ": " + ec.message());
+  // Checked under the write lock, so two creators (two processes) cannot both succeed.
   RAGD_ASSIGN_OR_RETURN(KbLock kb_lock, KbLock::Acquire(impl_->KbDir(name).string(), name));
+  if (fs::exists(impl_->KbDir(name) / store::kDatabaseFile, ec))
+    return Status::AlreadyExists("knowledge base '" + name + "' already exists");
   RAGD_RETURN_IF_ERROR(impl_->OpenKb(name, true).status());
   return GetKnowledgeBase(name);
 }
@@ -803,6 +804,8 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
   if (text::Trim(options.query).empty()) return Status::InvalidArgument("the query is empty");
   if (text::FindInvalidUtf8(options.query) != std::string::npos) return Status::InvalidArgument("the query is not valid UTF-8");
   if (options.k <= 0 || options.k > 10000) return Status::InvalidArgument("k must be between 1 and 10000");
+  if (options.neighbors < 0 || options.neighbors > 10)
+    return Status::InvalidArgument("neighbors must be between 0 and 10");
   RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(options.kb, false));
   std::vector<FilterCondition> filters = options.filters;
   if (!options.source_contains.empty()) filters.push_back({"source", "=", options.source_contains});

@@ -164,7 +164,7 @@ Result<LoadedDocument> LoadJson(std::string_view bytes, const std::string& path)
   if (v.is_discarded()) {
     // Parse again with exceptions only to get the position for the message.
     try {
-      (void)json::parse(utf8);
+      json again = json::parse(utf8);  // throws: it failed above
     } catch (const json::parse_error& e) {
       return Status::InvalidArgument(path + " is not valid JSON (byte " + std::to_string(e.byte) + ")");
     } catch (const json::exception& e) {

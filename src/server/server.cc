@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "ragd/trace.h"
 #include "api/json_forms.h"
+#include "api/search_request.h"
 #include "server/inference_queue.h"
 #include "server/metrics.h"
 #include "server/web_assets.h"
@@ -35,6 +36,7 @@ int HttpStatusOf(const Status& st) {
     case StatusCode::kInvalidArgument: return 422;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kCancelled: return 499;
+    case StatusCode::kAlreadyExists: return 409;
     default: return 500;
   }
 }
@@ -567,7 +569,6 @@ void Server::Impl::RegisterKbRoutes() {
     std::string name;
     if (!Field(*body, "name", &name, res, "a string")) return;
     if (name.empty()) return SendError(res, 422, "'name' is required");
-    if (engine->CheckKnowledgeBase(name).ok()) return SendError(res, 409, "knowledge base '" + name + "' already exists");
     auto kb = engine->CreateKnowledgeBase(name);
     if (!kb.ok()) return SendError(res, HttpStatusOf(kb.status()), kb.status().ToString());
     SendJson(res, KbPublicJson(kb.value()), 201);
@@ -671,64 +672,11 @@ void Server::Impl::RegisterKbRoutes() {
         [this](const httplib::Request& req, httplib::Response& res) {
     auto body = ParseObject(req, res);
     if (!body) return;
-    SearchOptions o;
-    o.kb = req.matches[1];
-    std::string mode = "hybrid";
-    if (!Field(*body, "query", &o.query, res, "a string") || !Field(*body, "mode", &mode, res, "a string") ||
-        !Field(*body, "k", &o.k, res, "an integer") ||
-        !Field(*body, "per_document", &o.one_per_document, res, "a boolean"))
-      return;
-    // filters: {"key": "value", ...} (equality; source = contains), or a
-    // list of "key<op>value" strings / {"key", "op", "value"} objects.
-    if (auto f = body->find("filters"); f != body->end() && !f->is_null()) {
-      if (f->is_object()) {
-        for (const auto& [key, value] : f->items()) {
-          if (!value.is_string()) return SendError(res, 422, "filter '" + key + "' must be a string");
-          o.filters.push_back({key, "=", value.get<std::string>()});
-        }
-      } else if (f->is_array()) {
-        for (const auto& c : *f) {
-          if (c.is_string()) {
-            auto parsed = ParseFilterCondition(c.get<std::string>());
-            if (!parsed.ok()) return SendError(res, 422, parsed.status().message());
-            o.filters.push_back(parsed.value());
-          } else if (c.is_object() && c.value("key", json()).is_string() && c.value("value", json()).is_string() &&
-                     c.value("op", json("=")).is_string()) {
-            o.filters.push_back({c["key"].get<std::string>(), c.value("op", std::string("=")), c["value"].get<std::string>()});
-          } else {
-            return SendError(res, 422, "each filter must be \"key=value\" or {\"key\", \"op\", \"value\"} with strings");
-          }
-        }
-      } else {
-        return SendError(res, 422, "'filters' must be an object or a list");
-      }
-      for (const auto& c : o.filters)
-        if (Status st = ValidateFilterCondition(c); !st.ok()) return SendError(res, 422, st.message());
-    }
-    if (!Field(*body, "rerank", &o.rerank, res, "a boolean") ||
-        !Field(*body, "rerank_candidates", &o.rerank_candidates, res, "an integer"))
-      return;
-    auto m = ParseSearchMode(mode);
-    if (!m.ok()) return SendError(res, 422, m.status().message());
-    o.mode = m.value();
-    std::string fusion;
-    double weight = -1, mmr = -2, min_score = -1e300;
-    if (!Field(*body, "fusion", &fusion, res, "a string") ||
-        !Field(*body, "lexical_weight", &weight, res, "a number") || !Field(*body, "mmr_lambda", &mmr, res, "a number") ||
-        !Field(*body, "min_score", &min_score, res, "a number") || !Field(*body, "neighbors", &o.neighbors, res, "an integer"))
-      return;
-    if (!fusion.empty()) o.fusion = fusion;
-    if (weight != -1) o.lexical_weight = weight;
-    if (mmr != -2) o.mmr_lambda = mmr;
-    if (min_score != -1e300) o.min_score = min_score;
-    if (o.neighbors < 0 || o.neighbors > 10) return SendError(res, 422, "'neighbors' must be between 0 and 10");
-    auto r = engine->Search(o);
+    auto o = api::SearchOptionsFromJson(*body, req.matches[1]);
+    if (!o.ok()) return SendError(res, 422, o.status().message());
+    auto r = engine->Search(*o);
     if (!r.ok()) return SendError(res, HttpStatusOf(r.status()), r.status().ToString());
-    json hits = json::array();
-    for (const auto& h : r->hits) hits.push_back(api::HitJson(h));
-    json out{{"kb", o.kb}, {"query", o.query}, {"mode", mode}, {"seconds", r->seconds}, {"results", hits}};
-    if (!r->reranker.empty()) out["reranker"] = r->reranker;
-    SendJson(res, out);
+    SendJson(res, api::SearchResultJson(*o, *r));
   });
 }
 

@@ -243,7 +243,7 @@ class SqliteStore final : public KbStore {
       if (st.ok()) st = SetMeta("updated_at", now);
       if (st.ok()) st = Exec(db_, "COMMIT");
       if (!st.ok()) {
-        Exec(db_, "ROLLBACK");
+        (void)Exec(db_, "ROLLBACK");  // the error that made us roll back is the one to report
         return st.WithContext("cannot create " + DbPath());
       }
     }
@@ -585,7 +585,7 @@ class SqliteStore final : public KbStore {
 
   Status BackupTo(const std::string& path) override {
     std::error_code ec;
-    if (fs::exists(path, ec)) return Status::InvalidArgument(path + " already exists: back up into a new file");
+    if (fs::exists(path, ec)) return Status::AlreadyExists(path + " already exists: back up into a new file");
     sqlite3* dest = nullptr;
     if (sqlite3_open_v2(path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
       Status st = Status::IOError("cannot create " + path + ": " + (dest ? sqlite3_errmsg(dest) : "out of memory"));
@@ -644,8 +644,8 @@ class SqliteStore final : public KbStore {
   Status LoadVectors() {
     RAGD_RETURN_IF_ERROR(Exec(db_, "BEGIN").WithContext(DbPath()));
     Status st = LoadVectorsInTransaction();
-    Exec(db_, "COMMIT");
-    return st;
+    Status end = Exec(db_, "COMMIT").WithContext(DbPath());
+    return st.ok() ? end : st;
   }
 
   Status LoadVectorsInTransaction() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Black-box test of the built ragd binary on the example knowledge base:
-# ingest, search in each mode with known top results, incremental re-ingest,
+# ingest, incremental re-ingest, metadata and filters, global options,
 # --sync, kb list/info/delete, and the errors a user sees.
 set -uo pipefail
 RAGD="$1"
@@ -13,10 +13,6 @@ fail=0
 check() {  # check NAME CONDITION-EXIT-CODE
   if [[ "$2" == 0 ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
 }
-top_source() {  # top_source MODE QUERY -> basename of the top hit's source
-  "$RAGD" search "$2" --kb bank --mode "$1" -k 1 --json |
-    python3 -c 'import json,sys,os; r=json.load(sys.stdin)["results"]; print(os.path.basename(r[0]["source"]) if r else "")'
-}
 
 cp -r "$SRC/examples/bank-kb" "$WORK/kb"
 out="$("$RAGD" -q ingest "$WORK/kb" --kb bank --json)"
@@ -24,12 +20,8 @@ check "ingest exits 0" $?
 echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["added"]==4 and r["failed"]==0 and r["chunks"]>10, r'
 check "ingest report counts" $?
 
-[[ "$(top_source bm25 'Platinum card annual fee')" == platinum-card.docx ]]; check "bm25 docx" $?
-[[ "$(top_source dense 'how much does the platinum card cost per year')" == platinum-card.docx ]]; check "dense docx" $?
-[[ "$(top_source hybrid 'What is the annual fee for the Platinum credit card?')" == platinum-card.docx ]]; check "hybrid docx" $?
-[[ "$(top_source bm25 '信用卡逾期还款会怎么样')" == credit-card-policy.pdf ]]; check "bm25 chinese pdf" $?
-[[ "$(top_source hybrid '如何挂失银行卡')" == faq.csv ]]; check "hybrid chinese faq" $?
-[[ "$(top_source hybrid 'How long does an international wire transfer take?')" == handbook.md ]]; check "hybrid handbook" $?
+# Rankings and error messages of single commands are cases kept as data
+# in tests/cases/ (ctest cases); this script tests sequences of commands.
 
 "$RAGD" search "late payment fee" --kb bank --mode bm25 -k 1 --json |
   python3 -c 'import json,sys; h=json.load(sys.stdin)["results"][0]; assert h["page"]==2 and h["rank"]==1 and "doc_id" in h and "text" in h, h'
@@ -59,13 +51,6 @@ check "kb list" $?
 "$RAGD" kb info bank | grep -q "documents:    3"
 check "kb info" $?
 
-err="$("$RAGD" search "x" --kb nosuch 2>&1)"
-code=$?
-[[ $code == 1 && "$err" == *"knowledge base 'nosuch' does not exist"* ]]; check "missing kb error" $?
-err="$("$RAGD" search "x" --kb bank --mode fuzzy 2>&1)"
-[[ "$err" == *"unknown search mode 'fuzzy'"* ]]; check "bad mode error" $?
-"$RAGD" search --kb bank >/dev/null 2>&1
-[[ $? == 2 ]]; check "usage error exits 2" $?
 
 # Metadata at ingest, filters at search, a configured reranker.
 mkdir -p "$WORK/loans"

@@ -271,6 +271,23 @@ class ServerTest(unittest.TestCase):
         self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": ""}), 422, "empty")
         self.assertError(*self.s.json("POST", "/api/kbs/nosuch/search", {"query": "x"}), 404, "does not exist")
 
+    def test_cli_json_and_http_agree_on_the_same_search(self):
+        # One request layer: the same request gives the same JSON (timings aside).
+        body = {"query": "international wire transfer", "k": 3, "mode": "hybrid",
+                "filters": ["type=md"], "neighbors": 1}
+        status, http = self.s.json("POST", "/api/kbs/bank/search", body)
+        self.assertEqual(status, 200, http)
+        env = dict(os.environ, RAGD_DATA_DIR=self.s.data)
+        cli = json.loads(subprocess.run(
+            [RAGD, "search", body["query"], "--kb", "bank", "-k", "3", "--mode", "hybrid", "--filter", "type=md",
+             "--neighbors", "1", "--json"], env=env, check=True, capture_output=True, text=True).stdout)
+        for r in (http, cli):
+            self.assertGreater(r.pop("seconds"), 0)
+        self.assertEqual(len(http["results"]), 3, http)
+        self.assertEqual(cli, http)
+        self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "neighbors": 11}),
+                         422, "neighbors must be between 0 and 10")
+
     def test_what_another_process_ingests_is_searchable_on_the_next_request(self):
         # A separate `ragd ingest` writes the knowledge base the server has open.
         self.assertEqual(self.s.json("POST", "/api/kbs", {"name": "shared"})[0], 201)
