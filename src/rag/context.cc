@@ -8,7 +8,7 @@
 #include "core/status_macros.h"
 #include "core/text.h"
 #include "ragd/rag.h"
-#include "retrieve/analyzer.h"
+#include "store/analyzer.h"
 
 namespace ragd {
 
@@ -131,7 +131,7 @@ std::vector<Marker> FindMarkers(std::string_view s) {
 // terms for alphabetic text (stems, no stop words), and character bigrams
 // for Chinese, the usual unit of Chinese overlap measures (word segmentation
 // splits paraphrases too finely: 卡片管理页面 vs 卡片管理).
-std::set<std::string> SupportTerms(retrieve::Analyzer& analyzer, std::string_view text) {
+std::set<std::string> SupportTerms(store::Analyzer& analyzer, std::string_view text) {
   std::set<std::string> out;
   for (auto& t : analyzer.Terms(text)) {
     int len = 1;
@@ -176,7 +176,7 @@ std::string AttributeCitations(std::string_view answer, const std::vector<Source
                                bool* changed) {
   if (changed) *changed = false;
   if (sources.empty()) return std::string(answer);
-  retrieve::Analyzer analyzer;
+  store::Analyzer analyzer;
   std::vector<std::set<std::string>> source_terms;
   for (const auto& src : sources) {
     source_terms.push_back(SupportTerms(analyzer, src.hit.text));

@@ -2,24 +2,24 @@
 
 #include <new>
 
-#include "retrieve/analyzer.h"
+#include "store/analyzer.h"
 
 namespace ragd::store {
 
 namespace {
 
 int TokCreate(void*, const char**, int, Fts5Tokenizer** out) {
-  auto* analyzer = new (std::nothrow) retrieve::Analyzer();
+  auto* analyzer = new (std::nothrow) store::Analyzer();
   if (!analyzer) return SQLITE_NOMEM;
   *out = reinterpret_cast<Fts5Tokenizer*>(analyzer);
   return SQLITE_OK;
 }
 
-void TokDelete(Fts5Tokenizer* t) { delete reinterpret_cast<retrieve::Analyzer*>(t); }
+void TokDelete(Fts5Tokenizer* t) { delete reinterpret_cast<store::Analyzer*>(t); }
 
 int TokTokenize(Fts5Tokenizer* t, void* ctx, int, const char* text, int n,
                 int (*token)(void*, int, const char*, int, int, int)) {
-  auto* analyzer = reinterpret_cast<retrieve::Analyzer*>(t);
+  auto* analyzer = reinterpret_cast<store::Analyzer*>(t);
   int rc = SQLITE_OK;
   analyzer->Analyze(std::string_view(text, static_cast<size_t>(n)), [&](std::string_view term, size_t b, size_t e) {
     if (rc != SQLITE_OK) return;

@@ -16,8 +16,8 @@
 #include "core/files.h"
 #include "core/status_macros.h"
 #include "core/text.h"
-#include "retrieve/analyzer.h"
-#include "retrieve/filter.h"
+#include "store/analyzer.h"
+#include "store/filter.h"
 #include "store/fts_tokenizer.h"
 #include "store/store.h"
 
@@ -193,16 +193,16 @@ SqlFilter BuildSqlFilter(std::span<const FilterCondition> conditions) {
       clause = any.empty() ? "0" : "(" + any + ")";
     } else if (c.key == "modified") {
       clause = "d.mtime " + op + " ?";
-      auto t = retrieve::ParseFilterDate(c.value);  // validated by the caller
+      auto t = store::ParseFilterDate(c.value);  // validated by the caller
       f.binds.emplace_back(t.ok() ? t.value() : int64_t{0});
     } else if (c.key == "ingested") {
       clause = "d.ingested_at " + op + " ?";
-      auto t = retrieve::ParseFilterDate(c.value);
-      f.binds.emplace_back(retrieve::FormatIsoUtc(t.ok() ? t.value() : 0));
+      auto t = store::ParseFilterDate(c.value);
+      f.binds.emplace_back(store::FormatIsoUtc(t.ok() ? t.value() : 0));
     } else {
       // Metadata. != means "not equal or absent".
       double number = 0;
-      const bool numeric = retrieve::IsNumber(c.value, &number);
+      const bool numeric = store::IsNumber(c.value, &number);
       std::string cmp = numeric ? "CAST(m.value AS REAL) " + (negate ? std::string("=") : op) + " ?"
                                 : "m.value " + (negate ? std::string("=") : op) + " ?";
       clause = "EXISTS (SELECT 1 FROM doc_meta m WHERE m.doc_id = d.doc_id AND m.key = ? AND " + cmp + ")";
@@ -700,7 +700,7 @@ class SqliteStore final : public KbStore {
   std::unique_ptr<VectorIndex> index_;
   bool dirty_ = false;
   bool index_broken_ = false;
-  retrieve::Analyzer analyzer_;
+  store::Analyzer analyzer_;
 };
 
 }  // namespace

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "retrieve/analyzer.h"
+#include "store/analyzer.h"
 
-namespace ragd::retrieve {
+namespace ragd::store {
 
 TEST(Analyzer, StemsEnglishAndDropsStopWords) {
   Analyzer a;
@@ -31,4 +31,4 @@ TEST(Analyzer, OffsetsPointAtTheOriginalWords) {
   EXPECT_EQ(words, (std::vector<std::string>{"Cards", "卡片"}));
 }
 
-}  // namespace ragd::retrieve
+}  // namespace ragd::store

@@ -1,4 +1,4 @@
-#include "retrieve/analyzer.h"
+#include "store/analyzer.h"
 
 #include <libstemmer.h>
 #include <unicode/brkiter.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <unordered_set>
 
-namespace ragd::retrieve {
+namespace ragd::store {
 
 namespace {
 
@@ -108,4 +108,4 @@ std::vector<std::string> Analyzer::Terms(std::string_view text) {
   return out;
 }
 
-}  // namespace ragd::retrieve
+}  // namespace ragd::store

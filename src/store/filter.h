@@ -1,5 +1,5 @@
-// Helpers behind include/ragd/filter.h shared with the store, which turns
-// conditions into SQL.
+// The filter helpers behind include/ragd/filter.h: dates, numbers and the
+// built-in keys. They live with the store, which turns conditions into SQL.
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,7 @@
 
 #include "ragd/filter.h"
 
-namespace ragd::retrieve {
+namespace ragd::store {
 
 // YYYY-MM-DD[THH:MM[:SS]][Z] (UTC; a space may replace T) -> seconds since
 // the epoch.
@@ -19,4 +19,4 @@ std::string FormatIsoUtc(int64_t seconds);
 bool IsNumber(const std::string& value, double* out);
 bool IsBuiltinFilterKey(const std::string& key);
 
-}  // namespace ragd::retrieve
+}  // namespace ragd::store

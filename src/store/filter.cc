@@ -1,4 +1,4 @@
-#include "retrieve/filter.h"
+#include "store/filter.h"
 
 #include <cctype>
 #include <cmath>
@@ -23,7 +23,7 @@ bool ValidKeyChars(const std::string& key) {
 
 }  // namespace
 
-namespace retrieve {
+namespace store {
 
 bool IsBuiltinFilterKey(const std::string& key) {
   return key == "source" || key == "doc_id" || key == "type" || key == "modified" || key == "ingested";
@@ -74,7 +74,7 @@ bool IsNumber(const std::string& value, double* out) {
   return true;
 }
 
-}  // namespace retrieve
+}  // namespace store
 
 Result<FilterCondition> ParseFilterCondition(std::string_view expression) {
   std::string e(text::Trim(expression));
@@ -109,7 +109,7 @@ Status ValidateFilterCondition(const FilterCondition& c) {
     return Status::InvalidArgument(where + c.key + " takes = or !=");
   if (c.key == "modified" || c.key == "ingested") {
     if (c.op == "!=") return Status::InvalidArgument(where + c.key + " takes < <= > >= or =");
-    auto d = retrieve::ParseFilterDate(c.value);
+    auto d = store::ParseFilterDate(c.value);
     if (!d.ok()) return Status::InvalidArgument(where + d.status().message());
   }
   return Status::OK();
@@ -118,7 +118,7 @@ Status ValidateFilterCondition(const FilterCondition& c) {
 Status ValidateMetadata(const std::string& key, const std::string& value) {
   if (!ValidKeyChars(key))
     return Status::InvalidArgument("metadata key '" + key + "' must be 1-64 letters, digits, '_', '-' or '.'");
-  if (retrieve::IsBuiltinFilterKey(key))
+  if (store::IsBuiltinFilterKey(key))
     return Status::InvalidArgument("metadata key '" + key + "' is reserved (source, doc_id, type, modified, ingested)");
   if (value.size() > 4096) return Status::InvalidArgument("metadata value of '" + key + "' is longer than 4096 bytes");
   if (text::FindInvalidUtf8(value) != std::string::npos)

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-namespace ragd::retrieve {
+namespace ragd::store {
 
 class Analyzer {
  public:
@@ -34,4 +34,4 @@ class Analyzer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace ragd::retrieve
+}  // namespace ragd::store
