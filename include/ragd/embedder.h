@@ -31,6 +31,8 @@ struct EmbedderOptions {
   std::string passage_prefix;
 };
 
+// Thread-compatible: one call at a time per object (a llama.cpp context is
+// one caller's); Engine::embedder() returns one that serialises its calls.
 class Embedder {
  public:
   virtual ~Embedder() = default;

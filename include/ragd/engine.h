@@ -3,8 +3,14 @@
 // nothing of terminals or HTTP: progress goes to a callback, errors come back
 // as Status values.
 //
-// Thread-safety: every method may be called from any thread; calls are
-// serialised by one lock (an ingest holds it for its whole run).
+// Thread-safety: every method may be called from any thread, at once.
+// Searches and reads of a knowledge base run concurrently, also while it is
+// being ingested into: an ingest parses and embeds without a lock and takes
+// the store alone only to commit each batch. Writers of one knowledge base
+// (ingests, uploads, deletes, settings) take turns: within a process they
+// queue, across processes the later one gets Unavailable. Model calls are
+// serialised (one llama.cpp context), so concurrent searches share the
+// embedder one call at a time.
 #pragma once
 
 #include <cstdint>

@@ -143,6 +143,10 @@ struct ToolCallDelta {
 };
 using ToolCallFn = std::function<bool(const ToolCallDelta& delta)>;
 
+// Thread-compatible: one Chat at a time per object (the local backend owns
+// one llama.cpp context and its key/value cache; ragd serve sends every
+// model call through one worker). The remote backends hold no state between
+// calls, but promise no more than the local one.
 class ChatModel {
  public:
   virtual ~ChatModel() = default;
@@ -165,6 +169,7 @@ class ChatModel {
 Result<std::unique_ptr<ChatModel>> OpenChatModel(const BackendOptions& options);
 
 // Cross-encoder relevance: one score per document, higher = more relevant.
+// Thread-compatible, like ChatModel; the engine serialises its calls.
 class Reranker {
  public:
   virtual ~Reranker() = default;

@@ -152,23 +152,99 @@ void CollectFiles(const std::string& input, std::vector<FoundFile>* out) {
 
 }  // namespace
 
+// The models are not thread-safe (a llama.cpp context is one caller's at a
+// time): the engine hands out these wrappers, which let one call in at once.
+// A plain mutex, not a FIFO one: served in arrival order, 8 searching clients
+// stretched a 41 s upload to 494 s on 2 cores (the search p99 fell from 38 s
+// to 6 s); docs/DECISIONS.md has the measurements.
+class SerializedEmbedder final : public Embedder {
+ public:
+  explicit SerializedEmbedder(std::unique_ptr<Embedder> inner) : inner_(std::move(inner)) {}
+  Status Embed(std::span<const std::string> texts, EmbedKind kind, float* out) override {
+    std::lock_guard lock(mu_);
+    return inner_->Embed(texts, kind, out);
+  }
+  Result<int> CountTokens(std::string_view text) override {
+    std::lock_guard lock(mu_);
+    return inner_->CountTokens(text);
+  }
+  int dim() const override { return inner_->dim(); }
+  int max_tokens() const override { return inner_->max_tokens(); }
+  std::string model_id() const override { return inner_->model_id(); }
+
+ private:
+  std::unique_ptr<Embedder> inner_;
+  std::mutex mu_;
+};
+
+class SerializedReranker final : public Reranker {
+ public:
+  explicit SerializedReranker(std::unique_ptr<Reranker> inner) : inner_(std::move(inner)) {}
+  Result<std::vector<double>> Rerank(std::string_view query, std::span<const std::string> documents) override {
+    std::lock_guard lock(mu_);
+    return inner_->Rerank(query, documents);
+  }
+  std::string backend() const override { return inner_->backend(); }
+  std::string model() const override { return inner_->model(); }
+
+ private:
+  std::unique_ptr<Reranker> inner_;
+  std::mutex mu_;
+};
+
 struct Engine::Impl {
-  std::recursive_mutex mu;  // serialises every public call (the server calls from many threads)
+  // Guards the maps below and the models' first loading; held only briefly
+  // (never across a search or an ingest). Each store locks itself (readers
+  // share it, a commit takes it alone), and writers of one knowledge base
+  // queue on its writer mutex, then its file lock (other processes).
+  std::mutex mu;
   EngineOptions options;
   std::string data_dir;
   std::unique_ptr<Embedder> embedder;
   std::unique_ptr<Reranker> reranker;
-  std::map<std::string, std::unique_ptr<store::KbStore>> stores;
+  // Shared so that a request keeps its store alive while a delete drops it.
+  std::map<std::string, std::shared_ptr<store::KbStore>> stores;
+  std::map<std::string, std::shared_ptr<std::mutex>> writer_mu;
 
   fs::path KbDir(const std::string& name) const { return fs::path(data_dir) / name; }
 
   Result<Embedder*> GetEmbedder() {
+    std::lock_guard lock(mu);
+    return EmbedderLocked();
+  }
+
+  Result<Embedder*> EmbedderLocked() {
     if (!embedder) {
-      RAGD_ASSIGN_OR_RETURN(embedder, OpenEmbedder(options.embed_backend, options.embedder));
-      if (options.trace)
-        embedder = TraceEmbedder(std::move(embedder), options.embed_backend.backend, options.trace, options.trace_tags);
+      RAGD_ASSIGN_OR_RETURN(std::unique_ptr<Embedder> e, OpenEmbedder(options.embed_backend, options.embedder));
+      if (options.trace) e = TraceEmbedder(std::move(e), options.embed_backend.backend, options.trace, options.trace_tags);
+      embedder = std::make_unique<SerializedEmbedder>(std::move(e));
     }
     return embedder.get();
+  }
+
+  // What a writer of one knowledge base holds: this process's turn, then
+  // the file lock that keeps other processes out.
+  struct WriteLock {
+    std::unique_lock<std::mutex> local;
+    KbLock file;
+  };
+
+  Result<WriteLock> LockForWriting(const std::string& name) {
+    std::shared_ptr<std::mutex> m;
+    {
+      std::lock_guard lock(mu);
+      auto& slot = writer_mu[name];
+      if (!slot) slot = std::make_shared<std::mutex>();
+      m = slot;  // the map keeps it alive
+    }
+    std::unique_lock<std::mutex> local(*m);
+    RAGD_ASSIGN_OR_RETURN(KbLock file, KbLock::Acquire(KbDir(name).string(), name));
+    return WriteLock{std::move(local), std::move(file)};
+  }
+
+  void Forget(const std::string& name) {
+    std::lock_guard lock(mu);
+    stores.erase(name);
   }
 
   // Whether BM25 may run alongside the query embedding: when the embedder is
@@ -183,40 +259,48 @@ struct Engine::Impl {
   }
 
   Result<Reranker*> GetReranker() {
+    std::lock_guard lock(mu);
     if (!reranker) {
-      RAGD_ASSIGN_OR_RETURN(reranker, OpenReranker(*options.reranker));
-      if (options.trace) reranker = TraceReranker(std::move(reranker), options.trace, options.trace_tags);
+      RAGD_ASSIGN_OR_RETURN(std::unique_ptr<Reranker> r, OpenReranker(*options.reranker));
+      if (options.trace) r = TraceReranker(std::move(r), options.trace, options.trace_tags);
+      reranker = std::make_unique<SerializedReranker>(std::move(r));
     }
     return reranker.get();
   }
 
   // Opens (and caches) a knowledge base; with create it is made if missing,
-  // for the current embedder.
-  Result<store::KbStore*> OpenKb(const std::string& name, bool create) {
+  // for the current embedder. A cached one first catches up with what
+  // other processes committed (KbStore::Refresh).
+  Result<std::shared_ptr<store::KbStore>> OpenKb(const std::string& name, bool create) {
     RAGD_RETURN_IF_ERROR(ValidateKbName(name));
-    if (auto it = stores.find(name); it != stores.end()) {
-      // Another process (a `ragd ingest` beside `ragd serve`) may have written it.
-      RAGD_RETURN_IF_ERROR(it->second->Refresh().WithContext("knowledge base '" + name + "'"));
-      return it->second.get();
+    std::shared_ptr<store::KbStore> kb;
+    {
+      std::lock_guard lock(mu);
+      if (auto it = stores.find(name); it != stores.end()) {
+        kb = it->second;
+      } else {
+        store::StoreOptions so;
+        fs::path dir = KbDir(name);
+        std::error_code ec;
+        bool exists = fs::exists(dir / store::kDatabaseFile, ec);
+        if (!exists && !create)
+          return Status::NotFound("knowledge base '" + name + "' does not exist in " + data_dir +
+                                  " (create it with `ragd ingest PATH --kb " + name + "`)");
+        if (!exists) {
+          RAGD_ASSIGN_OR_RETURN(Embedder * e, EmbedderLocked());
+          so.create = true;
+          so.embed_model = e->model_id();
+          so.dim = e->dim();
+        }
+        auto opened = store::OpenSqliteStore(dir.string(), so);
+        if (!opened.ok()) return opened.status().WithContext("knowledge base '" + name + "'");
+        stores[name] = std::shared_ptr<store::KbStore>(std::move(opened).value());
+        return stores[name];
+      }
     }
-    store::StoreOptions so;
-    fs::path dir = KbDir(name);
-    std::error_code ec;
-    bool exists = fs::exists(dir / store::kDatabaseFile, ec);
-    if (!exists && !create)
-      return Status::NotFound("knowledge base '" + name + "' does not exist in " + data_dir +
-                              " (create it with `ragd ingest PATH --kb " + name + "`)");
-    if (!exists) {
-      RAGD_ASSIGN_OR_RETURN(Embedder * e, GetEmbedder());
-      so.create = true;
-      so.embed_model = e->model_id();
-      so.dim = e->dim();
-    }
-    auto opened = store::OpenSqliteStore(dir.string(), so);
-    if (!opened.ok()) return opened.status().WithContext("knowledge base '" + name + "'");
-    store::KbStore* raw = opened.value().get();
-    stores[name] = std::move(opened).value();
-    return raw;
+    // Another process (a `ragd ingest` beside `ragd serve`) may have written it.
+    RAGD_RETURN_IF_ERROR(kb->Refresh().WithContext("knowledge base '" + name + "'"));
+    return kb;
   }
 
   // The current embedder must be the one the knowledge base was built with.
@@ -253,10 +337,10 @@ struct Engine::Impl {
 
   // What an ingest holds while it writes one knowledge base.
   struct Writer {
-    explicit Writer(KbLock l) : lock(std::move(l)) {}
-    KbLock lock;  // held until the ingest ends
+    explicit Writer(WriteLock l) : lock(std::move(l)) {}
+    WriteLock lock;  // held until the ingest ends; readers are not blocked by it
     Embedder* embedder = nullptr;
-    store::KbStore* kb = nullptr;
+    std::shared_ptr<store::KbStore> kb;
     std::optional<ingest::RecursiveSplitter> splitter;
     std::vector<store::DocumentWrite> pending;
     size_t pending_chunks = 0;
@@ -273,7 +357,15 @@ struct Engine::Impl {
     for (const auto& d : w.pending)
       for (const auto& c : d.chunks) texts.push_back(c.text);
     std::vector<float> vecs(texts.size() * static_cast<size_t>(e->dim()));
-    if (!texts.empty()) RAGD_RETURN_IF_ERROR(e->Embed(texts, EmbedKind::kPassage, vecs.data()));
+    // In slices: the embedder serves one call at a time, and a search's
+    // query embedding gets its turn between two slices instead of waiting
+    // for the whole batch.
+    constexpr size_t kSlice = 32;
+    for (size_t i = 0; i < texts.size(); i += kSlice) {
+      const size_t n = std::min(kSlice, texts.size() - i);
+      RAGD_RETURN_IF_ERROR(e->Embed(std::span<const std::string>(texts).subspan(i, n), EmbedKind::kPassage,
+                                    vecs.data() + i * e->dim()));
+    }
     size_t off = 0;
     for (auto& d : w.pending) {
       size_t n = d.chunks.size() * e->dim();
@@ -297,12 +389,12 @@ struct Engine::Impl {
     std::error_code ec;
     fs::create_directories(KbDir(kb_name), ec);
     if (ec) return Status::IOError("cannot create " + KbDir(kb_name).string() + ": " + ec.message());
-    RAGD_ASSIGN_OR_RETURN(KbLock lock, KbLock::Acquire(KbDir(kb_name).string(), kb_name));
+    RAGD_ASSIGN_OR_RETURN(WriteLock lock, LockForWriting(kb_name));
     auto w = std::make_unique<Writer>(std::move(lock));
     w->embedder = e;
     w->batch_docs = batch_docs;
     RAGD_ASSIGN_OR_RETURN(w->kb, OpenKb(kb_name, true));
-    RAGD_RETURN_IF_ERROR(EmbedderFor(kb_name, w->kb).status());
+    RAGD_RETURN_IF_ERROR(EmbedderFor(kb_name, w->kb.get()).status());
     RAGD_ASSIGN_OR_RETURN(ingest::RecursiveSplitter splitter, MakeSplitter(split));
     w->splitter.emplace(std::move(splitter));
     return w;
@@ -340,13 +432,11 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
 const std::string& Engine::data_dir() const { return impl_->data_dir; }
 
 Result<Embedder*> Engine::embedder() {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   return impl_->GetEmbedder();
 }
 
 Result<KbInfo> Engine::GetKnowledgeBase(const std::string& name) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
-  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(name, false));
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(name, false));
   RAGD_ASSIGN_OR_RETURN(store::StoreStats s, kb->Stats());
   KbInfo info;
   info.name = name;
@@ -362,13 +452,11 @@ Result<KbInfo> Engine::GetKnowledgeBase(const std::string& name) {
 }
 
 Status Engine::CheckKnowledgeBase(const std::string& name) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   return impl_->OpenKb(name, false).status();
 }
 
 Status Engine::VerifyKnowledgeBase(const std::string& name) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
-  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(name, false));
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(name, false));
   return kb->CheckConsistency().WithContext("knowledge base '" + name + "'");
 }
 
@@ -389,8 +477,7 @@ Status CopyAside(const fs::path& from, const fs::path& to) {
 }  // namespace
 
 Status Engine::BackupKnowledgeBase(const std::string& name, const std::string& dest) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
-  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(name, false));
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(name, false));
   std::error_code ec;
   fs::path target = fs::absolute(dest, ec);
   if (dest.empty() || ec) return Status::InvalidArgument("backup folder '" + dest + "' is not a usable path");
@@ -412,7 +499,6 @@ Status Engine::BackupKnowledgeBase(const std::string& name, const std::string& d
 }
 
 Status Engine::RestoreKnowledgeBase(const std::string& backup, const std::string& name) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   RAGD_RETURN_IF_ERROR(ValidateKbName(name));
   std::error_code ec;
   fs::path from(backup);
@@ -441,7 +527,7 @@ Status Engine::RestoreKnowledgeBase(const std::string& backup, const std::string
   auto kb = impl_->OpenKb(name, false);
   st = kb.ok() ? (*kb)->CheckConsistency() : kb.status();
   if (!st.ok()) {
-    impl_->stores.erase(name);
+    impl_->Forget(name);
     fs::remove_all(dir, ec);
     return st.WithContext("restored knowledge base '" + name + "' (removed again)");
   }
@@ -449,7 +535,6 @@ Status Engine::RestoreKnowledgeBase(const std::string& backup, const std::string
 }
 
 Result<std::vector<KbInfo>> Engine::ListKnowledgeBases() {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   std::vector<KbInfo> out;
   std::error_code ec;
   std::vector<std::string> names;
@@ -466,27 +551,25 @@ Result<std::vector<KbInfo>> Engine::ListKnowledgeBases() {
 }
 
 Status Engine::DeleteKnowledgeBase(const std::string& name) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   RAGD_RETURN_IF_ERROR(ValidateKbName(name));
   fs::path dir = impl_->KbDir(name);
   std::error_code ec;
   if (!fs::exists(dir / store::kDatabaseFile, ec))
     return Status::NotFound("knowledge base '" + name + "' does not exist in " + impl_->data_dir);
-  RAGD_ASSIGN_OR_RETURN(KbLock kb_lock, KbLock::Acquire(dir.string(), name));
-  impl_->stores.erase(name);
+  RAGD_ASSIGN_OR_RETURN(Impl::WriteLock kb_lock, impl_->LockForWriting(name));
+  impl_->Forget(name);
   fs::remove_all(dir, ec);
   if (ec) return Status::IOError("cannot delete " + dir.string() + ": " + ec.message());
   return Status::OK();
 }
 
 Result<KbInfo> Engine::CreateKnowledgeBase(const std::string& name) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   RAGD_RETURN_IF_ERROR(ValidateKbName(name));
   std::error_code ec;
   fs::create_directories(impl_->KbDir(name), ec);
   if (ec) return Status::IOError("cannot create " + impl_->KbDir(name).string() + ": " + ec.message());
   // Checked under the write lock, so two creators (two processes) cannot both succeed.
-  RAGD_ASSIGN_OR_RETURN(KbLock kb_lock, KbLock::Acquire(impl_->KbDir(name).string(), name));
+  RAGD_ASSIGN_OR_RETURN(Impl::WriteLock kb_lock, impl_->LockForWriting(name));
   if (fs::exists(impl_->KbDir(name) / store::kDatabaseFile, ec))
     return Status::AlreadyExists("knowledge base '" + name + "' already exists");
   RAGD_RETURN_IF_ERROR(impl_->OpenKb(name, true).status());
@@ -494,8 +577,7 @@ Result<KbInfo> Engine::CreateKnowledgeBase(const std::string& name) {
 }
 
 Result<std::vector<DocumentInfo>> Engine::ListDocuments(const std::string& kb_name) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
-  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, false));
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
   RAGD_ASSIGN_OR_RETURN(std::vector<store::StoredDocument> docs, kb->ListDocuments());
   std::vector<DocumentInfo> out;
   for (auto& d : docs)
@@ -505,8 +587,7 @@ Result<std::vector<DocumentInfo>> Engine::ListDocuments(const std::string& kb_na
 }
 
 Result<DocumentDetail> Engine::GetDocument(const std::string& kb_name, const std::string& doc_id) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
-  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, false));
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
   RAGD_ASSIGN_OR_RETURN(std::optional<store::StoredDocument> d, kb->FindDocument(doc_id));
   if (!d) return Status::NotFound("knowledge base '" + kb_name + "' has no document '" + doc_id + "'");
   DocumentDetail out;
@@ -519,9 +600,8 @@ Result<DocumentDetail> Engine::GetDocument(const std::string& kb_name, const std
 }
 
 Status Engine::DeleteDocument(const std::string& kb_name, const std::string& doc_id) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
-  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, false));
-  RAGD_ASSIGN_OR_RETURN(KbLock kb_lock, KbLock::Acquire(impl_->KbDir(kb_name).string(), kb_name));
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
+  RAGD_ASSIGN_OR_RETURN(Impl::WriteLock kb_lock, impl_->LockForWriting(kb_name));
   RAGD_ASSIGN_OR_RETURN(std::optional<store::StoredDocument> d, kb->FindDocument(doc_id));
   if (!d) return Status::NotFound("knowledge base '" + kb_name + "' has no document '" + doc_id + "'");
   std::vector<std::string> removes = {doc_id};
@@ -530,7 +610,6 @@ Status Engine::DeleteDocument(const std::string& kb_name, const std::string& doc
 }
 
 Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const ProgressFn& progress) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   auto t0 = std::chrono::steady_clock::now();
   if (options.paths.empty()) return Status::InvalidArgument("no files or directories to ingest");
   RAGD_RETURN_IF_ERROR(ValidateKbName(options.kb));
@@ -545,7 +624,7 @@ Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const Pro
   size_t batch_files = options.batch_files > 0 ? options.batch_files : 64;
   RAGD_ASSIGN_OR_RETURN(std::unique_ptr<Impl::Writer> writer, impl_->OpenWriter(options.kb, options.split, batch_files));
   writer->on_commit = options.on_commit;
-  store::KbStore* kb = writer->kb;
+  store::KbStore* kb = writer->kb.get();
   int64_t max_bytes = options.max_file_bytes > 0 ? options.max_file_bytes : (int64_t{256} << 20);
   ingest::TypeDetector detector;
   std::unordered_set<std::string> seen;
@@ -624,10 +703,9 @@ Result<IngestReport> Engine::IngestFiles(const IngestOptions& options, const Pro
 
 Result<IngestReport> Engine::IngestDocuments(const std::string& kb_name, std::span<const SourceDocument> docs,
                                              const SplitOptions& split, const ProgressFn& progress) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   auto t0 = std::chrono::steady_clock::now();
   RAGD_ASSIGN_OR_RETURN(std::unique_ptr<Impl::Writer> writer, impl_->OpenWriter(kb_name, split, 256));
-  store::KbStore* kb = writer->kb;
+  store::KbStore* kb = writer->kb.get();
   IngestReport report;
   IngestProgress prog;
   prog.total = static_cast<int64_t>(docs.size());
@@ -799,14 +877,13 @@ Status ExpandWithNeighbours(store::KbStore* kb, int n, SearchHit* h) {
 }  // namespace
 
 Result<SearchResponse> Engine::Search(const SearchOptions& options) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   auto t0 = std::chrono::steady_clock::now();
   if (text::Trim(options.query).empty()) return Status::InvalidArgument("the query is empty");
   if (text::FindInvalidUtf8(options.query) != std::string::npos) return Status::InvalidArgument("the query is not valid UTF-8");
   if (options.k <= 0 || options.k > 10000) return Status::InvalidArgument("k must be between 1 and 10000");
   if (options.neighbors < 0 || options.neighbors > 10)
     return Status::InvalidArgument("neighbors must be between 0 and 10");
-  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(options.kb, false));
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(options.kb, false));
   std::vector<FilterCondition> filters = options.filters;
   if (!options.source_contains.empty()) filters.push_back({"source", "=", options.source_contains});
   if (!options.doc_id.empty()) filters.push_back({"doc_id", "=", options.doc_id});
@@ -841,7 +918,7 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
   }
   if (options.mode != SearchMode::kBm25) {
     Status dense_status = [&]() -> Status {
-      RAGD_ASSIGN_OR_RETURN(Embedder * e, impl_->EmbedderFor(options.kb, kb));
+      RAGD_ASSIGN_OR_RETURN(Embedder * e, impl_->EmbedderFor(options.kb, kb.get()));
       std::vector<float> q(e->dim());
       std::string query = options.query;
       auto t = Clock::now();
@@ -862,7 +939,7 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
   resp.timings.candidates = since(phase_start);
   resp.embed_model = kb->embed_model();
   for (const auto& d : dense) resp.best_dense_score = std::max(resp.best_dense_score, static_cast<double>(d.score));
-  RAGD_ASSIGN_OR_RETURN(SearchSettings settings, ResolveSearchSettings(kb, options));
+  RAGD_ASSIGN_OR_RETURN(SearchSettings settings, ResolveSearchSettings(kb.get(), options));
   std::vector<retrieve::FusedHit> fused;
   switch (options.mode) {
     case SearchMode::kBm25: fused = retrieve::FromLexical(lexical); break;
@@ -919,33 +996,31 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
     resp.timings.rerank = since(t);
     resp.reranker = r->model();
   }
-  if (settings.mmr_lambda >= 0 && resp.hits.size() > 1) RAGD_RETURN_IF_ERROR(Diversify(kb, settings.mmr_lambda, options.k, &resp.hits));
+  if (settings.mmr_lambda >= 0 && resp.hits.size() > 1) RAGD_RETURN_IF_ERROR(Diversify(kb.get(), settings.mmr_lambda, options.k, &resp.hits));
   if (options.min_score) {
     std::erase_if(resp.hits, [&](const SearchHit& h) { return h.score < *options.min_score; });
     for (size_t i = 0; i < resp.hits.size(); ++i) resp.hits[i].rank = static_cast<int>(i) + 1;
   }
   if (options.neighbors > 0)
-    for (auto& h : resp.hits) RAGD_RETURN_IF_ERROR(ExpandWithNeighbours(kb, options.neighbors, &h));
+    for (auto& h : resp.hits) RAGD_RETURN_IF_ERROR(ExpandWithNeighbours(kb.get(), options.neighbors, &h));
   resp.seconds = since(t0);
   return resp;
 }
 
 Status Engine::SetKbSetting(const std::string& kb_name, const std::string& key, const std::string& value) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
-  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, false));
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
   SearchOptions probe;  // validated as a query carrying the value would be
   if (key == "search.fusion") probe.fusion = value;
   else if (key == "search.lexical_weight") probe.lexical_weight = ParseNumber(value);
   else if (key == "search.mmr_lambda") probe.mmr_lambda = value == "off" ? -1 : ParseNumber(value);
   else return Status::InvalidArgument("unknown setting '" + key + "' (search.fusion, search.lexical_weight, search.mmr_lambda)");
-  RAGD_RETURN_IF_ERROR(ResolveSearchSettings(kb, probe).status().WithContext(key + " = '" + value + "'"));
-  RAGD_ASSIGN_OR_RETURN(KbLock kb_lock, KbLock::Acquire(impl_->KbDir(kb_name).string(), kb_name));
+  RAGD_RETURN_IF_ERROR(ResolveSearchSettings(kb.get(), probe).status().WithContext(key + " = '" + value + "'"));
+  RAGD_ASSIGN_OR_RETURN(Impl::WriteLock kb_lock, impl_->LockForWriting(kb_name));
   return kb->SetSetting(key, value);
 }
 
 Result<std::map<std::string, std::string>> Engine::GetKbSettings(const std::string& kb_name) {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
-  RAGD_ASSIGN_OR_RETURN(store::KbStore * kb, impl_->OpenKb(kb_name, false));
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
   return kb->GetSettings();
 }
 

@@ -8,7 +8,10 @@
 // index was saved) the index is rebuilt from the database on open.
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cctype>
+#include <mutex>
+#include <shared_mutex>
 #include <filesystem>
 #include <unordered_set>
 #include <variant>
@@ -267,9 +270,16 @@ class SqliteStore final : public KbStore {
 
   // Another connection's commits change PRAGMA data_version (this one's do
   // not); the generation then says whether the vector index must follow.
+  // Checked under the shared lock; only a reload takes the store alone.
   Status Refresh() override {
+    {
+      std::shared_lock lock(mu_);
+      RAGD_ASSIGN_OR_RETURN(int64_t version, DataVersion());
+      if (version == data_version_.load()) return Status::OK();
+    }
+    std::unique_lock lock(mu_);
     RAGD_ASSIGN_OR_RETURN(int64_t version, DataVersion());
-    if (version == data_version_) return Status::OK();
+    if (version == data_version_.load()) return Status::OK();  // another thread caught up
     data_version_ = version;
     RAGD_ASSIGN_OR_RETURN(std::string gen, GetMeta("generation"));
     if (std::stoull(gen) == generation_) return Status::OK();
@@ -277,6 +287,7 @@ class SqliteStore final : public KbStore {
   }
 
   Result<std::optional<StoredDocument>> FindDocument(const std::string& doc_id) override {
+    std::shared_lock lock(mu_);
     Stmt q(db_, "SELECT doc_id, source, mime, title, content_hash, size_bytes, mtime, chunk_count, ingested_at "
                 "FROM documents WHERE doc_id = ?");
     if (!q.ok()) return SqlError(db_, "find document");
@@ -294,6 +305,7 @@ class SqliteStore final : public KbStore {
   }
 
   Result<std::vector<StoredDocument>> ListDocuments() override {
+    std::shared_lock lock(mu_);
     Stmt q(db_, "SELECT doc_id, source, mime, title, content_hash, size_bytes, mtime, chunk_count, ingested_at "
                 "FROM documents ORDER BY doc_id");
     if (!q.ok()) return SqlError(db_, "list documents");
@@ -305,6 +317,7 @@ class SqliteStore final : public KbStore {
   }
 
   Status Commit(std::span<const DocumentWrite> upserts, std::span<const std::string> removes) override {
+    std::unique_lock lock(mu_);
     for (const auto& d : upserts)
       if (d.embeddings.size() != d.chunks.size() * static_cast<size_t>(dim_))
         return Status::InvalidArgument("document " + d.doc_id + ": embeddings do not match its chunks");
@@ -391,6 +404,7 @@ class SqliteStore final : public KbStore {
   }
 
   Status Flush() override {
+    std::unique_lock lock(mu_);
     if (!dirty_ || index_broken_) return Status::OK();
     Status st = index_->Save(VectorPath(), generation_);
     if (st.ok()) dirty_ = false;
@@ -399,10 +413,12 @@ class SqliteStore final : public KbStore {
 
   Result<std::vector<ScoredId>> LexicalSearch(std::string_view query, int k,
                                               std::span<const FilterCondition> filter) override {
+    std::shared_lock lock(mu_);
     // The query's words, each quoted, OR-ed: FTS5 runs them through the same
     // analyzer as the documents, and bm25() ranks the union.
     std::string match;
     std::unordered_set<std::string> seen;
+    std::lock_guard analyzing(analyzer_mu_);  // an Analyzer is one thread's at a time
     analyzer_.Analyze(query, [&](std::string_view term, size_t b, size_t e) {
       std::string word(query.substr(b, e - b));
       if (!seen.insert(word).second) return;
@@ -434,6 +450,7 @@ class SqliteStore final : public KbStore {
 
   Result<std::vector<ScoredId>> DenseSearch(std::span<const float> query, int k, bool exact,
                                             std::span<const FilterCondition> filter) override {
+    std::shared_lock lock(mu_);
     if (filter.empty()) return exact ? index_->SearchExact(query, k) : index_->Search(query, k);
     SqlFilter f = BuildSqlFilter(filter);
     std::string sql = "SELECT c.id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE " + f.where +
@@ -449,6 +466,7 @@ class SqliteStore final : public KbStore {
   }
 
   Result<std::vector<ChunkRecord>> GetChunks(std::span<const int64_t> ids) override {
+    std::shared_lock lock(mu_);
     Stmt q(db_, "SELECT c.id, c.doc_id, d.source, d.title, c.chunk_index, c.page, c.heading_path, c.char_start, "
                 "c.char_end, c.row, c.text FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id = ?");
     if (!q.ok()) return SqlError(db_, "read chunks");
@@ -478,6 +496,7 @@ class SqliteStore final : public KbStore {
   }
 
   Result<std::vector<ChunkRecord>> ListChunks(const std::string& doc_id) override {
+    std::shared_lock lock(mu_);
     Stmt q(db_, "SELECT c.id FROM chunks c WHERE c.doc_id = ? ORDER BY c.chunk_index");
     if (!q.ok()) return SqlError(db_, "list chunks");
     q.Bind(1, doc_id);
@@ -489,6 +508,7 @@ class SqliteStore final : public KbStore {
   }
 
   Result<std::vector<ChunkRecord>> GetChunkRange(const std::string& doc_id, int first, int last) override {
+    std::shared_lock lock(mu_);
     Stmt q(db_, "SELECT id FROM chunks WHERE doc_id = ? AND chunk_index BETWEEN ? AND ? ORDER BY chunk_index");
     if (!q.ok()) return SqlError(db_, "read chunk range");
     q.Bind(1, doc_id).Bind(2, first).Bind(3, last);
@@ -500,6 +520,7 @@ class SqliteStore final : public KbStore {
   }
 
   Result<std::vector<float>> GetVectors(std::span<const int64_t> ids) override {
+    std::shared_lock lock(mu_);
     Stmt q(db_, "SELECT embedding FROM chunks WHERE id = ?");
     if (!q.ok()) return SqlError(db_, "read embeddings");
     std::vector<float> out;
@@ -517,6 +538,7 @@ class SqliteStore final : public KbStore {
   }
 
   Result<std::map<std::string, std::string>> GetSettings() override {
+    std::shared_lock lock(mu_);
     Stmt q(db_, "SELECT substr(key, 9), value FROM meta WHERE key LIKE 'setting.%'");
     if (!q.ok()) return SqlError(db_, "read settings");
     std::map<std::string, std::string> out;
@@ -527,10 +549,12 @@ class SqliteStore final : public KbStore {
   }
 
   Status SetSetting(const std::string& key, const std::string& value) override {
+    std::unique_lock lock(mu_);
     return SetMeta("setting." + key, value);
   }
 
   Result<StoreStats> Stats() override {
+    std::shared_lock lock(mu_);
     StoreStats s;
     Stmt q(db_, "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)");
     if (!q.ok() || q.Step() != SQLITE_ROW) return SqlError(db_, "stats");
@@ -551,6 +575,7 @@ class SqliteStore final : public KbStore {
   const std::string& embed_model() const override { return embed_model_; }
 
   Status CheckConsistency() override {
+    std::shared_lock lock(mu_);
     Stmt integrity(db_, "PRAGMA quick_check");
     if (!integrity.ok() || integrity.Step() != SQLITE_ROW) return SqlError(db_, "consistency check");
     if (integrity.Text(0) != "ok") return Status::Corruption(DbPath() + " fails SQLite's check: " + integrity.Text(0));
@@ -584,6 +609,7 @@ class SqliteStore final : public KbStore {
   }
 
   Status BackupTo(const std::string& path) override {
+    std::shared_lock lock(mu_);
     std::error_code ec;
     if (fs::exists(path, ec)) return Status::AlreadyExists(path + " already exists: back up into a new file");
     sqlite3* dest = nullptr;
@@ -696,11 +722,16 @@ class SqliteStore final : public KbStore {
   int dim_ = 0;
   std::string embed_model_;
   uint64_t generation_ = 0;
-  int64_t data_version_ = 0;  // PRAGMA data_version when last refreshed
+  std::atomic<int64_t> data_version_{0};  // PRAGMA data_version when last refreshed
   std::unique_ptr<VectorIndex> index_;
   bool dirty_ = false;
   bool index_broken_ = false;
-  store::Analyzer analyzer_;
+  Analyzer analyzer_;
+  std::mutex analyzer_mu_;  // guards analyzer_ between concurrent lexical searches
+  // Reads share the store; Commit, Flush, SetSetting and a reloading Refresh
+  // take it alone (the connection is one: a write transaction must not
+  // interleave with reads, and the vector index is swapped or updated).
+  mutable std::shared_mutex mu_;
 };
 
 }  // namespace

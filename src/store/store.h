@@ -88,6 +88,10 @@ struct StoreOptions {
   int dim = 0;              // required with create
 };
 
+// Thread-safe: reads (searches, lookups, listings, backups) run
+// concurrently; Commit, Flush, SetSetting and a Refresh that reloads take
+// the store alone for their duration. Only one writer may Commit at a time
+// (the engine's write lock), and the object must outlive every call.
 class KbStore {
  public:
   virtual ~KbStore() = default;

@@ -19,6 +19,12 @@ using unum::usearch::metric_kind_t;
 using unum::usearch::metric_punned_t;
 using unum::usearch::scalar_kind_t;
 
+// Searches may run at once (the server's request threads share one index):
+// usearch needs a context per concurrent search, reserved ahead. 64 covers
+// the HTTP thread pool and the inference worker with room to spare; past
+// it a search would fail, not wait.
+constexpr size_t kSearchContexts = 64;
+
 // On-disk header of vectors.idx. Frozen: change kFormatVersion instead.
 constexpr char kMagic[8] = {'R', 'A', 'G', 'D', 'V', 'E', 'C', '1'};
 // 2: inner product over unit vectors, held as f16 or f32 (1 was f32 cosine);
@@ -58,7 +64,7 @@ class UsearchIndex final : public VectorIndex {
                            options.half_precision ? scalar_kind_t::f16_k : scalar_kind_t::f32_k);
     index_dense_config_t config(options.connectivity, options.expansion_add, options.expansion_search);
     auto made = index_dense_t::make(metric, config, unum::usearch::default_free_value<index_dense_t::vector_key_t>(),
-                                    index_limits_t(0, 1));
+                                    index_limits_t(0, kSearchContexts));
     if (made.error) init_error_ = TakeError(made.error);
     index_ = std::move(made.index);
   }
@@ -74,7 +80,8 @@ class UsearchIndex final : public VectorIndex {
                                      std::to_string(options_.dim));
     if (index_.size() + 1 > index_.capacity()) {
       size_t want = std::max<size_t>(1024, index_.capacity() * 2);
-      if (!index_.try_reserve(index_limits_t(want, 1))) return Status::IOError("out of memory growing the vector index");
+      if (!index_.try_reserve(index_limits_t(want, kSearchContexts)))
+        return Status::IOError("out of memory growing the vector index");
     }
     if (index_.contains(static_cast<uint64_t>(id))) {
       auto removed = index_.remove(static_cast<uint64_t>(id));
@@ -177,6 +184,8 @@ class UsearchIndex final : public VectorIndex {
         index_.scalar_kind() != (options_.half_precision ? scalar_kind_t::f16_k : scalar_kind_t::f32_k))
       return Status::Corruption("vector index holds another precision or metric than configured");
     index_.change_expansion_search(options_.expansion_search);
+    if (!index_.try_reserve(index_limits_t(index_.size(), kSearchContexts)))
+      return Status::IOError("out of memory reserving search contexts of the vector index");
     return Status::OK();
   }
 

@@ -288,6 +288,46 @@ class ServerTest(unittest.TestCase):
         self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "neighbors": 11}),
                          422, "neighbors must be between 0 and 10")
 
+    def test_searches_go_on_during_an_upload_to_the_same_knowledge_base(self):
+        # 8 clients search "busy" while a large upload is embedded into it.
+        self.assertEqual(self.s.json("POST", "/api/kbs", {"name": "busy"})[0], 201)
+        self.assertEqual(self.s.upload("busy", [("faq.csv", example("faq.csv"))])[0], 201)
+        words = "deposit transfer card loan branch account interest fee rate balance".split()
+        files = [(f"bulk{i}.txt", " ".join(f"{words[(i * 7 + j) % 10]} number {j} of file {i}." for j in range(900)).encode())
+                 for i in range(6)]
+        done = threading.Event()
+        latencies, errors = [], []
+
+        def client():
+            while not done.is_set():
+                t = time.monotonic()
+                status, body = self.s.json("POST", "/api/kbs/busy/search", {"query": "lost card", "k": 3})
+                latencies.append((t, time.monotonic()))
+                if status != 200:
+                    errors.append((status, body))
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        status, rep = self.s.upload("busy", files)
+        t1 = time.monotonic()
+        done.set()
+        for t in threads:
+            t.join()
+        self.assertEqual(status, 201, rep)
+        self.assertEqual(errors, [])
+        during = sorted(end - start for start, end in latencies if start >= t0 and end <= t1)
+        longest = max(end - start for start, end in latencies if end >= t0 and start <= t1)
+        print(f"\n  upload {t1 - t0:.1f} s ({rep['chunks']} chunks); {len(during)} searches began and ended "
+              f"during it, p50 {during[len(during) // 2] * 1000 if during else 0:.0f} ms, "
+              f"p99 {during[int(len(during) * 0.99)] * 1000 if during else 0:.0f} ms; "
+              f"the longest search overlapping it {longest:.1f} s", file=sys.stderr)
+        # One lock around the engine held every search for the whole upload
+        # (8 completed during a 41 s upload); now they go on beside it.
+        self.assertGreaterEqual(len(during), 24, (t1 - t0, len(latencies)))
+
     def test_what_another_process_ingests_is_searchable_on_the_next_request(self):
         # A separate `ragd ingest` writes the knowledge base the server has open.
         self.assertEqual(self.s.json("POST", "/api/kbs", {"name": "shared"})[0], 201)
