@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <usearch/index_dense.hpp>
 
 #include "core/files.h"
@@ -18,12 +19,6 @@ using unum::usearch::index_limits_t;
 using unum::usearch::metric_kind_t;
 using unum::usearch::metric_punned_t;
 using unum::usearch::scalar_kind_t;
-
-// Searches may run at once (the server's request threads share one index):
-// usearch needs a context per concurrent search, reserved ahead. 64 covers
-// the HTTP thread pool and the inference worker with room to spare; past
-// it a search would fail, not wait.
-constexpr size_t kSearchContexts = 64;
 
 // On-disk header of vectors.idx. Frozen: change kFormatVersion instead.
 constexpr char kMagic[8] = {'R', 'A', 'G', 'D', 'V', 'E', 'C', '1'};
@@ -64,7 +59,7 @@ class UsearchIndex final : public VectorIndex {
                            options.half_precision ? scalar_kind_t::f16_k : scalar_kind_t::f32_k);
     index_dense_config_t config(options.connectivity, options.expansion_add, options.expansion_search);
     auto made = index_dense_t::make(metric, config, unum::usearch::default_free_value<index_dense_t::vector_key_t>(),
-                                    index_limits_t(0, kSearchContexts));
+                                    index_limits_t(0, 1));
     if (made.error) init_error_ = TakeError(made.error);
     index_ = std::move(made.index);
   }
@@ -80,8 +75,7 @@ class UsearchIndex final : public VectorIndex {
                                      std::to_string(options_.dim));
     if (index_.size() + 1 > index_.capacity()) {
       size_t want = std::max<size_t>(1024, index_.capacity() * 2);
-      if (!index_.try_reserve(index_limits_t(want, kSearchContexts)))
-        return Status::IOError("out of memory growing the vector index");
+      if (!index_.try_reserve(index_limits_t(want, 1))) return Status::IOError("out of memory growing the vector index");
     }
     if (index_.contains(static_cast<uint64_t>(id))) {
       auto removed = index_.remove(static_cast<uint64_t>(id));
@@ -136,6 +130,7 @@ class UsearchIndex final : public VectorIndex {
       return out;
     }
     auto member = [ids](uint64_t key) { return std::binary_search(ids.begin(), ids.end(), static_cast<int64_t>(key)); };
+    std::lock_guard lock(search_mu_);  // held while result is read: it borrows the search context
     auto result =
         index_.filtered_search(UnitVector(query).data(), static_cast<size_t>(k), member, index_dense_t::any_thread());
     if (result.error) return Status::IOError("vector search: " + TakeError(result.error));
@@ -184,8 +179,6 @@ class UsearchIndex final : public VectorIndex {
         index_.scalar_kind() != (options_.half_precision ? scalar_kind_t::f16_k : scalar_kind_t::f32_k))
       return Status::Corruption("vector index holds another precision or metric than configured");
     index_.change_expansion_search(options_.expansion_search);
-    if (!index_.try_reserve(index_limits_t(index_.size(), kSearchContexts)))
-      return Status::IOError("out of memory reserving search contexts of the vector index");
     return Status::OK();
   }
 
@@ -197,6 +190,7 @@ class UsearchIndex final : public VectorIndex {
       return Status::InvalidArgument("query vector has dimension " + std::to_string(query.size()) +
                                      ", the index holds " + std::to_string(options_.dim));
     // HNSW needs a beam at least as wide as the answer.
+    std::lock_guard lock(search_mu_);  // held while result is read: it borrows the search context
     auto result = index_.search(UnitVector(query).data(), static_cast<size_t>(k), index_dense_t::any_thread(), exact);
     if (result.error) return Status::IOError("vector search: " + TakeError(result.error));
     out.reserve(result.count);
@@ -210,6 +204,11 @@ class UsearchIndex final : public VectorIndex {
   VectorIndexOptions options_;
   std::string init_error_;
   index_dense_t index_;
+  // usearch searches need a context each (index_limits_t::threads), and
+  // reserving more than one after a load corrupted the heap (found by
+  // crash_kill_short): concurrent searches take turns here instead; an ANN
+  // search is about a millisecond.
+  mutable std::mutex search_mu_;
 };
 
 }  // namespace
