@@ -51,10 +51,6 @@ bool SaysYes(std::string_view s) {
   return t.starts_with("yes") || t.starts_with("是") || t.starts_with("支持") || t.starts_with("对");
 }
 
-}  // namespace
-
-namespace {
-
 // Each metric by name: a plain score or one that may be unset.
 struct MetricField {
   const char* name;
@@ -137,15 +133,18 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
   Assistant assistant(&engine, &model, &prompts);
   IngestProgress prog;
   prog.total = static_cast<int64_t>(todo.size());
+  auto advance = [&](const std::string& id) {
+    ++prog.done;
+    prog.current = id;
+    if (progress) progress(prog);
+  };
   std::map<std::string, const AnswerEvalRecord*> done;
   for (const auto& r : options.done) done[r.id] = &r;
   for (const eval::BeirQuery* q : todo) {
     if (auto it = done.find(q->id); it != done.end()) {
       report.answerable_refused += !it->second->found;
       report.records.push_back(*it->second);
-      ++prog.done;
-      prog.current = q->id;
-      if (progress) progress(prog);
+      advance(q->id);
       continue;
     }
     auto tq = Clock::now();
@@ -240,9 +239,7 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
     rec.seconds = std::chrono::duration<double>(Clock::now() - tq).count();
     if (sink.answered) sink.answered(rec);
     report.records.push_back(std::move(rec));
-    ++prog.done;
-    prog.current = q->id;
-    if (progress) progress(prog);
+    advance(q->id);
   }
 
   // Questions without an answer in the corpus: refused or not.
@@ -257,9 +254,7 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
       if (auto it = done_u.find(q.id); it != done_u.end()) {
         report.unanswerable_refused += it->second->refused;
         report.unanswerable.push_back(*it->second);
-        ++prog.done;
-        prog.current = q.id;
-        if (progress) progress(prog);
+        advance(q.id);
         continue;
       }
       auto tq = Clock::now();
@@ -270,9 +265,7 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
       if (sink.unanswerable) sink.unanswerable(u);
       report.unanswerable_refused += u.refused;
       report.unanswerable.push_back(std::move(u));
-      ++prog.done;
-      prog.current = q.id;
-      if (progress) progress(prog);
+      advance(q.id);
     }
   }
 
