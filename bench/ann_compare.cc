@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   bool as_json = false;
   std::string dump_dir;
   for (int i = 3; i < argc; ++i) {
-    if (std::string(argv[i]) == "--embed-model" && i + 1 < argc) eo.model_path = argv[++i];
+    if (std::string(argv[i]) == "--embed-model" && i + 1 < argc) eo.backend.model = argv[++i];
     else if (std::string(argv[i]) == "--json") as_json = true;
     else if (std::string(argv[i]) == "--dump" && i + 1 < argc) dump_dir = argv[++i];
   }
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   sqlite3_close(db);
   size_t n = ids.size();
 
-  auto emb = OpenLocalEmbedder(eo);
+  auto emb = OpenEmbedder(eo);
   if (!emb.ok()) { std::fprintf(stderr, "%s\n", emb.status().ToString().c_str()); return 1; }
   std::vector<std::string> texts;
   std::ifstream in(queries_path);

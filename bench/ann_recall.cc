@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: ann_recall --data-dir DIR --kb NAME queries.jsonl [k]\n");
     return 2;
   }
-  auto e = OpenLocalEmbedder({});
+  auto e = OpenEmbedder({});
   if (!e.ok()) { std::fprintf(stderr, "%s\n", e.status().ToString().c_str()); return 1; }
   auto store = store::OpenSqliteStore(data_dir + "/" + kb, {});
   if (!store.ok()) { std::fprintf(stderr, "%s\n", store.status().ToString().c_str()); return 1; }

@@ -61,10 +61,10 @@ int Embed(int argc, char** argv) {
   int batch = std::stoi(Flag(argc, argv, "--batch", "32"));
   int rounds = std::stoi(Flag(argc, argv, "--rounds", "1"));
   EmbedderOptions o;
-  o.threads = std::stoi(Flag(argc, argv, "--threads", "0"));
-  o.model_path = Flag(argc, argv, "--model", "");  // empty: the packaged default
+  o.backend.threads = std::stoi(Flag(argc, argv, "--threads", "0"));
+  o.backend.model = Flag(argc, argv, "--model", "");  // empty: the packaged default
   o.batch_tokens = std::stoi(Flag(argc, argv, "--batch-tokens", "0"));
-  auto e = OpenLocalEmbedder(o);
+  auto e = OpenEmbedder(o);
   if (!e.ok()) return Fail(e.status().ToString());
   std::vector<float> out(static_cast<size_t>(batch) * (*e)->dim());
   std::vector<double> rates;
@@ -115,7 +115,7 @@ int Search(int argc, char** argv) {
   if (queries.empty()) return Fail("no judged queries");
   EngineOptions eo;
   eo.data_dir = data_dir;
-  eo.embedder.threads = std::stoi(Flag(argc, argv, "--threads", "0"));
+  eo.embedder.backend.threads = std::stoi(Flag(argc, argv, "--threads", "0"));
   auto engine = Engine::Open(eo);
   if (!engine.ok()) return Fail(engine.status().ToString());
   SearchOptions so;

@@ -32,7 +32,7 @@ double Dot(const std::vector<float>& a, const std::vector<float>& b) {
 }  // namespace
 
 TEST(Embedder, ParaphrasesScoreAboveUnrelatedPairs) {
-  auto e = OpenLocalEmbedder({});
+  auto e = OpenEmbedder({});
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   Embedder& emb = *e.value();
   EXPECT_EQ(emb.dim(), 384);
@@ -60,8 +60,8 @@ TEST(Embedder, ParaphrasesScoreAboveUnrelatedPairs) {
 
 TEST(Embedder, MultilingualE5RanksChineseAnswersAndFoldsFullWidth) {
   EmbedderOptions o;
-  o.model_path = "multilingual-e5-small";
-  auto e = OpenLocalEmbedder(o);
+  o.backend.model = "multilingual-e5-small";
+  auto e = OpenEmbedder(o);
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   Embedder& emb = *e.value();
   EXPECT_EQ(emb.model_id(), "multilingual-e5-small/384");
@@ -191,15 +191,16 @@ TEST_F(EngineTest, FusionMmrThresholdAndNeighboursArePerQueryAndPerKnowledgeBase
   o.k = 5;
   auto base = engine_->Search(o);
   ASSERT_TRUE(base.ok());
-  for (std::string fusion : {"rrf", "minmax", "zscore"}) {
-    SCOPED_TRACE(fusion);
+  for (Fusion fusion : {Fusion::kRrf, Fusion::kMinMax, Fusion::kZScore}) {
+    SCOPED_TRACE(FusionName(fusion));
+    EXPECT_EQ(ParseFusion(FusionName(fusion)).value(), fusion);
     o.fusion = fusion;
     auto r = engine_->Search(o);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_NE(r->hits[0].text.find("300 yuan"), std::string::npos);
   }
   // The weight moves the fused scores: w = 1 keeps the BM25 order exactly.
-  o.fusion = "minmax";
+  o.fusion = Fusion::kMinMax;
   o.lexical_weight = 1.0;
   auto lex_only = engine_->Search(o);
   SearchOptions bm25 = o;
@@ -207,14 +208,17 @@ TEST_F(EngineTest, FusionMmrThresholdAndNeighboursArePerQueryAndPerKnowledgeBase
   auto b = engine_->Search(bm25);
   ASSERT_TRUE(lex_only.ok() && b.ok());
   for (size_t i = 0; i < b->hits.size(); ++i) EXPECT_EQ(lex_only->hits[i].chunk_id, b->hits[i].chunk_id) << i;
-  o.fusion = "median";
+  EXPECT_EQ(ParseFusion("median").status().ToString(), "InvalidArgument: unknown fusion 'median' (rrf, minmax or zscore)");
+  o.lexical_weight = 1.5;
   EXPECT_EQ(engine_->Search(o).status().code(), StatusCode::kInvalidArgument);
+  o.lexical_weight = 1.0;
 
   // Knowledge-base settings apply when the query leaves them unset.
   ASSERT_TRUE(engine_->SetKbSetting("t", "search.fusion", "zscore").ok());
   ASSERT_TRUE(engine_->SetKbSetting("t", "search.lexical_weight", "0.7").ok());
   EXPECT_EQ(engine_->SetKbSetting("t", "search.lexical_weight", "heavy").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(engine_->SetKbSetting("t", "search.colour", "red").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->SetKbSetting("t", "search.fusion", "median").code(), StatusCode::kInvalidArgument);
   auto settings = engine_->GetKbSettings("t");
   ASSERT_TRUE(settings.ok());
   EXPECT_EQ(settings->at("search.fusion"), "zscore");
@@ -223,7 +227,7 @@ TEST_F(EngineTest, FusionMmrThresholdAndNeighboursArePerQueryAndPerKnowledgeBase
   plain.query = "gold card annual fee";
   plain.k = 5;
   SearchOptions explicit_z = plain;
-  explicit_z.fusion = "zscore";
+  explicit_z.fusion = Fusion::kZScore;
   explicit_z.lexical_weight = 0.7;
   auto via_kb = engine_->Search(plain), via_query = engine_->Search(explicit_z);
   ASSERT_TRUE(via_kb.ok() && via_query.ok());

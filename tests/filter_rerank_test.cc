@@ -225,7 +225,7 @@ TEST(LocalReranker, AModelWithoutAClassificationHeadIsRefused) {
   r = OpenReranker(o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("/nonexistent/reranker.gguf"), std::string::npos) << r.status().ToString();
-  o.backend = "ollama";
+  o.backend = Backend::kOllama;
   EXPECT_NE(OpenReranker(o).status().message().find("Ollama has no rerank API"), std::string::npos);
 }
 

@@ -566,9 +566,9 @@ TEST(LocalChat, PromptLongerThanTheContextIsAClearError) {
   auto m = OpenChatModel(missing);
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().message(), "chat model file not found: /nonexistent/model.gguf");
-  BackendOptions mystery;
-  mystery.backend = "mystery";
-  EXPECT_EQ(OpenChatModel(mystery).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseBackend("mystery").status().ToString(),
+            "InvalidArgument: unknown backend 'mystery' (use local, openai or ollama)");
+  for (Backend b : {Backend::kLocal, Backend::kOpenAi, Backend::kOllama}) EXPECT_EQ(ParseBackend(BackendName(b)).value(), b);
 }
 
 }  // namespace

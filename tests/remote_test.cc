@@ -133,7 +133,7 @@ class LlamaServerChat : public ::testing::Test {
   static void TearDownTestSuite() { delete server_; }
   BackendOptions Options() {
     BackendOptions o;
-    o.backend = "openai";
+    o.backend = Backend::kOpenAi;
     o.base_url = server_->base_url();
     o.api_key = "test-key";
     o.model = "qwen";
@@ -147,7 +147,7 @@ LlamaServer* LlamaServerChat::server_ = nullptr;
 BackendOptions Remote(const std::string& backend, const std::string& base_url, const std::string& model,
                       const std::string& api_key = "") {
   BackendOptions o;
-  o.backend = backend;
+  o.backend = ParseBackend(backend).value();
   o.base_url = base_url;
   o.model = model;
   o.api_key = api_key;
@@ -346,12 +346,12 @@ TEST(LlamaServerEmbeddings, MatchTheLocalEmbedder) {
   LlamaServer server("all-MiniLM-L6-v2.gguf", {"--embeddings", "--pooling", "mean"});
   ASSERT_TRUE(server.ready()) << server.error();
   BackendOptions o;
-  o.backend = "openai";
+  o.backend = Backend::kOpenAi;
   o.base_url = server.base_url();
   o.model = "all-MiniLM-L6-v2";
-  auto remote = OpenEmbedder(o, {});
+  auto remote = OpenEmbedder(EmbedderOptions{o});
   ASSERT_TRUE(remote.ok()) << remote.status().ToString();
-  auto local = OpenLocalEmbedder({});
+  auto local = OpenEmbedder({});
   ASSERT_TRUE(local.ok());
   ASSERT_EQ((*remote)->dim(), 384);
   std::vector<std::string> texts = {"How do I report a lost card?", "挂失银行卡", "wire transfer fees"};
@@ -372,7 +372,7 @@ TEST(LlamaServerRerank, MatchesTheLocalReranker) {
   LlamaServer server("ragd-test-reranker.gguf", {"--reranking"});
   ASSERT_TRUE(server.ready()) << server.error();
   BackendOptions ro;
-  ro.backend = "openai";
+  ro.backend = Backend::kOpenAi;
   ro.base_url = server.base_url();
   auto remote = OpenReranker(ro);
   ASSERT_TRUE(remote.ok()) << remote.status().ToString();
@@ -469,7 +469,7 @@ class FakeBrokenServer {
   }
   BackendOptions Options(const std::string& fault) {
     BackendOptions o;
-    o.backend = "openai";
+    o.backend = Backend::kOpenAi;
     o.base_url = "http://127.0.0.1:" + std::to_string(port_) + "/v1";
     o.model = fault;
     o.retry_backoff_seconds = 0.01;
@@ -561,7 +561,7 @@ TEST(FakeBrokenServerFaults, MalformedSseIsAnError) {
 
 TEST(FakeBrokenServerFaults, NoServerListeningIsNamed) {
   BackendOptions o;
-  o.backend = "openai";
+  o.backend = Backend::kOpenAi;
   o.base_url = "http://127.0.0.1:" + std::to_string(FreePort()) + "/v1";
   o.max_retries = 1;
   o.retry_backoff_seconds = 0.01;
@@ -618,7 +618,7 @@ TEST(FakeBrokenServerFaults, OllamaToolCallsAndABrokenCall) {
 TEST(FakeBrokenServerFaults, OllamaNativeStreamsNdjson) {
   FakeBrokenServer fake;
   BackendOptions o;
-  o.backend = "ollama";
+  o.backend = Backend::kOllama;
   o.base_url = fake.origin();
   o.model = "llama3.2";
   auto m = OpenChatModel(o);
@@ -636,7 +636,7 @@ TEST(FakeBrokenServerFaults, OllamaNativeStreamsNdjson) {
   auto whole = (*m)->Chat(Question(), GenerateOptions{});
   ASSERT_TRUE(whole.ok());
   EXPECT_EQ(whole->text, "One day.");
-  auto e = OpenEmbedder(o, {});
+  auto e = OpenEmbedder(EmbedderOptions{o});
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_EQ((*e)->dim(), 2);
   float v[2];

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ragd/backend.h"
 #include "ragd/status.h"
 
 namespace ragd {
@@ -16,14 +17,14 @@ namespace ragd {
 // Retrieval models such as E5 embed queries and passages differently.
 enum class EmbedKind { kPassage, kQuery };
 
+// An embedding model: its backend, and what only embedding needs.
 struct EmbedderOptions {
-  // Path to a GGUF embedding model, or the name of a packaged one found
-  // through ModelSearchPath() ("all-MiniLM-L6-v2", "multilingual-e5-small").
-  // Empty = "all-MiniLM-L6-v2".
-  std::string model_path;
-  // CPU threads for inference. 0 = all cores.
-  int threads = 0;
-  // Tokens evaluated per llama.cpp batch (several texts share one). 0 = 512.
+  // backend.model: local, a path to a GGUF embedding model or the name of a
+  // packaged one found through ModelSearchPath() ("all-MiniLM-L6-v2",
+  // "multilingual-e5-small"), empty = "all-MiniLM-L6-v2"; remote, the name
+  // the server knows. backend.threads: local CPU threads, 0 = all cores.
+  BackendOptions backend;
+  // local: tokens evaluated per llama.cpp batch (several texts share one). 0 = 512.
   int batch_tokens = 0;
   // Prepended to every query / passage before embedding. Empty = the
   // model's convention when known (e.g. "query: " for E5), else nothing.
@@ -48,8 +49,9 @@ class Embedder {
   virtual std::string model_id() const = 0;
 };
 
-// Opens a GGUF embedding model in-process through llama.cpp.
-Result<std::unique_ptr<Embedder>> OpenLocalEmbedder(const EmbedderOptions& options);
+// Opens options.backend's embedder: local loads a GGUF in-process through
+// llama.cpp; openai uses POST {base}/embeddings; ollama POST /api/embed.
+Result<std::unique_ptr<Embedder>> OpenEmbedder(const EmbedderOptions& options);
 
 // Where packaged models are looked for, first match wins:
 // $RAGD_MODELS_DIR, <executable dir>/../.deps/models, <executable dir>/models,

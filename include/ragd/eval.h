@@ -19,7 +19,7 @@ struct RetrievalEvalOptions {
   std::string kb;
   SplitOptions split_options;  // chunk_size 0 = the embedder's whole window
   // Hybrid fusion overrides (unset = the knowledge base's settings / defaults).
-  std::optional<std::string> fusion;
+  std::optional<Fusion> fusion;
   std::optional<double> lexical_weight;
   std::optional<double> mmr_lambda;
   // With a reranker configured: rerank (false = skip it) the top

@@ -14,40 +14,11 @@
 #include <string_view>
 #include <vector>
 
+#include "ragd/backend.h"
 #include "ragd/embedder.h"
 #include "ragd/status.h"
 
 namespace ragd {
-
-// Where a model lives and how to reach it. Shared by chat, embeddings and
-// rerank; fields a backend does not use are ignored.
-struct BackendOptions {
-  std::string backend = "local";  // "local" | "openai" | "ollama"
-  // local: a GGUF path or a packaged model name; remote: the model name the
-  // server knows. Empty = the packaged default (local) or the server's choice.
-  std::string model;
-  std::string base_url;  // remote: e.g. "http://127.0.0.1:8080/v1"
-  std::string api_key;   // remote: sent as "Authorization: Bearer <key>"
-  int threads = 0;       // local: CPU threads, 0 = all cores
-  int context_tokens = 0;  // local: context window, 0 = min(trained, 4096)
-  // local: a chat template name llama.cpp knows ("gemma", "chatml", ...) or
-  // "plain" (ragd's text format for base models). Empty = the GGUF's own
-  // template, or "plain" when it has none.
-  std::string chat_template;
-  double timeout_seconds = 120;         // remote: per request, read timeout
-  double connect_timeout_seconds = 5;   // remote
-  int max_retries = 3;                  // remote: on 429, 5xx, connection errors
-  double retry_backoff_seconds = 0.5;   // first wait; doubles each retry
-  // local: a folder where the key/value state of a prompt's stable prefix
-  // (GenerateOptions::stable_prefix_messages) is kept across processes, so
-  // a one-shot `ragd ask` does not evaluate the system prompt and examples
-  // again. A cache: files that fail to load are ignored and rewritten.
-  // Empty = within the process only.
-  std::string prompt_cache_dir;
-};
-
-// "local", "openai", "ollama" → ok; anything else → InvalidArgument.
-Status CheckBackendName(const std::string& name);
 
 // A function the model may call. parameters is a JSON Schema (an object
 // schema, as text); empty means no arguments.
@@ -182,9 +153,6 @@ class Reranker {
 // (llama-server, vLLM, Jina-style APIs). Ollama has no rerank API.
 Result<std::unique_ptr<Reranker>> OpenReranker(const BackendOptions& options);
 
-// Embeddings through a backend: local wraps OpenLocalEmbedder; openai uses
-// POST {base}/embeddings; ollama POST /api/embed.
-Result<std::unique_ptr<Embedder>> OpenEmbedder(const BackendOptions& options, const EmbedderOptions& local);
 
 // Rough token count for text when no tokenizer is at hand: one per CJK
 // character, one per 4 bytes of other text, rounded up.

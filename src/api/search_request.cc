@@ -1,38 +1,12 @@
 #include "api/search_request.h"
 
+#include "api/fields.h"
 #include "api/json_forms.h"
 #include "core/status_macros.h"
 
 namespace ragd::api {
 
 using nlohmann::json;
-
-namespace {
-
-// Reads body[key] into *out when present and not null; the wrong type is
-// "'key' must be <type_name>".
-template <typename T>
-Status ReadField(const json& body, const char* key, T* out, const char* type_name) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return Status::OK();
-  try {
-    *out = it->get<T>();
-    return Status::OK();
-  } catch (const json::exception&) {
-    return Status::InvalidArgument(std::string("'") + key + "' must be " + type_name);
-  }
-}
-
-template <typename T>
-Status ReadOptional(const json& body, const char* key, std::optional<T>* out, const char* type_name) {
-  if (auto it = body.find(key); it == body.end() || it->is_null()) return Status::OK();
-  T v{};
-  RAGD_RETURN_IF_ERROR(ReadField(body, key, &v, type_name));
-  *out = v;
-  return Status::OK();
-}
-
-}  // namespace
 
 Result<std::vector<FilterCondition>> FiltersFromJson(const json& f) {
   std::vector<FilterCondition> out;
@@ -62,6 +36,12 @@ Result<std::vector<FilterCondition>> FiltersFromJson(const json& f) {
   return out;
 }
 
+Result<std::optional<Fusion>> ParseOptionalFusion(const std::optional<std::string>& name) {
+  if (!name) return std::optional<Fusion>();
+  RAGD_ASSIGN_OR_RETURN(Fusion f, ParseFusion(*name));
+  return std::optional<Fusion>(f);
+}
+
 Result<SearchOptions> SearchOptionsFromJson(const json& body, const std::string& kb) {
   if (!body.is_object()) return Status::InvalidArgument("the request body must be a JSON object");
   SearchOptions o;
@@ -77,7 +57,9 @@ Result<SearchOptions> SearchOptionsFromJson(const json& body, const std::string&
   RAGD_RETURN_IF_ERROR(ReadField(body, "rerank", &o.rerank, "a boolean"));
   RAGD_RETURN_IF_ERROR(ReadField(body, "rerank_candidates", &o.rerank_candidates, "an integer"));
   RAGD_ASSIGN_OR_RETURN(o.mode, ParseSearchMode(mode));
-  RAGD_RETURN_IF_ERROR(ReadOptional(body, "fusion", &o.fusion, "a string"));
+  std::optional<std::string> fusion;
+  RAGD_RETURN_IF_ERROR(ReadOptional(body, "fusion", &fusion, "a string"));
+  RAGD_ASSIGN_OR_RETURN(o.fusion, ParseOptionalFusion(fusion));
   RAGD_RETURN_IF_ERROR(ReadOptional(body, "lexical_weight", &o.lexical_weight, "a number"));
   RAGD_RETURN_IF_ERROR(ReadOptional(body, "mmr_lambda", &o.mmr_lambda, "a number"));
   RAGD_RETURN_IF_ERROR(ReadOptional(body, "min_score", &o.min_score, "a number"));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "ragd/engine.h"
@@ -17,6 +18,10 @@ namespace ragd::api {
 // of the wrong type or value is InvalidArgument naming it. kb comes from the
 // route, not the body.
 Result<SearchOptions> SearchOptionsFromJson(const nlohmann::json& body, const std::string& kb);
+
+// A --fusion flag or "fusion" field: unset stays unset, a bad name is
+// InvalidArgument (ParseFusion).
+Result<std::optional<Fusion>> ParseOptionalFusion(const std::optional<std::string>& name);
 
 // Filters as JSON: {"key": "value", ...} (equality; source = contains), or a
 // list of "key<op>value" strings and {"key", "op", "value"} objects.

@@ -57,8 +57,11 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   if (!c.data_dir.empty()) s.data_dir = c.data_dir;
 
   // Chat backend: file < environment < flags.
-  if (f.backend) s.chat.backend = *f.backend;
-  if (Status st = CheckBackendName(s.chat.backend); !st.ok()) return st;
+  if (f.backend) {
+    auto backend = ParseBackend(*f.backend);
+    if (!backend.ok()) return backend.status();
+    s.chat.backend = *backend;
+  }
   ApplyEnvironment(s, &s.chat);
   if (f.model) s.chat.model = *f.model;
   if (f.base_url) s.chat.base_url = *f.base_url;

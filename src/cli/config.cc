@@ -56,8 +56,14 @@ void Take(const toml::table& t, const char* table, const char* key, T* out) {
   if (auto v = t[table][key].value<T>()) *out = *v;
 }
 
-void TakeBackend(const toml::table& t, const char* table, BackendOptions* b) {
-  Take(t, table, "backend", &b->backend);
+Status TakeBackend(const toml::table& t, const char* table, BackendOptions* b) {
+  std::string name;
+  Take(t, table, "backend", &name);
+  if (!name.empty()) {
+    auto parsed = ParseBackend(name);
+    if (!parsed.ok()) return parsed.status();
+    b->backend = *parsed;
+  }
   Take(t, table, "model", &b->model);
   Take(t, table, "base_url", &b->base_url);
   Take(t, table, "api_key", &b->api_key);
@@ -68,6 +74,7 @@ void TakeBackend(const toml::table& t, const char* table, BackendOptions* b) {
   Take(t, table, "connect_timeout_seconds", &b->connect_timeout_seconds);
   Take(t, table, "max_retries", &b->max_retries);
   Take(t, table, "retry_backoff_seconds", &b->retry_backoff_seconds);
+  return Status::OK();
 }
 
 std::string Unquote(std::string_view v) {
@@ -117,8 +124,6 @@ Result<std::map<std::string, std::string>> ParseDotEnv(const std::string& text) 
 
 Result<Settings> LoadSettings(const std::string& config_path) {
   Settings s;
-  s.chat.backend = "local";
-  s.embed.backend = "local";
   std::string path = config_path;
   std::error_code ec;
   if (path.empty() && fs::is_regular_file("ragd.toml", ec)) path = "ragd.toml";
@@ -135,9 +140,9 @@ Result<Settings> LoadSettings(const std::string& config_path) {
     RAGD_RETURN_IF_ERROR(Check(t, path));
     s.config_path = path;
     if (auto v = t["data_dir"].value<std::string>()) s.data_dir = *v;
-    TakeBackend(t, "chat", &s.chat);
-    TakeBackend(t, "embed", &s.embed);
-    TakeBackend(t, "rerank", &s.rerank);
+    RAGD_RETURN_IF_ERROR(TakeBackend(t, "chat", &s.chat).WithContext(path + " [chat]"));
+    RAGD_RETURN_IF_ERROR(TakeBackend(t, "embed", &s.embed).WithContext(path + " [embed]"));
+    RAGD_RETURN_IF_ERROR(TakeBackend(t, "rerank", &s.rerank).WithContext(path + " [rerank]"));
     Take(t, "rerank", "candidates", &s.rerank_candidates);
     Take(t, "chat", "temperature", &s.generate.temperature);
     Take(t, "chat", "top_p", &s.generate.top_p);
@@ -162,9 +167,6 @@ Result<Settings> LoadSettings(const std::string& config_path) {
     Take(t, "memory", "window", &s.window);
     Take(t, "trace", "enabled", &s.trace);
     Take(t, "trace", "file", &s.trace_file);
-    RAGD_RETURN_IF_ERROR(CheckBackendName(s.chat.backend).WithContext(path + " [chat]"));
-    RAGD_RETURN_IF_ERROR(CheckBackendName(s.embed.backend).WithContext(path + " [embed]"));
-    RAGD_RETURN_IF_ERROR(CheckBackendName(s.rerank.backend).WithContext(path + " [rerank]"));
   }
 
   // The environment: a .env file fills in what the process lacks.
@@ -183,12 +185,10 @@ Result<Settings> LoadSettings(const std::string& config_path) {
 EngineOptions MakeEngineOptions(const Settings& s, const CommonFlags& c) {
   EngineOptions eo;
   eo.data_dir = !c.data_dir.empty() ? c.data_dir : s.data_dir;
-  eo.embed_backend = s.embed;
-  ApplyEnvironment(s, &eo.embed_backend);
-  const std::string& embed_model = !c.embed_model.empty() ? c.embed_model : s.embed.model;
-  if (s.embed.backend == "local") eo.embedder.model_path = embed_model;
-  else eo.embed_backend.model = embed_model;
-  eo.embedder.threads = c.threads > 0 ? c.threads : s.embed.threads;
+  eo.embedder.backend = s.embed;
+  ApplyEnvironment(s, &eo.embedder.backend);
+  if (!c.embed_model.empty()) eo.embedder.backend.model = c.embed_model;
+  if (c.threads > 0) eo.embedder.backend.threads = c.threads;
   if (!c.reranker.empty() || !s.rerank.model.empty() || !s.rerank.base_url.empty()) {
     BackendOptions r = s.rerank;
     ApplyEnvironment(s, &r);
@@ -209,10 +209,10 @@ std::string TracePath(const Settings& s, bool no_trace, const std::string& trace
 
 void ApplyEnvironment(const Settings& s, BackendOptions* b) {
   auto get = [&](const char* k) { return s.env.count(k) ? s.env.at(k) : std::string(); };
-  if (b->backend == "openai") {
+  if (b->backend == Backend::kOpenAi) {
     if (!get("OPENAI_BASE_URL").empty()) b->base_url = get("OPENAI_BASE_URL");
     if (!get("OPENAI_API_KEY").empty()) b->api_key = get("OPENAI_API_KEY");
-  } else if (b->backend == "ollama" && !get("OLLAMA_HOST").empty()) {
+  } else if (b->backend == Backend::kOllama && !get("OLLAMA_HOST").empty()) {
     std::string host = get("OLLAMA_HOST");
     b->base_url = host.starts_with("http") ? host : "http://" + host;
   }

@@ -264,7 +264,9 @@ int main(int argc, char** argv) {
     o.mode = mode.value();
     o.k = k;
     o.one_per_document = per_doc;
-    o.fusion = fusion;
+    auto parsed_fusion = api::ParseOptionalFusion(fusion);
+    if (!parsed_fusion.ok()) return Fail(parsed_fusion.status());
+    o.fusion = parsed_fusion.value();
     o.lexical_weight = lexical_weight;
     o.mmr_lambda = mmr_lambda;
     o.min_score = min_score;
@@ -385,7 +387,9 @@ int main(int argc, char** argv) {
     o.split = split;
     o.mode = mode.value();
     o.kb = eval_kb;
-    o.fusion = fusion;
+    auto parsed_fusion = api::ParseOptionalFusion(fusion);
+    if (!parsed_fusion.ok()) return Fail(parsed_fusion.status());
+    o.fusion = parsed_fusion.value();
     o.lexical_weight = lexical_weight;
     o.mmr_lambda = mmr_lambda;
     o.rerank = !no_rerank;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/text.h"
+#include "models/model_factory.h"
 #include "core/status_macros.h"
 #include "models/llama_common.h"
 #include "ragd/embedder.h"
@@ -39,7 +40,7 @@ class LocalEmbedder final : public Embedder {
     // because a batch's attention cost grows with its square.
     int batch = options.batch_tokens > 0 ? options.batch_tokens : 512;
     batch = std::max(batch, max_tokens_);
-    auto ctx = llama::NewEncoderContext(model_, LLAMA_POOLING_TYPE_UNSPECIFIED, batch, options.threads, &n_seq_max_);
+    auto ctx = llama::NewEncoderContext(model_, LLAMA_POOLING_TYPE_UNSPECIFIED, batch, options.backend.threads, &n_seq_max_);
     if (!ctx.ok()) return ctx.status().WithContext(path);
     ctx_ = ctx.value();
     if (llama_pooling_type(ctx_) == LLAMA_POOLING_TYPE_NONE)
@@ -163,7 +164,7 @@ Result<std::string> FindPackagedModel(const std::string& file_name) {
 }
 
 Result<std::unique_ptr<Embedder>> OpenLocalEmbedder(const EmbedderOptions& options) {
-  auto path = llama::ResolveModelPath(options.model_path.empty() ? "all-MiniLM-L6-v2" : options.model_path,
+  auto path = llama::ResolveModelPath(options.backend.model.empty() ? "all-MiniLM-L6-v2" : options.backend.model,
                                      "embedding model");
   if (!path.ok()) return path.status();
   auto e = std::make_unique<LocalEmbedder>();

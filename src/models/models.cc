@@ -7,8 +7,19 @@
 
 namespace ragd {
 
-Status CheckBackendName(const std::string& name) {
-  if (name == "local" || name == "openai" || name == "ollama") return Status::OK();
+const char* BackendName(Backend backend) {
+  switch (backend) {
+    case Backend::kLocal: return "local";
+    case Backend::kOpenAi: return "openai";
+    case Backend::kOllama: return "ollama";
+  }
+  return "?";
+}
+
+Result<Backend> ParseBackend(const std::string& name) {
+  if (name == "local") return Backend::kLocal;
+  if (name == "openai") return Backend::kOpenAi;
+  if (name == "ollama") return Backend::kOllama;
   return Status::InvalidArgument("unknown backend '" + name + "' (use local, openai or ollama)");
 }
 
@@ -36,26 +47,31 @@ Status CheckTools(const GenerateOptions& o) {
 }
 
 Result<std::unique_ptr<ChatModel>> OpenChatModel(const BackendOptions& options) {
-  RAGD_RETURN_IF_ERROR(CheckBackendName(options.backend));
-  if (options.backend == "openai") return OpenOpenAiChatModel(options);
-  if (options.backend == "ollama") return OpenOllamaChatModel(options);
+  switch (options.backend) {
+    case Backend::kOpenAi: return OpenOpenAiChatModel(options);
+    case Backend::kOllama: return OpenOllamaChatModel(options);
+    case Backend::kLocal: break;
+  }
   return OpenLocalChatModel(options);
 }
 
-Result<std::unique_ptr<Embedder>> OpenEmbedder(const BackendOptions& options, const EmbedderOptions& local) {
-  RAGD_RETURN_IF_ERROR(CheckBackendName(options.backend));
-  if (options.backend == "openai") return OpenOpenAiEmbedder(options);
-  if (options.backend == "ollama") return OpenOllamaEmbedder(options);
-  return OpenLocalEmbedder(local);
+Result<std::unique_ptr<Embedder>> OpenEmbedder(const EmbedderOptions& options) {
+  switch (options.backend.backend) {
+    case Backend::kOpenAi: return OpenOpenAiEmbedder(options.backend);
+    case Backend::kOllama: return OpenOllamaEmbedder(options.backend);
+    case Backend::kLocal: break;
+  }
+  return OpenLocalEmbedder(options);
 }
 
 Result<std::unique_ptr<Reranker>> OpenReranker(const BackendOptions& options) {
-  RAGD_RETURN_IF_ERROR(CheckBackendName(options.backend));
-  if (options.backend == "openai") return OpenOpenAiReranker(options);
-  if (options.backend == "ollama")
-    return Status::InvalidArgument("Ollama has no rerank API; use backend local with a cross-encoder GGUF, or "
-                                   "backend openai with `llama-server --reranking`");
-  return OpenLocalReranker(options);
+  switch (options.backend) {
+    case Backend::kOpenAi: return OpenOpenAiReranker(options);
+    case Backend::kLocal: return OpenLocalReranker(options);
+    case Backend::kOllama: break;
+  }
+  return Status::InvalidArgument("Ollama has no rerank API; use backend local with a cross-encoder GGUF, or "
+                                 "backend openai with `llama-server --reranking`");
 }
 
 int EstimateTokens(std::string_view s) {
