@@ -215,6 +215,17 @@ TEST(Condense, UsesTheHistoryTheMemoryKeeps) {
   EXPECT_NE(summarized.find("The user asks about Platinum card fees."), std::string::npos);
 }
 
+TEST(Sessions, FromMessagesPairsUserAndAssistantTurnsAndLeavesTheQuestionOut) {
+  std::vector<ChatMessage> m = {{"system", "Be brief."}, {"user", "What is the gold card fee?"},
+                                {"assistant", "300 yuan [1]."}, {"user", "Is it waived?"}};
+  Session s = SessionFromMessages(m);
+  EXPECT_EQ(s.memory, MemoryKind::kBuffer);
+  ASSERT_EQ(s.turns.size(), 1u);
+  EXPECT_EQ(s.turns[0].question, "What is the gold card fee?");
+  EXPECT_EQ(s.turns[0].answer, "300 yuan [1].");
+  EXPECT_TRUE(SessionFromMessages(std::span(m).last(1)).turns.empty());
+}
+
 TEST(Sessions, RoundTripListAndDelete) {
   TempDir dir;
   SessionStore store(dir.path());

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -163,6 +164,12 @@ class SessionStore {
  private:
   std::string dir_;
 };
+
+// A session that lives for one request, from an OpenAI-style message list
+// (ragd serve's kb:<name> chats): each user message followed by an
+// assistant one is a turn of a buffer memory. The last message, the
+// question, is not part of it.
+Session SessionFromMessages(std::span<const ChatMessage> messages);
 
 // The numbered-sources prompt as it goes to the model.
 struct BuiltPrompt {

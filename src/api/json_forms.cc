@@ -50,6 +50,32 @@ json DocumentJson(const DocumentInfo& d) {
               {"ingested_at", d.ingested_at}, {"metadata", d.metadata}};
 }
 
+json DocumentDetailJson(const DocumentDetail& d) {
+  json chunks = json::array();
+  for (const auto& c : d.chunks)
+    chunks.push_back({{"chunk_id", c.chunk_id}, {"chunk_index", c.chunk_index}, {"page", c.page},
+                      {"heading_path", c.heading_path}, {"row", c.row}, {"char_start", c.char_start},
+                      {"char_end", c.char_end}, {"text", c.text}});
+  json out = DocumentJson(d.info);
+  out["chunks"] = chunks;
+  return out;
+}
+
+json IngestReportJson(const std::string& kb, const IngestReport& r) {
+  json failed = json::array();
+  for (const auto& f : r.failures) failed.push_back({{"path", f.path}, {"error", f.status.ToString()}});
+  return json{{"kb", kb},
+              {"files", r.files_seen},
+              {"added", r.files_added},
+              {"updated", r.files_updated},
+              {"unchanged", r.files_unchanged},
+              {"removed", r.files_removed},
+              {"chunks", r.chunks_written},
+              {"seconds", r.seconds},
+              {"chunks_per_second", r.seconds > 0 ? r.chunks_written / r.seconds : 0.0},
+              {"failed", failed}};
+}
+
 json UsageJson(const ChatResult& r) {
   return {{"prompt_tokens", r.prompt_tokens},
           {"completion_tokens", r.completion_tokens},

@@ -15,6 +15,13 @@ nlohmann::json SourceJson(const Source& s);
 // Includes the knowledge base's path on disk; the server drops it.
 nlohmann::json KbJson(const KbInfo& k);
 nlohmann::json DocumentJson(const DocumentInfo& d);
+// A document with its chunks: DocumentJson plus "chunks".
+nlohmann::json DocumentDetailJson(const DocumentDetail& d);
+// What an ingest did, for `ragd ingest --json` and an upload: kb, files,
+// added, updated, unchanged, removed, chunks, seconds, chunks_per_second
+// and failed, a list of {path, error}. The server passes the uploaded
+// file names as the paths (it shows no path on its disk).
+nlohmann::json IngestReportJson(const std::string& kb, const IngestReport& r);
 // OpenAI's usage object: prompt, completion and total tokens, and the
 // prompt tokens reused from the model's key/value cache
 // (prompt_tokens_details.cached_tokens).

@@ -222,20 +222,7 @@ int main(int argc, char** argv) {
     const IngestReport& rep = r.value();
     double cps = rep.seconds > 0 ? rep.chunks_written / rep.seconds : 0;
     if (ingest_json) {
-      json failures = json::array();
-      for (const auto& f : rep.failures) failures.push_back({{"path", f.path}, {"error", f.status.ToString()}});
-      json out{{"kb", kb},
-               {"files", rep.files_seen},
-               {"added", rep.files_added},
-               {"updated", rep.files_updated},
-               {"unchanged", rep.files_unchanged},
-               {"removed", rep.files_removed},
-               {"failed", rep.failures.size()},
-               {"chunks", rep.chunks_written},
-               {"seconds", rep.seconds},
-               {"chunks_per_second", cps},
-               {"failures", failures}};
-      std::cout << out.dump(2) << "\n";
+      std::cout << api::IngestReportJson(kb, rep).dump(2) << "\n";
     } else {
       for (const auto& f : rep.failures) std::fprintf(stderr, "ragd: skipped %s: %s\n", f.path.c_str(), f.status.message().c_str());
       std::printf("ingested into '%s': %lld files (%lld added, %lld updated, %lld unchanged, %lld removed, %zu failed), "

@@ -143,4 +143,14 @@ Status SessionStore::Delete(const std::string& id) const {
   return Status::OK();
 }
 
+Session SessionFromMessages(std::span<const ChatMessage> messages) {
+  Session session;
+  session.id = "http";
+  session.memory = MemoryKind::kBuffer;
+  for (size_t i = 0; i + 1 < messages.size(); ++i)
+    if (messages[i].role == "user" && messages[i + 1].role == "assistant")
+      session.turns.push_back({"", messages[i].content, messages[i].content, messages[i + 1].content, {}});
+  return session;
+}
+
 }  // namespace ragd

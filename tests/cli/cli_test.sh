@@ -17,7 +17,7 @@ check() {  # check NAME CONDITION-EXIT-CODE
 cp -r "$SRC/examples/bank-kb" "$WORK/kb"
 out="$("$RAGD" -q ingest "$WORK/kb" --kb bank --json)"
 check "ingest exits 0" $?
-echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["added"]==4 and r["failed"]==0 and r["chunks"]>10, r'
+echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["added"]==4 and r["failed"]==[] and r["chunks"]>10, r'
 check "ingest report counts" $?
 
 # Rankings and error messages of single commands are cases kept as data
@@ -43,7 +43,7 @@ echo "junk" > "$WORK/kb/broken.pdf"
 "$RAGD" -q ingest "$WORK/kb" --kb bank --sync --json > "$WORK/sync.json" 2>/dev/null
 code=$?
 [[ $code == 3 ]]; check "partial failure exits 3 (got $code)" $?
-python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["removed"]==1 and r["failed"]==1 and "broken.pdf" in r["failures"][0]["path"], r' "$WORK/sync.json"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["removed"]==1 and len(r["failed"])==1 and "broken.pdf" in r["failed"][0]["path"], r' "$WORK/sync.json"
 check "sync removes vanished file, broken file reported" $?
 
 "$RAGD" kb list --json | python3 -c 'import json,sys; k=json.load(sys.stdin)["knowledge_bases"]; assert [x["name"] for x in k]==["bank"] and k[0]["documents"]==3, k'

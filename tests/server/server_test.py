@@ -196,7 +196,7 @@ class ServerTest(unittest.TestCase):
         uploads = os.listdir(os.path.join(self.s.data, "bank", "uploads"))
         self.assertIn("escaped.md", uploads)
         self.assertIn("absolute.md", uploads)
-        self.assertTrue(any(f["filename"] == ".." for f in rep["failed"]), rep)
+        self.assertTrue(any(f["path"] == ".." for f in rep["failed"]), rep)
 
     def test_upload_metadata_and_filters(self):
         self.assertEqual(self.s.json("POST", "/api/kbs", {"name": "meta"})[0], 201)
@@ -287,6 +287,34 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(cli, http)
         self.assertError(*self.s.json("POST", "/api/kbs/bank/search", {"query": "x", "neighbors": 11}),
                          422, "neighbors must be between 0 and 10")
+
+    def test_cli_json_and_http_agree_on_the_same_ingest(self):
+        # An upload and `ragd ingest --json` of the same files report in one shape.
+        tmp = tempfile.mkdtemp()
+        good, bad = os.path.join(tmp, "faq.csv"), os.path.join(tmp, "broken.pdf")
+        with open(good, "wb") as f:
+            f.write(example("faq.csv"))
+        with open(bad, "wb") as f:
+            f.write(b"%PDF-1.7 not really")
+        for kb in ("shape-http", "shape-cli"):
+            self.assertEqual(self.s.json("POST", "/api/kbs", {"name": kb})[0], 201)
+        status, http = self.s.upload("shape-http", [("faq.csv", example("faq.csv")), ("broken.pdf", b"%PDF-1.7 not really")])
+        self.assertEqual(status, 201, http)
+        env = dict(os.environ, RAGD_DATA_DIR=self.s.data)
+        run = subprocess.run([RAGD, "ingest", tmp, "--kb", "shape-cli", "--json"], env=env, capture_output=True, text=True)
+        self.assertEqual(run.returncode, 3, run.stderr)  # a file failed
+        cli = json.loads(run.stdout)
+        for r in (http, cli):
+            self.assertGreater(r.pop("seconds"), 0)
+            r.pop("chunks_per_second")
+            r.pop("kb")
+            self.assertEqual(len(r["failed"]), 1, r)
+            self.assertIn("broken.pdf", r["failed"][0]["path"])
+            r["failed"][0]["path"] = os.path.basename(r["failed"][0]["path"])  # the server names no path of its disk
+            r["failed"][0]["error"] = r["failed"][0]["error"].replace(tmp, "").replace(
+                os.path.join(self.s.data, "shape-http", "uploads"), "")
+        self.assertEqual(cli, http)
+        self.assertEqual(http["added"], 1)
 
     def test_searches_go_on_during_an_upload_to_the_same_knowledge_base(self):
         # 8 clients search "busy" while a large upload is embedded into it.

@@ -155,7 +155,7 @@ function upload(files: FileList) {
       return showError(data?.error?.message ?? String(xhr.status));
     }
     msg.textContent = t("uploaded", { n: (data.added ?? 0) + (data.updated ?? 0), c: data.chunks ?? 0 });
-    for (const f of data.failed ?? []) msg.textContent += ` · ${t("failed")}: ${f.filename}`;
+    for (const f of data.failed ?? []) msg.textContent += ` · ${t("failed")}: ${f.path}`;
     loadKbs(currentKb()).catch((e) => showError(e.message));
   };
   xhr.onerror = () => showError("upload failed");
