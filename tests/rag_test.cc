@@ -9,6 +9,7 @@
 
 #include "ragd/engine.h"
 #include "ragd/models.h"
+#include "rag/context.h"
 #include "ragd/rag.h"
 #include "ragd/trace.h"
 #include "test_util.h"

@@ -8,6 +8,7 @@
 #include "core/files.h"
 #include "core/status_macros.h"
 #include "core/text.h"
+#include "rag/context.h"
 #include "ragd/rag.h"
 
 namespace ragd {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "rag/context.h"
 #include "core/status_macros.h"
 #include "core/text.h"
 #include "ragd/rag.h"
