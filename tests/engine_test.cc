@@ -208,7 +208,7 @@ TEST_F(EngineTest, FusionMmrThresholdAndNeighboursArePerQueryAndPerKnowledgeBase
   auto b = engine_->Search(bm25);
   ASSERT_TRUE(lex_only.ok() && b.ok());
   for (size_t i = 0; i < b->hits.size(); ++i) EXPECT_EQ(lex_only->hits[i].chunk_id, b->hits[i].chunk_id) << i;
-  EXPECT_EQ(ParseFusion("median").status().ToString(), "InvalidArgument: unknown fusion 'median' (rrf, minmax or zscore)");
+  EXPECT_EQ(ParseFusion("median").status().ToString(), "invalid argument: unknown fusion 'median' (rrf, minmax or zscore)");
   o.lexical_weight = 1.5;
   EXPECT_EQ(engine_->Search(o).status().code(), StatusCode::kInvalidArgument);
   o.lexical_weight = 1.0;

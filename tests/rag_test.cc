@@ -579,7 +579,7 @@ TEST(LocalChat, PromptLongerThanTheContextIsAClearError) {
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().message(), "chat model file not found: /nonexistent/model.gguf");
   EXPECT_EQ(ParseBackend("mystery").status().ToString(),
-            "InvalidArgument: unknown backend 'mystery' (use local, openai or ollama)");
+            "invalid argument: unknown backend 'mystery' (use local, openai or ollama)");
   for (Backend b : {Backend::kLocal, Backend::kOpenAi, Backend::kOllama}) EXPECT_EQ(ParseBackend(BackendName(b)).value(), b);
 }
 

@@ -100,6 +100,11 @@ class Engine {
   // The embedder, loaded on first use.
   Result<Embedder*> embedder();
 
+  // A chat model for options, traced like the engine's embedder and
+  // reranker (EngineOptions::trace): the engine is where model calls get
+  // their trace wrappers. The caller owns it (one Chat at a time).
+  Result<std::unique_ptr<ChatModel>> OpenChatModel(const BackendOptions& options);
+
  private:
   struct Impl;
   explicit Engine(std::unique_ptr<Impl> impl);

@@ -140,11 +140,10 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   if (s.chat.prompt_cache_dir.empty())
     s.chat.prompt_cache_dir = (std::filesystem::path(s.data_dir.empty() ? DefaultDataDir() : s.data_dir) /
                                ".prompt-cache").string();  // a dot: never a knowledge base name
-  auto model = OpenChatModel(s.chat);
+  // The server traces per request, into each knowledge base's file.
+  auto model = need_kb == KbNeed::kNever ? OpenChatModel(s.chat) : run->engine->OpenChatModel(s.chat);
   if (!model.ok()) return model.status();
   run->model = std::move(model).value();
-  // The server traces per request and knowledge base itself.
-  if (run->trace && need_kb != KbNeed::kNever) run->model = TraceChatModel(std::move(run->model), run->trace, run->tags);
   return run;
 }
 

@@ -220,6 +220,12 @@ Result<Embedder*> Engine::embedder() {
   return impl_->GetEmbedder();
 }
 
+Result<std::unique_ptr<ChatModel>> Engine::OpenChatModel(const BackendOptions& options) {
+  RAGD_ASSIGN_OR_RETURN(std::unique_ptr<ChatModel> model, ragd::OpenChatModel(options));
+  if (impl_->options.trace) model = TraceChatModel(std::move(model), impl_->options.trace, impl_->options.trace_tags);
+  return model;
+}
+
 Result<KbInfo> Engine::GetKnowledgeBase(const std::string& name) {
   RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(name, false));
   RAGD_ASSIGN_OR_RETURN(store::StoreStats s, kb->Stats());
