@@ -1,5 +1,7 @@
 #include "api/json_forms.h"
 
+#include "core/text.h"
+
 namespace ragd::api {
 
 using nlohmann::json;
@@ -74,6 +76,15 @@ json IngestReportJson(const std::string& kb, const IngestReport& r) {
               {"seconds", r.seconds},
               {"chunks_per_second", r.seconds > 0 ? r.chunks_written / r.seconds : 0.0},
               {"failed", failed}};
+}
+
+json AnswerJson(const Answer& a) {
+  json sources = json::array();
+  for (const auto& s : a.sources) sources.push_back(SourceJson(s));
+  return json{{"answer", std::string(text::Trim(a.text))},
+              {"found", a.found},
+              {"refusal", RefusalReason(a)},
+              {"sources", sources}};
 }
 
 json UsageJson(const ChatResult& r) {

@@ -22,6 +22,11 @@ nlohmann::json DocumentDetailJson(const DocumentDetail& d);
 // and failed, a list of {path, error}. The server passes the uploaded
 // file names as the paths (it shows no path on its disk).
 nlohmann::json IngestReportJson(const std::string& kb, const IngestReport& r);
+// What an answer says, the same for `ragd ask --json` and a kb:<name> chat
+// completion: answer (citations checked by ragd), found, refusal (""
+// when found, else retrieval, check or model) and sources (SourceJson,
+// in prompt order).
+nlohmann::json AnswerJson(const Answer& a);
 // OpenAI's usage object: prompt, completion and total tokens, and the
 // prompt tokens reused from the model's key/value cache
 // (prompt_tokens_details.cached_tokens).

@@ -147,21 +147,17 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   return run;
 }
 
+// api::AnswerJson (shared with the server) and what only the CLI prints.
 json AnswerJson(const Answer& a, const ChatModel& m, const AskOptions& o) {
-  json sources = json::array();
-  for (const auto& s : a.sources) sources.push_back(api::SourceJson(s));
-  return json{{"question", a.question},
+  json out = api::AnswerJson(a);
+  out.update(json{{"question", a.question},
               {"standalone_question", a.standalone_question},
               {"language", a.language},
-              {"answer", std::string(text::Trim(a.text))},
-              {"found", a.found},
-              {"refusal", RefusalReason(a)},
               {"check_reply", a.check_reply},
               {"best_score", a.best_score},
               {"min_score", a.min_score},
               {"citations_corrected", a.citations_corrected},
               {"model_answer", std::string(text::Trim(a.model_text))},
-              {"sources", sources},
               {"unknown_citations", a.unknown_citations},
               {"backend", m.backend()},
               {"model", m.model()},
@@ -177,7 +173,8 @@ json AnswerJson(const Answer& a, const ChatModel& m, const AskOptions& o) {
                 {"prompt_seconds", a.prompt_seconds},
                 {"generation_seconds", a.generation_seconds},
                 {"condense_seconds", a.condense_seconds},
-                {"first_token_seconds", a.generation.first_token_seconds}}}};
+                {"first_token_seconds", a.generation.first_token_seconds}}}});
+  return out;
 }
 
 // Streams pieces to stdout, dropping the leading whitespace base models emit.

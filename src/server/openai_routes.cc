@@ -185,16 +185,10 @@ std::string FinishReason(const Answer& a) {
   return a.generation.finish_reason.empty() ? "stop" : a.generation.finish_reason;
 }
 
-// kb:<name> answers carry their checked text, citations and refusal beside
-// OpenAI's fields.
-void AddCitations(const Answer& a, json* choice_or_chunk) {
-  (*choice_or_chunk)["answer"] = std::string(text::Trim(a.text));
-  json cites = json::array();
-  for (const auto& s : a.sources) cites.push_back(api::SourceJson(s));
-  (*choice_or_chunk)["citations"] = cites;
-  (*choice_or_chunk)["found"] = a.found;
-  (*choice_or_chunk)["refusal"] = RefusalReason(a);
-}
+// kb:<name> answers carry, beside OpenAI's fields, what `ragd ask --json`
+// prints of an answer (api::AnswerJson): its checked text, found, refusal
+// and sources.
+void AddAnswerFields(const Answer& a, json* choice_or_chunk) { choice_or_chunk->update(api::AnswerJson(a)); }
 
 }  // namespace
 
@@ -318,7 +312,7 @@ void Server::Impl::ChatCompletions(const Req& req, Res& res) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   auto finish = [this, kb](const Answer& a, json* choice_or_chunk) {
     metrics.Tokens(a.generation.prompt_tokens, a.generation.completion_tokens);
-    if (!kb.empty()) AddCitations(a, choice_or_chunk);
+    if (!kb.empty()) AddAnswerFields(a, choice_or_chunk);
   };
   if (!stream) {
     Result<Answer> a = answer_future->get();

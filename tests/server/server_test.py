@@ -401,9 +401,18 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(r.object, "chat.completion")
         self.assertGreater(r.usage.completion_tokens, 0)
         self.assertGreater(r.usage.prompt_tokens, 100)
-        citations = r.model_extra["citations"]
-        self.assertTrue(citations)
-        self.assertTrue(citations[0]["source"].endswith("handbook.md"), citations[0])
+        sources = r.model_extra["sources"]
+        self.assertTrue(sources)
+        self.assertTrue(sources[0]["source"].endswith("handbook.md"), sources[0])
+        # One request layer: `ragd ask --json` prints the same answer fields and sources.
+        env = dict(os.environ, RAGD_DATA_DIR=self.s.data)
+        cli = json.loads(subprocess.run(
+            [RAGD, "ask", "How long does an international wire transfer take?", "--kb", "bank", "--max-tokens", "16",
+             "--json", "--threads", "2"], env=env, check=True, capture_output=True, text=True).stdout)
+        for key in ("answer", "found", "refusal", "sources"):
+            self.assertIn(key, r.model_extra)
+            self.assertIn(key, cli)
+        self.assertEqual([(s["n"], s["chunk_id"]) for s in cli["sources"]], [(s["n"], s["chunk_id"]) for s in sources])
 
     def test_streamed_chat_completion(self):
         stream = self.client.chat.completions.create(
@@ -418,7 +427,7 @@ class ServerTest(unittest.TestCase):
             text += chunk.choices[0].delta.content or ""
             if chunk.choices[0].finish_reason:
                 finish = chunk.choices[0].finish_reason
-                citations = chunk.model_extra.get("citations")
+                citations = chunk.model_extra.get("sources")
         self.assertTrue(text)
         self.assertIn(finish, ("stop", "length"))
         self.assertTrue(citations)
@@ -429,7 +438,7 @@ class ServerTest(unittest.TestCase):
         r = self.client.chat.completions.create(
             model=self.chat_model, messages=[{"role": "user", "content": "Hello"}], max_tokens=4)
         self.assertTrue(r.choices[0].message.content is not None)
-        self.assertNotIn("citations", r.model_extra)
+        self.assertNotIn("sources", r.model_extra)
         with self.assertRaises(openai.NotFoundError) as e:
             self.client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "x"}])
         self.assertIn("kb:<name>", str(e.exception))

@@ -296,7 +296,7 @@ async function ask(question: string) {
         answer.content += choice.delta.content;
         body.textContent = answer.content.trimStart();
       }
-      if (event.citations) answer.citations = event.citations;
+      if (event.sources) answer.citations = event.sources; // the numbered sources, each with cited
       if (typeof event.answer === "string") checked = event.answer; // citations checked by ragd
     }
   }
