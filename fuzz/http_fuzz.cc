@@ -65,7 +65,7 @@ struct Fixture {
     fs::remove_all(data);
     EngineOptions eo;
     eo.data_dir = data.string();
-    eo.embedder.threads = 1;
+    eo.embedder.backend.threads = 1;
     auto e = Engine::Open(eo);
     FUZZ_CHECK(e.ok(), "the engine opens");
     engine = std::move(e).value();
