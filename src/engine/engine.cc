@@ -261,8 +261,7 @@ Status Engine::RestoreKnowledgeBase(const std::string& backup, const std::string
   RAGD_RETURN_IF_ERROR(ValidateKbName(name));
   const fs::path dir = impl_->KbDir(name);
   const fs::path partial = fs::path(impl_->data_dir) / ("." + name + ".restoring");
-  if (Status st = store::CopyBackupInto(backup, dir.string(), partial.string()); !st.ok())
-    return st.code() == StatusCode::kIOError ? st.WithContext("restore of " + backup) : st;
+  RAGD_RETURN_IF_ERROR(store::CopyBackupInto(backup, dir.string(), partial.string()));
   // Opening rebuilds the vector index from the database; then check it all.
   auto kb = impl_->OpenKb(name, false);
   Status st = kb.ok() ? (*kb)->CheckConsistency() : kb.status();

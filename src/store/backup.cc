@@ -63,10 +63,11 @@ Status CopyBackupInto(const std::string& backup, const std::string& kb_dir, cons
     return Status::AlreadyExists("knowledge base '" + fs::path(kb_dir).filename().string() +
                                  "' already exists: restore under a new name, or delete it first");
   return BuildThenRename(partial, kb_dir, from, [&](const fs::path& database) {
-    std::error_code copy_ec;
-    fs::copy_file(source_db, database, copy_ec);
-    return copy_ec ? Status::IOError("cannot copy " + source_db.string() + ": " + copy_ec.message()) : Status::OK();
-  });
+           std::error_code copy_ec;
+           fs::copy_file(source_db, database, copy_ec);
+           return copy_ec ? Status::IOError("cannot copy " + source_db.string() + ": " + copy_ec.message()) : Status::OK();
+         })
+      .WithContext("restore of " + backup);
 }
 
 }  // namespace ragd::store

@@ -18,7 +18,8 @@ Status BackupKnowledgeBase(KbStore& kb, const std::string& kb_dir, const std::st
 
 // Copies the backup folder to the new knowledge-base folder kb_dir (built
 // at partial first). NotFound when backup is not one; AlreadyExists when
-// kb_dir exists. The caller opens and checks what was restored.
+// kb_dir exists; a failed copy is an error naming the backup, and leaves
+// nothing behind. The caller opens and checks what was restored.
 Status CopyBackupInto(const std::string& backup, const std::string& kb_dir, const std::string& partial);
 
 }  // namespace ragd::store
