@@ -88,6 +88,10 @@ class Engine {
   Result<std::vector<DocumentInfo>> ListDocuments(const std::string& kb);
   Result<DocumentDetail> GetDocument(const std::string& kb, const std::string& doc_id);
   Status DeleteDocument(const std::string& kb, const std::string& doc_id);
+  // The tables of a knowledge base's tabular documents (CSV, JSON records),
+  // by doc_id. Documents ingested before ragd kept tables are missing until
+  // the next ingest of their folder loads them again.
+  Result<std::vector<KbTable>> ListTables(const std::string& kb);
 
   // Ingests files; one bad file is reported in the report and skipped.
   Result<IngestReport> IngestFiles(const IngestOptions& options, const ProgressFn& progress = {});

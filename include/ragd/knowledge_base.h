@@ -49,6 +49,16 @@ struct ChunkInfo {
   std::string text;
 };
 
+// A tabular document's rows (CSV, JSON records), as ingested: every row as
+// long as columns, each cell its text ("" when empty).
+struct KbTable {
+  std::string doc_id;
+  std::string source;
+  std::string title;
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+};
+
 struct DocumentDetail {
   DocumentInfo info;
   std::vector<ChunkInfo> chunks;

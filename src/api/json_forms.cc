@@ -94,4 +94,32 @@ json UsageJson(const ChatResult& r) {
           {"prompt_tokens_details", {{"cached_tokens", r.cached_prompt_tokens}}}};
 }
 
+json AgentStepJson(const AgentStep& s) {
+  json args = json::parse(s.arguments, nullptr, false);
+  return json{{"index", s.index},       {"tool", s.tool},       {"arguments", args.is_discarded() ? json(s.arguments) : args},
+              {"thought", s.thought},   {"result", s.result},   {"error", s.error},
+              {"valid", s.valid},       {"truncated", s.truncated}, {"sources", s.sources},
+              {"seconds", s.seconds}};
+}
+
+json AgentResultJson(const AgentResult& r) {
+  json steps = json::array();
+  for (const auto& s : r.steps) steps.push_back(AgentStepJson(s));
+  json sources = json::array();
+  for (const auto& s : r.sources) sources.push_back(SourceJson(s));
+  json j{{"task", r.task},
+         {"language", r.language},
+         {"answer", r.answer},
+         {"found", r.found},
+         {"steps", steps},
+         {"sources", sources},
+         {"citations_corrected", r.citations_corrected},
+         {"stop_reason", r.stop_reason},
+         {"stop_message", r.stop_message},
+         {"usage", {{"model_calls", r.model_calls}, {"prompt_tokens", r.prompt_tokens}, {"completion_tokens", r.completion_tokens}}},
+         {"seconds", r.seconds}};
+  if (!r.plan.empty()) j["plan"] = json::parse(r.plan, nullptr, false);
+  return j;
+}
+
 }  // namespace ragd::api

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ragd/agent.h"
 #include "ragd/engine.h"
 #include "ragd/rag.h"
 
@@ -31,5 +32,10 @@ nlohmann::json AnswerJson(const Answer& a);
 // prompt tokens reused from the model's key/value cache
 // (prompt_tokens_details.cached_tokens).
 nlohmann::json UsageJson(const ChatResult& r);
+
+// An agent step and a whole run: `ragd agent --json`, and the agent_steps
+// of an agent:<kb> chat completion.
+nlohmann::json AgentStepJson(const AgentStep& s);
+nlohmann::json AgentResultJson(const AgentResult& r);
 
 }  // namespace ragd::api

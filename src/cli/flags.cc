@@ -8,7 +8,8 @@ void AddRetrievalFlags(CLI::App* cmd, std::vector<std::string>* filters, bool* n
                        std::optional<int>* rerank_candidates) {
   cmd->add_option("--filter", *filters,
                   "only documents matching KEY=VALUE (repeatable; also != < <= > >=; keys: type, source, doc_id, "
-                  "modified, ingested, or --meta keys given at ingest)");
+                  "modified, ingested, or --meta keys given at ingest)")
+      ->allow_extra_args(false);  // one value each: a positional after it stays positional
   cmd->add_flag("--no-rerank", *no_rerank, "skip the configured reranker");
   cmd->add_option("--rerank-candidates", *rerank_candidates, "fused hits the reranker scores (default max(k, 20))");
 }

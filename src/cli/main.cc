@@ -15,6 +15,7 @@
 
 #include "api/json_forms.h"
 #include "api/search_request.h"
+#include "cli/agent_commands.h"
 #include "cli/answer_commands.h"
 #include "cli/config.h"
 #include "cli/flags.h"
@@ -177,6 +178,7 @@ int main(int argc, char** argv) {
   cli::AddRetrievalFlags(eval_ret, &filters, &no_rerank, &rerank_candidates);
 
   cli::AnswerCommands answer_commands(&app, &g);
+  cli::AgentCommands agent_commands(&app, &g);
 
   try {
     app.parse(argc, argv);
@@ -186,6 +188,7 @@ int main(int argc, char** argv) {
   }
 
   if (auto rc = answer_commands.Run()) return *rc;
+  if (auto rc = agent_commands.Run()) return *rc;
 
   if (*ingest) {
     auto unit = ParseUnit(chunk_unit);

@@ -339,6 +339,16 @@ Result<DocumentDetail> Engine::GetDocument(const std::string& kb_name, const std
   return out;
 }
 
+Result<std::vector<KbTable>> Engine::ListTables(const std::string& kb_name) {
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
+  RAGD_ASSIGN_OR_RETURN(std::vector<store::StoredTable> tables, kb->ListTables());
+  std::vector<KbTable> out;
+  for (auto& t : tables)
+    out.push_back({std::move(t.doc_id), std::move(t.source), std::move(t.title), std::move(t.data.columns),
+                   std::move(t.data.rows)});
+  return out;
+}
+
 Status Engine::DeleteDocument(const std::string& kb_name, const std::string& doc_id) {
   RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
   RAGD_ASSIGN_OR_RETURN(Impl::WriteLock kb_lock, impl_->LockForWriting(kb_name));

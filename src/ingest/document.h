@@ -6,7 +6,10 @@
 #include <string_view>
 #include <vector>
 
+#include <optional>
+
 #include "ragd/status.h"
+#include "store/store.h"
 
 namespace ragd::ingest {
 
@@ -22,7 +25,13 @@ struct LoadedDocument {
   std::string title;
   std::string mime;
   std::vector<Segment> segments;
+  // CSV and JSON records: the rows as a table (columns empty when the
+  // records are not flat enough to be one), for read-only SQL.
+  std::optional<store::TableData> table;
 };
+
+// Whether a MIME type is one whose loader records a table.
+bool IsTabularMime(std::string_view mime);
 
 // "A > B > C" from a stack of headings, skipping empty levels.
 std::string JoinHeadingPath(const std::vector<std::string>& headings);

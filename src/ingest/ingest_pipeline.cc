@@ -134,8 +134,16 @@ class Run {
   Status Document(const std::string& id, const std::string& hash, const std::function<Result<Loaded>()>& load) {
     RAGD_ASSIGN_OR_RETURN(std::optional<store::StoredDocument> existing, t_.kb->FindDocument(id));
     if (existing && existing->content_hash == hash) {
-      ++report_.files_unchanged;
-      return Status::OK();
+      // A table document ingested before tables were kept is loaded again.
+      bool table_missing = false;
+      if (IsTabularMime(existing->mime)) {
+        RAGD_ASSIGN_OR_RETURN(bool has_table, t_.kb->HasTable(id));
+        table_missing = !has_table;
+      }
+      if (!table_missing) {
+        ++report_.files_unchanged;
+        return Status::OK();
+      }
     }
     Result<Loaded> loaded = load();
     if (!loaded.ok()) {
@@ -146,6 +154,7 @@ class Run {
     w.doc_id = id;
     w.content_hash = hash;
     w.chunks = ChunkDocument(loaded->doc, *t_.splitter);
+    w.table = std::move(loaded->doc.table);
     prog_.chunks += static_cast<int64_t>(w.chunks.size());
     (existing ? report_.files_updated : report_.files_added)++;
     return Stage(std::move(w));

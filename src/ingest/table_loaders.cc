@@ -3,6 +3,9 @@
 #include <csv.h>
 
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "core/status_macros.h"
@@ -48,7 +51,32 @@ bool MatchesAny(std::string name, std::initializer_list<const char*> words) {
   return false;
 }
 
+// The header and rows as a table: unnamed or repeated columns get a name,
+// short rows are padded and long ones widen the table.
+store::TableData CsvTable(const std::vector<std::vector<std::string>>& rows) {
+  store::TableData t;
+  size_t width = 0;
+  for (const auto& r : rows) width = std::max(width, r.size());
+  std::set<std::string> seen;
+  for (size_t c = 0; c < width; ++c) {
+    std::string name = c < rows[0].size() ? std::string(text::Trim(rows[0][c])) : "";
+    if (name.empty() || seen.count(name)) name = "column " + std::to_string(c + 1);
+    seen.insert(name);
+    t.columns.push_back(std::move(name));
+  }
+  for (size_t r = 1; r < rows.size(); ++r) {
+    std::vector<std::string> row;
+    for (size_t c = 0; c < width; ++c) row.push_back(c < rows[r].size() ? std::string(text::Trim(rows[r][c])) : "");
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
 }  // namespace
+
+bool IsTabularMime(std::string_view mime) {
+  return mime == "text/csv" || mime == "application/json" || mime == "application/x-ndjson";
+}
 
 Result<LoadedDocument> LoadCsv(std::string_view bytes, const std::string& path) {
   RAGD_ASSIGN_OR_RETURN(std::string utf8, text::ToUtf8(bytes, path));
@@ -87,6 +115,7 @@ Result<LoadedDocument> LoadCsv(std::string_view bytes, const std::string& path) 
   }
   LoadedDocument doc;
   doc.mime = "text/csv";
+  doc.table = CsvTable(st.rows);
   for (size_t r = 1; r < st.rows.size(); ++r) {
     const auto& row = st.rows[r];
     std::string out;
@@ -130,6 +159,42 @@ void Flatten(const json& v, const std::string& prefix, std::string* out, int dep
     if (!out->empty()) out->push_back('\n');
     *out += prefix.empty() ? s : prefix + ": " + s;
   }
+}
+
+// Records (objects) as a table: nested objects flattened to "a.b" columns,
+// arrays kept as JSON text, columns in order of first appearance. Anything
+// that is not a list of objects, or is too wide, gives no columns.
+store::TableData RecordsTable(const std::vector<const json*>& records) {
+  constexpr size_t kMaxColumns = 256;
+  store::TableData t;
+  std::map<std::string, size_t> index;
+  std::vector<std::map<size_t, std::string>> cells;
+  std::function<bool(const json&, const std::string&, std::map<size_t, std::string>&, int)> add =
+      [&](const json& v, const std::string& name, std::map<size_t, std::string>& row, int depth) -> bool {
+    if (v.is_object() && depth < 4) {
+      for (auto it = v.begin(); it != v.end(); ++it)
+        if (!add(it.value(), name.empty() ? it.key() : name + "." + it.key(), row, depth + 1)) return false;
+      return true;
+    }
+    auto [it, fresh] = index.emplace(name, t.columns.size());
+    if (fresh) {
+      if (t.columns.size() >= kMaxColumns) return false;
+      t.columns.push_back(name);
+    }
+    if (!v.is_null()) row[it->second] = v.is_string() ? v.get<std::string>() : v.dump();
+    return true;
+  };
+  for (const json* r : records) {
+    if (!r->is_object() || r->empty()) return {};
+    cells.emplace_back();
+    if (!add(*r, "", cells.back(), 0)) return {};
+  }
+  for (const auto& row : cells) {
+    std::vector<std::string> out(t.columns.size());
+    for (const auto& [c, v] : row) out[c] = v;
+    t.rows.push_back(std::move(out));
+  }
+  return t;
 }
 
 // A record with a "text"/"content" field is read as title + text; anything
@@ -177,12 +242,16 @@ Result<LoadedDocument> LoadJson(std::string_view bytes, const std::string& path)
   LoadedDocument doc;
   doc.mime = "application/json";
   if (v.is_array()) {
+    std::vector<const json*> records;
+    for (const auto& r : v) records.push_back(&r);
+    doc.table = RecordsTable(records);
     for (size_t i = 0; i < v.size(); ++i) {
       Segment seg = RecordSegment(v[i]);
       seg.row = static_cast<int>(i + 1);
       if (!seg.text.empty()) doc.segments.push_back(std::move(seg));
     }
   } else {
+    doc.table = store::TableData{};
     Segment seg = RecordSegment(v);
     if (!seg.text.empty()) doc.segments.push_back(std::move(seg));
   }
@@ -196,6 +265,7 @@ Result<LoadedDocument> LoadJsonl(std::string_view bytes, const std::string& path
   doc.mime = "application/x-ndjson";
   size_t pos = 0;
   int line_no = 0;
+  std::vector<json> records;
   while (pos < utf8.size()) {
     size_t end = utf8.find('\n', pos);
     if (end == std::string::npos) end = utf8.size();
@@ -209,8 +279,12 @@ Result<LoadedDocument> LoadJsonl(std::string_view bytes, const std::string& path
     Segment seg = RecordSegment(v);
     seg.row = line_no;
     if (!seg.text.empty()) doc.segments.push_back(std::move(seg));
+    records.push_back(std::move(v));
   }
   if (doc.segments.empty()) return Status::InvalidArgument(path + " contains no records with text");
+  std::vector<const json*> ptrs;
+  for (const auto& r : records) ptrs.push_back(&r);
+  doc.table = RecordsTable(ptrs);
   return doc;
 }
 

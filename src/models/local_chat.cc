@@ -93,10 +93,27 @@ class OutputReader {
             if (body.ends_with("```")) body.remove_suffix(3);
             body = text::Trim(body);
           }
-          auto j = nlohmann::json::parse(body, nullptr, false);
-          if (j.is_object() && j.contains("name") && j["name"].is_string() && tools_.count(j["name"]) &&
-              (!j.contains("arguments") || j["arguments"].is_object())) {
-            msg.tool_calls.push_back({j["name"], j.value("arguments", nlohmann::json::object()).dump(), ""});
+          // One call, or one call per line (a model that lost its markup
+          // after the first call writes them so).
+          std::vector<std::string_view> parts = {body};
+          if (body.find('\n') != std::string_view::npos && !nlohmann::json::accept(body)) {
+            parts.clear();
+            for (size_t at = 0; at <= body.size();) {
+              size_t nl = std::min(body.find('\n', at), body.size());
+              if (std::string_view line = text::Trim(body.substr(at, nl - at)); !line.empty()) parts.push_back(line);
+              at = nl + 1;
+            }
+          }
+          std::vector<common_chat_tool_call> calls;
+          for (std::string_view part : parts) {
+            auto j = nlohmann::json::parse(part, nullptr, false);
+            if (!j.is_object() || !j.contains("name") || !j["name"].is_string() || !tools_.count(j["name"]) ||
+                (j.contains("arguments") && !j["arguments"].is_object()))
+              break;
+            calls.push_back({j["name"], j.value("arguments", nlohmann::json::object()).dump(), ""});
+          }
+          if (!calls.empty() && calls.size() == parts.size()) {
+            msg.tool_calls = std::move(calls);
             msg.content.clear();
           }
         }
@@ -322,7 +339,9 @@ class LocalChatModel final : public ChatModel {
     for (const auto& c : msg.tool_calls) {
       auto args = nlohmann::json::parse(c.arguments.empty() ? "{}" : c.arguments, nullptr, false);
       if (args.is_discarded() || !args.is_object()) {
-        if (result.finish_reason == "length") continue;  // cut off mid-call: not a call
+        // Cut off mid-call (by max_tokens, or a callback that stopped
+        // generation as the call began): not a call.
+        if (result.finish_reason == "length" || result.finish_reason == "cancelled") continue;
         return Status::Unavailable("the model called '" + c.name + "' with arguments that are not a JSON object: '" +
                                    std::string(text::TruncateUtf8(c.arguments, 200)) + "'");
       }

@@ -16,6 +16,8 @@
 #include <unordered_set>
 #include <variant>
 
+#include <nlohmann/json.hpp>
+
 #include "core/files.h"
 #include "core/status_macros.h"
 #include "core/text.h"
@@ -136,6 +138,10 @@ CREATE TABLE IF NOT EXISTS doc_meta(
   key TEXT NOT NULL,
   value TEXT NOT NULL,
   PRIMARY KEY(doc_id, key));
+CREATE TABLE IF NOT EXISTS doc_tables(
+  doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id),
+  columns TEXT NOT NULL,
+  rows TEXT NOT NULL);
 )sql";
 
 // Filter conditions as an SQL condition over `documents d`, with the values
@@ -316,6 +322,40 @@ class SqliteStore final : public KbStore {
     return out;
   }
 
+  Result<std::vector<StoredTable>> ListTables() override {
+    std::shared_lock lock(mu_);
+    Stmt q(db_, "SELECT t.doc_id, d.source, d.title, t.columns, t.rows FROM doc_tables t "
+                "JOIN documents d ON d.doc_id = t.doc_id WHERE t.columns != '[]' ORDER BY t.doc_id");
+    if (!q.ok()) return SqlError(db_, "list tables");
+    std::vector<StoredTable> out;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) {
+      StoredTable t{q.Text(0), q.Text(1), q.Text(2), {}};
+      auto columns = nlohmann::json::parse(q.Text(3), nullptr, false);
+      auto rows = nlohmann::json::parse(q.Text(4), nullptr, false);
+      if (!columns.is_array() || !rows.is_array()) return Status::Corruption("the table of " + t.doc_id + " in " + DbPath() + " is not valid JSON");
+      try {
+        t.data.columns = columns.get<std::vector<std::string>>();
+        t.data.rows = rows.get<std::vector<std::vector<std::string>>>();
+      } catch (const nlohmann::json::exception&) {
+        return Status::Corruption("the table of " + t.doc_id + " in " + DbPath() + " is not a list of text rows");
+      }
+      out.push_back(std::move(t));
+    }
+    if (rc != SQLITE_DONE) return SqlError(db_, "list tables");
+    return out;
+  }
+
+  Result<bool> HasTable(const std::string& doc_id) override {
+    std::shared_lock lock(mu_);
+    Stmt q(db_, "SELECT 1 FROM doc_tables WHERE doc_id = ?");
+    if (!q.ok()) return SqlError(db_, "read table");
+    q.Bind(1, doc_id);
+    int rc = q.Step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db_, "read table");
+    return rc == SQLITE_ROW;
+  }
+
   Status Commit(std::span<const DocumentWrite> upserts, std::span<const std::string> removes) override {
     std::unique_lock lock(mu_);
     for (const auto& d : upserts)
@@ -332,12 +372,14 @@ class SqliteStore final : public KbStore {
       Stmt del_doc(db_, "DELETE FROM documents WHERE doc_id = ?");
       Stmt del_meta(db_, "DELETE FROM doc_meta WHERE doc_id = ?");
       Stmt ins_meta(db_, "INSERT INTO doc_meta(doc_id, key, value) VALUES (?,?,?)");
+      Stmt del_table(db_, "DELETE FROM doc_tables WHERE doc_id = ?");
+      Stmt ins_table(db_, "INSERT INTO doc_tables(doc_id, columns, rows) VALUES (?,?,?)");
       Stmt ins_doc(db_, "INSERT INTO documents(doc_id, source, mime, title, content_hash, size_bytes, mtime, "
                         "chunk_count, ingested_at) VALUES (?,?,?,?,?,?,?,?,?)");
       Stmt ins_chunk(db_, "INSERT INTO chunks(doc_id, chunk_index, text, page, heading_path, char_start, char_end, "
                           "row, embedding) VALUES (?,?,?,?,?,?,?,?,?)");
       if (!ids.ok() || !del_chunks.ok() || !del_doc.ok() || !del_meta.ok() || !ins_meta.ok() || !ins_doc.ok() ||
-          !ins_chunk.ok())
+          !ins_chunk.ok() || !del_table.ok() || !ins_table.ok())
         return SqlError(db_, "prepare commit");
       auto drop = [&](const std::string& doc_id) -> Status {
         ids.Reset();
@@ -351,6 +393,9 @@ class SqliteStore final : public KbStore {
         del_meta.Reset();
         del_meta.Bind(1, doc_id);
         if (del_meta.Step() != SQLITE_DONE) return SqlError(db_, "delete metadata of " + doc_id);
+        del_table.Reset();
+        del_table.Bind(1, doc_id);
+        if (del_table.Step() != SQLITE_DONE) return SqlError(db_, "delete table of " + doc_id);
         del_doc.Reset();
         del_doc.Bind(1, doc_id);
         if (del_doc.Step() != SQLITE_DONE) return SqlError(db_, "delete document " + doc_id);
@@ -368,6 +413,12 @@ class SqliteStore final : public KbStore {
           ins_meta.Reset();
           ins_meta.Bind(1, d.doc_id).Bind(2, key).Bind(3, value);
           if (ins_meta.Step() != SQLITE_DONE) return SqlError(db_, "insert metadata of " + d.doc_id);
+        }
+        if (d.table) {
+          ins_table.Reset();
+          ins_table.Bind(1, d.doc_id).Bind(2, nlohmann::json(d.table->columns).dump());
+          ins_table.Bind(3, nlohmann::json(d.table->rows).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+          if (ins_table.Step() != SQLITE_DONE) return SqlError(db_, "insert table of " + d.doc_id);
         }
         for (size_t i = 0; i < d.chunks.size(); ++i) {
           const ChunkWrite& c = d.chunks[i];

@@ -30,6 +30,13 @@ struct ChunkWrite {
   int row = 0;
 };
 
+// A document's rows as a table (CSV, JSON records), kept for read-only SQL
+// (the agent's query_table). Empty columns = the document is not tabular.
+struct TableData {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;  // each as long as columns
+};
+
 struct DocumentWrite {
   std::string doc_id;
   std::string source;
@@ -41,6 +48,15 @@ struct DocumentWrite {
   std::map<std::string, std::string> metadata;  // given at ingest, filterable
   std::vector<ChunkWrite> chunks;
   std::vector<float> embeddings;  // chunks.size() * dim
+  // Tabular documents: their table, stored (and replaced) with the chunks.
+  std::optional<TableData> table;
+};
+
+struct StoredTable {
+  std::string doc_id;
+  std::string source;
+  std::string title;
+  TableData data;
 };
 
 struct StoredDocument {
@@ -98,6 +114,11 @@ class KbStore {
 
   virtual Result<std::optional<StoredDocument>> FindDocument(const std::string& doc_id) = 0;
   virtual Result<std::vector<StoredDocument>> ListDocuments() = 0;
+  // The tables of tabular documents (those with columns), by doc_id.
+  virtual Result<std::vector<StoredTable>> ListTables() = 0;
+  // Whether a document's table was recorded (also when it was not tabular):
+  // false for documents ingested before tables were kept.
+  virtual Result<bool> HasTable(const std::string& doc_id) = 0;
   // Replaces each upserted document (its old chunks and vectors go) and
   // removes `removes`, in one transaction: all of it is visible or none.
   virtual Status Commit(std::span<const DocumentWrite> upserts, std::span<const std::string> removes) = 0;
