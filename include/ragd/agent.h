@@ -116,6 +116,9 @@ class Agent {
   // Adds a tool (an MCP server's, an HTTP tool). Names must stay unique.
   Status AddTool(std::unique_ptr<Tool> tool);
   std::vector<ToolSpec> specs() const;
+  // One tool call without the model, checked and cut as in a run (for
+  // `ragd agent --call` and tests): the step, whose error says what failed.
+  Result<AgentStep> CallTool(const std::string& name, const std::string& arguments, double seconds = 30);
   Result<AgentResult> Run(const std::string& task, const AgentOptions& options, const StepFn& on_step = {},
                           const TokenFn& on_token = {});
 

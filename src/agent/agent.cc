@@ -40,6 +40,16 @@ bool IsBrokenCall(const Status& st) {
           st.message().find("sent a tool call without a function name") != std::string::npos);
 }
 
+// Text that is a tool call's JSON (or its markup) rather than an answer.
+bool LooksLikeCall(std::string_view text) {
+  std::string_view t = text::Trim(text);
+  if (t.starts_with("```json") || t.starts_with("```")) t = text::Trim(t.substr(t.find_first_of('\n') == std::string_view::npos ? t.size() : t.find_first_of('\n')));
+  if (t.starts_with("<tool_call>")) return true;
+  if (!t.starts_with('{')) return false;
+  std::string_view head = t.substr(0, 40);
+  return head.find("\"name\"") != std::string_view::npos;
+}
+
 }  // namespace
 
 struct Agent::Impl {
@@ -85,6 +95,7 @@ struct Agent::Impl {
 
   // Cuts a result to the token budget (whole code points), saying so.
   Result<std::string> Fit(const std::string& text, bool* truncated) {
+    if (!model) return FitTo(text, EstimateTokens(text), truncated);  // a call without a model (--call)
     RAGD_ASSIGN_OR_RETURN(int tokens, model->CountTokens(text));
     return FitTo(text, tokens, truncated);
   }
@@ -215,6 +226,11 @@ struct Agent::Impl {
       // Without parallel calls, generation stops when a second call begins.
       ToolCallFn one_call = [&](const ToolCallDelta& d) { return g.parallel_tool_calls || d.index < 1; };
       Result<ChatResult> called = Call(s, messages, g, {}, one_call);
+      // A reply that is a call the backend could not read (JSON without its
+      // markup, cut or malformed) is a broken call, not an answer.
+      if (called.ok() && called->tool_calls.empty() && LooksLikeCall(called->text))
+        called = Status::Unavailable("the model called a tool with arguments that are not a JSON object: '" +
+                                     Short(called->text, 200) + "'");
       if (!called.ok() && IsBrokenCall(called.status()) && static_cast<int>(r.steps.size()) < o.max_steps) {
         // The model wrote a call that does not parse: a failed step it is
         // told about, so the next call (a different prompt) can do better.
@@ -356,6 +372,18 @@ std::vector<ToolSpec> Agent::specs() const {
   std::vector<ToolSpec> out;
   for (const auto& t : impl_->tools) out.push_back(t->spec());
   return out;
+}
+
+Result<AgentStep> Agent::CallTool(const std::string& name, const std::string& arguments, double seconds) {
+  AgentResult r;
+  AgentOptions o;
+  o.tool_seconds = seconds;
+  Impl::RunState s;
+  s.o = &o;
+  s.r = &r;
+  s.t0 = std::chrono::steady_clock::now();
+  impl_->budget_ = 1 << 20;
+  return impl_->RunCall(s, ToolCall{"call-1", name, arguments}, "");
 }
 
 Result<AgentResult> Agent::Run(const std::string& task, const AgentOptions& options, const StepFn& on_step,

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <vector>
 
 namespace ragd::agent {
@@ -184,6 +185,12 @@ class Parser {
     if (!Eat('(')) {
       pos_ = start;
       return Error("unknown name '" + name + "' (numbers, + - * / % ^, parentheses and functions only)");
+    }
+    static const std::set<std::string> kFunctions = {"abs", "floor", "ceil", "exp", "sqrt", "ln", "log10",
+                                                     "log", "round", "min", "max"};
+    if (!kFunctions.count(name)) {
+      pos_ = start;
+      return Error("unknown function '" + name + "'");
     }
     std::vector<double> args;
     if (!Eat(')')) {

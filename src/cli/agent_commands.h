@@ -36,6 +36,8 @@ class AgentCommands {
   double max_seconds_ = 300;
   double tool_seconds_ = 30;
   bool plan_ = false;
+  bool list_tools_ = false;
+  std::string call_tool_, call_args_ = "{}";
   // eval agent
   std::string tasks_file_;
   std::string eval_out_ = "ragd-eval-agent.jsonl";

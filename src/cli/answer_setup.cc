@@ -9,7 +9,7 @@
 
 namespace ragd::cli {
 
-Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f, KbNeed need_kb) {
+Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f, KbNeed need_kb, bool open_model) {
   auto run = std::make_unique<Run>();
   auto loaded = LoadSettings(c.config);
   if (!loaded.ok()) return loaded.status();
@@ -100,6 +100,7 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   if (s.chat.prompt_cache_dir.empty())
     s.chat.prompt_cache_dir = (std::filesystem::path(s.data_dir.empty() ? DefaultDataDir() : s.data_dir) /
                                ".prompt-cache").string();  // a dot: never a knowledge base name
+  if (!open_model) return run;
   // The server traces per request, into each knowledge base's file.
   auto model = need_kb == KbNeed::kNever ? OpenChatModel(s.chat) : run->engine->OpenChatModel(s.chat);
   if (!model.ok()) return model.status();

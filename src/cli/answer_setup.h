@@ -27,8 +27,9 @@ struct Run {
 
 enum class KbNeed { kUnlessNoRetrieval, kAlways, kNever };
 
-// Settings file < environment < flags; kNever opens an untraced model.
-Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f, KbNeed need_kb);
+// Settings file < environment < flags; kNever opens an untraced model;
+// open_model false leaves run->model empty (commands that run no model).
+Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f, KbNeed need_kb, bool open_model = true);
 
 // Streams pieces to stdout, dropping the leading whitespace base models emit.
 struct Printer {

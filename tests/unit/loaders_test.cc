@@ -76,6 +76,32 @@ TEST(Loaders, JsonAndJsonl) {
   ExpectError(LoadJsonl("{\"text\":\"one\"}\n{oops\n", "y.jsonl"), "y.jsonl: line 2 is not valid JSON");
 }
 
+TEST(Loaders, TablesKeepEveryCellForSql) {
+  // CSV: the header names the columns (an empty or repeated name gets one),
+  // short rows are padded, cells are kept as written (trimmed).
+  auto csv = LoadCsv("branch,city,,city\nLujiazui, Shanghai ,6\nGuomao,Beijing,8,x\n", "b.csv");
+  ASSERT_TRUE(csv.ok()) << csv.status().ToString();
+  ASSERT_TRUE(csv->table.has_value());
+  EXPECT_EQ(csv->table->columns, (std::vector<std::string>{"branch", "city", "column 3", "column 4"}));
+  EXPECT_EQ(csv->table->rows, (std::vector<std::vector<std::string>>{{"Lujiazui", "Shanghai", "6", ""},
+                                                                     {"Guomao", "Beijing", "8", "x"}}));
+  // JSON records: nested objects become a.b columns, in order of appearance.
+  auto json = LoadJson(R"([{"product":"CD","rate":{"percent":1.9}},{"product":"3 months","term":3}])", "r.json");
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  ASSERT_TRUE(json->table.has_value());
+  EXPECT_EQ(json->table->columns, (std::vector<std::string>{"product", "rate.percent", "term"}));
+  EXPECT_EQ(json->table->rows, (std::vector<std::vector<std::string>>{{"CD", "1.9", ""}, {"3 months", "", "3"}}));
+  // Not records: a table with no columns (recorded, so it is not looked for again).
+  auto text = LoadJson(R"({"title":"t","text":"body"})", "t.json");
+  ASSERT_TRUE(text.ok());
+  ASSERT_TRUE(text->table.has_value());
+  EXPECT_TRUE(text->table->columns.empty());
+  auto lines = LoadJsonl("{\"a\":1}\n{\"a\":2,\"b\":\"x\"}\n", "l.jsonl");
+  ASSERT_TRUE(lines.ok());
+  EXPECT_EQ(lines->table->columns, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(lines->table->rows, (std::vector<std::vector<std::string>>{{"1", ""}, {"2", "x"}}));
+}
+
 TEST(Loaders, PdfTextLayerWithPages) {
   std::string pdf = ReadAll(ExamplePath("credit-card-policy.pdf"));
   ASSERT_FALSE(pdf.empty()) << "run `make deps` to generate the example PDF";
