@@ -1,0 +1,142 @@
+"""MCP, both sides, with real components from the registries:
+- ragd as a server (`ragd mcp --kb bank`, stdio), driven by the official
+  Python SDK's client (`mcp`, pinned in scripts/setup/requirements.txt);
+- ragd as a client (`ragd agent --mcp`), against PyPI's mcp-server-time and
+  against `ragd mcp` itself.
+
+Tool calls here are made without the model (`ragd agent --call`), so every
+check is exact: tool names, schemas, a ranking's top source, error texts.
+The ask tool runs the packaged chat model; its check is the fact only.
+
+Usage: mcp_test.py RAGD SOURCE_DIR   (run by ctest with the set-up's venv)
+"""
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+RAGD, SOURCE = sys.argv[1], sys.argv[2]
+DATA = tempfile.mkdtemp(prefix="ragd-mcp-test-")
+ENV = dict(os.environ, RAGD_DATA_DIR=DATA)
+TIME_SERVER = f"{sys.executable} -m mcp_server_time --local-timezone UTC"
+
+
+def ragd(*args, check=True):
+    r = subprocess.run([RAGD, "-q", *args], env=ENV, capture_output=True, text=True, timeout=600)
+    if check and r.returncode != 0:
+        raise AssertionError(f"ragd {' '.join(args)} failed ({r.returncode}): {r.stderr}")
+    return r
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def with_session(fn):
+    params = StdioServerParameters(command=RAGD, args=["-q", "mcp", "--kb", "bank", "--max-tokens", "96"], env=ENV)
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            init = await session.initialize()
+            return await fn(session, init)
+
+
+class RagdAsMcpServer(unittest.TestCase):
+    def test_tools_list_gives_the_four_tools_with_schemas(self):
+        async def go(session, init):
+            self.assertEqual(init.server_info.name, "ragd")
+            tools = {t.name: t for t in (await session.list_tools()).tools}
+            self.assertEqual(set(tools), {"search_kb", "read_document", "list_kbs", "ask"})
+            self.assertEqual(tools["search_kb"].input_schema["required"], ["query"])
+            self.assertEqual(tools["read_document"].input_schema["required"], ["doc_id"])
+            print("tools/list:", json.dumps([{"name": t.name, "inputSchema": t.input_schema} for t in tools.values()],
+                                            ensure_ascii=False))
+        run(with_session(go))
+
+    def test_search_kb_returns_the_right_passage_first(self):
+        async def go(session, _):
+            r = await session.call_tool("search_kb", {"query": "annual fee of the platinum card", "k": 3})
+            self.assertFalse(r.is_error)
+            passages = r.structured_content["passages"]
+            self.assertEqual(len(passages), 3)
+            self.assertTrue(passages[0]["source"].endswith("platinum-card.docx"), passages[0])
+            self.assertIn("1,200 yuan", passages[0]["text"])
+            self.assertTrue(r.content[0].text.startswith("[1] platinum-card.docx"), r.content[0].text[:80])
+            doc = await session.call_tool("read_document", {"doc_id": passages[0]["doc_id"]})
+            self.assertFalse(doc.is_error)
+            self.assertIn("Platinum Credit Card", doc.content[0].text)
+        run(with_session(go))
+
+    def test_bad_calls_are_tool_errors_not_crashes(self):
+        async def go(session, _):
+            r = await session.call_tool("search_kb", {"query": 5})
+            self.assertTrue(r.is_error)
+            self.assertIn("query: expected string, got 5", r.content[0].text)
+            r = await session.call_tool("read_document", {"doc_id": "no-such-doc"})
+            self.assertTrue(r.is_error)
+            self.assertIn("has no document 'no-such-doc'", r.content[0].text)
+            # The server is still there.
+            self.assertIn("bank: 4 documents", (await session.call_tool("list_kbs", {})).content[0].text)
+        run(with_session(go))
+
+    def test_ask_answers_with_the_fact_and_its_source(self):
+        async def go(session, _):
+            r = await session.call_tool("ask", {"question": "What is the annual fee of the platinum card?"})
+            self.assertFalse(r.is_error, r.content)
+            text = r.content[0].text
+            self.assertRegex(text, r"1,?200")
+            self.assertIn("platinum-card.docx", text)
+        run(with_session(go))
+
+    def test_malformed_json_rpc_gets_errors_and_the_server_goes_on(self):
+        p = subprocess.run([RAGD, "-q", "mcp", "--kb", "bank"], env=ENV, capture_output=True, text=True, timeout=300,
+                           input='not json\n[1,2]\n{"jsonrpc":"2.0","id":7,"method":"nope"}\n'
+                                 '{"jsonrpc":"2.0","id":8,"method":"ping"}\n')
+        replies = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual([r.get("error", {}).get("code") for r in replies], [-32700, -32600, -32601, None])
+        self.assertEqual(replies[3], {"jsonrpc": "2.0", "id": 8, "result": {}})
+
+
+class RagdAsMcpClient(unittest.TestCase):
+    def test_lists_and_calls_a_registry_server(self):
+        tools = json.loads(ragd("agent", "--kb", "bank", "--mcp", TIME_SERVER, "--list-tools", "--json").stdout)
+        names = [t["name"] for t in tools]
+        self.assertEqual(names[:4], ["search_kb", "read_document", "list_kbs", "calculator"])
+        self.assertIn("get_current_time", names)
+        step = json.loads(ragd("agent", "--kb", "bank", "--mcp", TIME_SERVER, "--call", "get_current_time",
+                               "--args", '{"timezone": "Asia/Shanghai"}', "--json").stdout)
+        self.assertFalse(step["error"], step)
+        self.assertTrue(json.loads(step["result"])["datetime"].endswith("+08:00"), step["result"])
+
+    def test_a_failing_mcp_tool_is_an_error_message(self):
+        r = ragd("agent", "--kb", "bank", "--mcp", TIME_SERVER, "--call", "get_current_time", "--args",
+                 '{"timezone": "Mars/Olympus"}', "--json", check=False)
+        self.assertEqual(r.returncode, 1)
+        step = json.loads(r.stdout)
+        self.assertTrue(step["error"])
+        self.assertIn("Mars/Olympus", step["result"])
+        r = ragd("agent", "--kb", "bank", "--mcp", "no-such-mcp-server --x", "--list-tools", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot start the MCP server 'no-such-mcp-server'", r.stderr)
+        self.assertIn("is it installed and on PATH?", r.stderr)
+
+    def test_ragd_reads_its_own_mcp_server(self):
+        server = f"{RAGD} -q mcp --kb bank"
+        tools = json.loads(ragd("agent", "--kb", "bank", "--mcp", server, "--list-tools", "--json").stdout)
+        names = [t["name"] for t in tools]
+        # The server's search_kb clashes with the built-in one: it is renamed.
+        self.assertIn("ragd_search_kb", names)
+        self.assertIn("ask", names)
+        step = json.loads(ragd("agent", "--kb", "bank", "--mcp", server, "--call", "ragd_search_kb", "--args",
+                               '{"query": "daily limit for transfers in the mobile app", "k": 1}', "--json").stdout)
+        self.assertIn("200,000 yuan per day", step["result"])
+
+
+if __name__ == "__main__":
+    ragd("ingest", "--kb", "bank", os.path.join(SOURCE, "examples", "bank-kb"))
+    unittest.main(argv=sys.argv[:1], verbosity=2)
