@@ -85,6 +85,7 @@ void Server::Impl::RegisterRoutes() {
   Route("GET", "/metrics", "/metrics", &Impl::MetricsText);
   RegisterOpenAiRoutes();
   RegisterKbRoutes();
+  RegisterMcpRoute();
   RegisterWebUi();
   // Errors httplib raises itself (413 over the body limit, 404 for unknown
   // paths) get the same JSON shape.

@@ -51,6 +51,7 @@ struct Server::Impl {
   void RegisterOpenAiRoutes();
   void RegisterKbRoutes();
   void RegisterWebUi();
+  void RegisterMcpRoute();
 
   // Where model calls for kb (empty: none) are traced; null = not traced.
   std::shared_ptr<TraceLog> TraceFor(const std::string& kb) const;
@@ -72,6 +73,8 @@ struct Server::Impl {
   void GetDocument(const Req& req, Res& res);
   void DeleteDocument(const Req& req, Res& res);
   void Search(const Req& req, Res& res);
+  // MCP over Streamable HTTP (mcp_route.cc)
+  void Mcp(const Req& req, Res& res);
 };
 
 }  // namespace ragd::server

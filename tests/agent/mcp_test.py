@@ -18,10 +18,14 @@ import sys
 import tempfile
 import unittest
 
+import httpx2
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 RAGD, SOURCE = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
+from server_test import KEY, Server  # noqa: E402  (one way to start ragd serve)
 DATA = tempfile.mkdtemp(prefix="ragd-mcp-test-")
 ENV = dict(os.environ, RAGD_DATA_DIR=DATA)
 TIME_SERVER = f"{sys.executable} -m mcp_server_time --local-timezone UTC"
@@ -100,6 +104,42 @@ class RagdAsMcpServer(unittest.TestCase):
         replies = [json.loads(l) for l in p.stdout.splitlines()]
         self.assertEqual([r.get("error", {}).get("code") for r in replies], [-32700, -32600, -32601, None])
         self.assertEqual(replies[3], {"jsonrpc": "2.0", "id": 8, "result": {}})
+
+
+class RagdServeMcpOverHttp(unittest.TestCase):
+    """POST /mcp on ragd serve, behind its API key, with the SDK's Streamable HTTP client."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server("--max-tokens", "96")
+        subprocess.run([RAGD, "-q", "ingest", "--kb", "bank", os.path.join(SOURCE, "examples", "bank-kb")],
+                       env=dict(os.environ, RAGD_DATA_DIR=cls.s.data), check=True, timeout=600)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def test_the_sdk_client_lists_and_calls_tools(self):
+        async def go():
+            async with httpx2.AsyncClient(headers={"Authorization": "Bearer " + KEY}, timeout=120) as http:
+                async with streamable_http_client(self.s.url + "/mcp", http_client=http) as streams:
+                    async with ClientSession(streams[0], streams[1]) as session:
+                        await session.initialize()
+                        names = {t.name for t in (await session.list_tools()).tools}
+                        self.assertEqual(names, {"search_kb", "read_document", "list_kbs", "ask"})
+                        r = await session.call_tool("search_kb", {"query": "daily limit for mobile transfers", "k": 1})
+                        self.assertIn("200,000 yuan per day", r.content[0].text)
+        run(go())
+
+    def test_the_api_key_guards_it(self):
+        status, body = self.s.json("POST", "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "ping"}, key=None)
+        self.assertEqual(status, 401)
+        status, body = self.s.json("POST", "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        self.assertEqual((status, body), (200, {"jsonrpc": "2.0", "id": 1, "result": {}}))
+        status, _ = self.s.request("POST", "/mcp", {"jsonrpc": "2.0", "method": "notifications/initialized"})
+        self.assertEqual(status, 202)
+        status, body = self.s.json("GET", "/mcp")
+        self.assertEqual(status, 405)
 
 
 class RagdAsMcpClient(unittest.TestCase):
