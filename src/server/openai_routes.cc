@@ -11,6 +11,7 @@
 #include "api/json_forms.h"
 #include "core/text.h"
 #include "server/http.h"
+#include "ragd/agent.h"
 #include "server/server_impl.h"
 
 namespace ragd::server {
@@ -202,8 +203,10 @@ void Server::Impl::ListModels(const Req&, Res& res) {
   json data = json::array();
   data.push_back({{"id", chat_model_id}, {"object", "model"}, {"owned_by", "ragd"}, {"kind", "chat"}});
   if (auto kbs = engine->ListKnowledgeBases(); kbs.ok())
-    for (const auto& kb : kbs.value())
+    for (const auto& kb : kbs.value()) {
       data.push_back({{"id", "kb:" + kb.name}, {"object", "model"}, {"owned_by", "ragd"}, {"kind", "knowledge_base"}});
+      data.push_back({{"id", "agent:" + kb.name}, {"object", "model"}, {"owned_by", "ragd"}, {"kind", "agent"}});
+    }
   if (auto e = engine->embedder(); e.ok())
     data.push_back({{"id", (*e)->model_id()}, {"object", "model"}, {"owned_by", "ragd"}, {"kind", "embedding"}});
   SendJson(res, {{"object", "list"}, {"data", data}});
@@ -244,6 +247,40 @@ void Server::Impl::Embeddings(const Req& req, Res& res) {
                  {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
 }
 
+Result<Answer> Server::Impl::RunAgent(const std::vector<std::string>& kbs, const std::string& task, const AskOptions& ask,
+                                      ChatModel* m, std::shared_ptr<TraceTags> tags, std::shared_ptr<TraceLog> trace,
+                                      std::shared_ptr<StreamChannel> channel, bool stream, std::vector<AgentStep>* steps) {
+  BuiltinToolOptions bo;
+  bo.kbs = kbs;
+  bo.mode = ask.mode;
+  bo.filters = ask.filters;
+  RAGD_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Tool>> tools, BuiltinTools(engine, bo));
+  Agent agent(m, prompts, std::move(tools), tags, trace);
+  AgentOptions o;
+  o.generate = ask.generate;
+  o.attribute_min_overlap = ask.attribute_min_overlap;
+  // Each step as it happens: an extra delta field, which OpenAI clients ignore.
+  StepFn on_step = [channel, stream, steps](const AgentStep& s) {
+    steps->push_back(s);
+    if (stream) channel->Push(json{{"agent_step", api::AgentStepJson(s)}});
+  };
+  RAGD_ASSIGN_OR_RETURN(AgentResult r, agent.Run(task, o, on_step));
+  if (stream) channel->Push(json{{"content", r.answer}});
+  Answer a;
+  a.question = task;
+  a.language = r.language;
+  a.text = r.answer;
+  a.found = r.found;
+  a.sources = r.sources;
+  a.citations_corrected = r.citations_corrected;
+  a.generation.text = r.answer;
+  a.generation.finish_reason = "stop";
+  a.generation.prompt_tokens = r.prompt_tokens;
+  a.generation.completion_tokens = r.completion_tokens;
+  a.generation.seconds = r.seconds;
+  return a;
+}
+
 void Server::Impl::ChatCompletions(const Req& req, Res& res) {
   auto body = ParseObject(req, res);
   if (!body) return;
@@ -252,7 +289,21 @@ void Server::Impl::ChatCompletions(const Req& req, Res& res) {
   if (HttpError e = ReadChatRequest(*body, &r); e.status) return SendError(res, e.status, e.message);
   // kb:<name> answers from a knowledge base; anything else is a direct chat.
   std::string kb;
-  if (r.model.starts_with("kb:")) {
+  std::vector<std::string> agent_kbs;  // agent:<kb>[,<kb>…]: the tool loop over them
+  if (r.model.starts_with("agent:")) {
+    for (size_t at = 6; at <= r.model.size();) {
+      size_t comma = std::min(r.model.find(',', at), r.model.size());
+      if (comma > at) agent_kbs.push_back(r.model.substr(at, comma - at));
+      at = comma + 1;
+    }
+    if (agent_kbs.empty()) return SendError(res, 400, "agent:<kb>[,<kb>...] needs at least one knowledge base");
+    for (const auto& k : agent_kbs)
+      if (Status st = engine->CheckKnowledgeBase(k); !st.ok()) return SendStatus(res, st);
+    if (!r.generate.tools.empty() || r.messages.back().role != "user")
+      return SendError(res, 400, "an agent (" + r.model + ") brings its own tools and answers the last user message; "
+                                 "send tools to the chat model ('" + chat_model_id + "')");
+    kb = agent_kbs[0];  // traces and answer fields as for kb:<name>
+  } else if (r.model.starts_with("kb:")) {
     kb = r.model.substr(3);
     if (Status st = engine->CheckKnowledgeBase(kb); !st.ok()) return SendStatus(res, st);
     if (!r.generate.tools.empty() || r.messages.back().role != "user")
@@ -272,7 +323,8 @@ void Server::Impl::ChatCompletions(const Req& req, Res& res) {
   ask.kb = kb;
   ask.generate = r.generate;
   const bool stream = r.stream;
-  auto job = [this, channel, result, messages = r.messages, kb, ask, trace = TraceFor(kb), stream] {
+  auto steps = std::make_shared<std::vector<AgentStep>>();
+  auto job = [this, channel, result, messages = r.messages, kb, ask, trace = TraceFor(kb), stream, agent_kbs, steps] {
     auto tags = std::make_shared<TraceTags>();
     std::unique_ptr<ChatModel> traced = trace ? TraceChatModel(model, trace, tags) : nullptr;
     ChatModel* m = traced ? traced.get() : model;
@@ -298,6 +350,7 @@ void Server::Impl::ChatCompletions(const Req& req, Res& res) {
         a.generation = std::move(c);
         return a;
       }
+      if (!agent_kbs.empty()) return RunAgent(agent_kbs, messages.back().content, ask, m, tags, trace, channel, stream, steps.get());
       Session session = SessionFromMessages(messages);
       Assistant assistant(engine, m, prompts, tags);
       return session.turns.empty() ? assistant.Ask(messages.back().content, ask, on_token)
@@ -310,9 +363,14 @@ void Server::Impl::ChatCompletions(const Req& req, Res& res) {
   const std::string id = CompletionId();
   const int64_t created =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  auto finish = [this, kb](const Answer& a, json* choice_or_chunk) {
+  auto finish = [this, kb, steps, is_agent = !agent_kbs.empty()](const Answer& a, json* choice_or_chunk) {
     metrics.Tokens(a.generation.prompt_tokens, a.generation.completion_tokens);
     if (!kb.empty()) AddAnswerFields(a, choice_or_chunk);
+    if (is_agent) {
+      json list = json::array();
+      for (const auto& s : *steps) list.push_back(api::AgentStepJson(s));
+      (*choice_or_chunk)["agent_steps"] = list;
+    }
   };
   if (!stream) {
     Result<Answer> a = answer_future->get();

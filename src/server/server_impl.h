@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "ragd/agent.h"
 #include "ragd/trace.h"
 #include "server/inference_queue.h"
 #include "server/metrics.h"
@@ -63,6 +64,11 @@ struct Server::Impl {
   void ListModels(const Req& req, Res& res);
   void Embeddings(const Req& req, Res& res);
   void ChatCompletions(const Req& req, Res& res);
+  // model "agent:<kb>[,<kb>...]": the tool loop, run by the worker; steps are
+  // kept in *steps and, when streaming, pushed as agent_step deltas.
+  Result<Answer> RunAgent(const std::vector<std::string>& kbs, const std::string& task, const AskOptions& ask,
+                          ChatModel* m, std::shared_ptr<TraceTags> tags, std::shared_ptr<TraceLog> trace,
+                          std::shared_ptr<StreamChannel> channel, bool stream, std::vector<AgentStep>* steps);
   // knowledge bases (kb_routes.cc)
   void ListKbs(const Req& req, Res& res);
   void CreateKb(const Req& req, Res& res);

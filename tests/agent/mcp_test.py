@@ -131,6 +131,25 @@ class RagdServeMcpOverHttp(unittest.TestCase):
                         self.assertIn("200,000 yuan per day", r.content[0].text)
         run(go())
 
+    def test_agent_model_runs_the_loop_with_steps_beside_the_message(self):
+        import openai
+        client = openai.OpenAI(base_url=self.s.url + "/v1", api_key=KEY, max_retries=0)
+        self.assertIn("agent:bank", [m.id for m in client.models.list()])
+        r = client.chat.completions.create(model="agent:bank", max_tokens=96,
+                                           messages=[{"role": "user", "content": "What is the annual fee of the platinum card?"}])
+        steps = r.model_extra["agent_steps"]
+        self.assertEqual(steps[0]["tool"], "search_kb")
+        self.assertTrue(r.choices[0].message.content)
+        self.assertIn("sources", r.model_extra)
+        chunks = list(client.chat.completions.create(
+            model="agent:bank", max_tokens=96, stream=True,
+            messages=[{"role": "user", "content": "What is the annual fee of the platinum card?"}]))
+        streamed = [c.choices[0].delta.model_extra.get("agent_step") for c in chunks if c.choices]
+        self.assertEqual([s["tool"] for s in streamed if s][:1], ["search_kb"])
+        with self.assertRaises(openai.BadRequestError):
+            client.chat.completions.create(model="agent:bank", messages=[{"role": "user", "content": "x"}],
+                                           tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}])
+
     def test_the_api_key_guards_it(self):
         status, body = self.s.json("POST", "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "ping"}, key=None)
         self.assertEqual(status, 401)
@@ -179,4 +198,4 @@ class RagdAsMcpClient(unittest.TestCase):
 
 if __name__ == "__main__":
     ragd("ingest", "--kb", "bank", os.path.join(SOURCE, "examples", "bank-kb"))
-    unittest.main(argv=sys.argv[:1], verbosity=2)
+    unittest.main(argv=sys.argv[:1] + sys.argv[3:], verbosity=2)
