@@ -122,4 +122,16 @@ json AgentResultJson(const AgentResult& r) {
   return j;
 }
 
+std::string AnswerText(const Answer& a) {
+  std::string out = a.text;
+  bool header = false;
+  for (const auto& s : a.sources) {
+    if (!s.cited) continue;
+    out += header ? "" : "\n\nSources:";
+    header = true;
+    out += "\n[" + std::to_string(s.n) + "] " + SourceLabel(s.hit) + " (id " + s.hit.doc_id + ")";
+  }
+  return out;
+}
+
 }  // namespace ragd::api

@@ -38,4 +38,8 @@ nlohmann::json UsageJson(const ChatResult& r);
 nlohmann::json AgentStepJson(const AgentStep& s);
 nlohmann::json AgentResultJson(const AgentResult& r);
 
+// An answer as text with its cited sources listed after it ("Sources:\n[1]
+// label (id …)"): what the MCP ask tool returns, on stdio and over HTTP.
+std::string AnswerText(const Answer& a);
+
 }  // namespace ragd::api

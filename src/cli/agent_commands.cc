@@ -110,18 +110,6 @@ AgentTaskRecord TaskRecordFromJson(const json& j) {
   return r;
 }
 
-// An answer with its cited sources, as the MCP ask tool returns it.
-std::string AnswerText(const Answer& a) {
-  std::string out = std::string(a.text);
-  bool header = false;
-  for (const auto& s : a.sources) {
-    if (!s.cited) continue;
-    if (!header) out += "\n\nSources:";
-    header = true;
-    out += "\n[" + std::to_string(s.n) + "] " + SourceLabel(s.hit) + " (id " + s.hit.doc_id + ")";
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -219,7 +207,7 @@ int AgentCommands::Mcp() {
     AskOptions a = run.ask;
     a.kb = kb;
     RAGD_ASSIGN_OR_RETURN(Answer answer, assistant.Ask(question, a));
-    return AnswerText(answer);
+    return api::AnswerText(answer);
   };
   auto server = agent::McpServer::Create(run.engine.get(), kbs_, ask);
   if (!server.ok()) return Fail(server.status());

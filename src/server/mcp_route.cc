@@ -7,28 +7,13 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/mcp_server.h"
+#include "api/json_forms.h"
 #include "server/http.h"
 #include "server/server_impl.h"
 
 namespace ragd::server {
 
-namespace {
-
 using nlohmann::json;
-
-std::string AnswerText(const Answer& a) {
-  std::string out = a.text;
-  bool header = false;
-  for (const auto& s : a.sources) {
-    if (!s.cited) continue;
-    out += header ? "" : "\n\nSources:";
-    header = true;
-    out += "\n[" + std::to_string(s.n) + "] " + SourceLabel(s.hit) + " (id " + s.hit.doc_id + ")";
-  }
-  return out;
-}
-
-}  // namespace
 
 void Server::Impl::Mcp(const Req& req, Res& res) {
   json msg = json::parse(req.body, nullptr, false);
@@ -51,7 +36,7 @@ void Server::Impl::Mcp(const Req& req, Res& res) {
       std::unique_ptr<ChatModel> traced = trace ? TraceChatModel(model, trace, tags) : nullptr;
       Assistant assistant(engine, traced ? traced.get() : model, prompts, tags);
       Result<Answer> answer = assistant.Ask(question, a);
-      promise->set_value(answer.ok() ? Result<std::string>(AnswerText(*answer)) : Result<std::string>(answer.status()));
+      promise->set_value(answer.ok() ? Result<std::string>(api::AnswerText(*answer)) : Result<std::string>(answer.status()));
     });
     if (!queued) return Status::Unavailable("the server is busy: too many model requests are waiting; retry later");
     return future.get();
