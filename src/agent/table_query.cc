@@ -119,7 +119,10 @@ Result<std::unique_ptr<TableDatabase>> TableDatabase::Open(const std::vector<KbT
     sqlite3_stmt* ins = nullptr;
     if (sqlite3_prepare_v2(t->db_, (insert + ")").c_str(), -1, &ins, nullptr) != SQLITE_OK)
       return Status::Internal(std::string("cannot load the tables: ") + sqlite3_errmsg(t->db_));
-    Exec(t->db_, "BEGIN");
+    if (Status st = Exec(t->db_, "BEGIN"); !st.ok()) {
+      sqlite3_finalize(ins);
+      return st;
+    }
     for (const auto& row : kt.rows) {
       sqlite3_reset(ins);
       for (size_t c = 0; c < s.columns.size(); ++c) {
