@@ -44,6 +44,9 @@ struct BuiltinToolOptions {
   std::vector<std::string> kbs;  // the knowledge bases the tools may read (at least one)
   int default_k = 4;              // search_kb's k when the model gives none
   int max_k = 5;
+  // search_kb returns at least this many passages whatever k the model
+  // asks for: small models write k = 1 and miss the passage ranked second.
+  int min_k = 3;
   int max_table_rows = 50;        // query_table's row limit
   int read_chars = 2000;          // read_document's characters per call at most
   // Searches of search_kb: mode, filters the user set, reranking.

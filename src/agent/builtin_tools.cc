@@ -82,7 +82,7 @@ class SearchKb : public BuiltinTool {
     SearchOptions so;
     so.kb = kb;
     so.query = args.value("query", std::string());
-    so.k = args.value("k", o_.default_k);
+    so.k = std::max(args.value("k", o_.default_k), o_.min_k);
     so.mode = o_.mode;
     so.filters = o_.filters;
     if (std::string f = args.value("filter", std::string()); !f.empty()) {

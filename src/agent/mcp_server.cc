@@ -55,6 +55,7 @@ class AskTool : public Tool {
 Result<std::unique_ptr<McpServer>> McpServer::Create(Engine* engine, const std::vector<std::string>& kbs, AskFn ask) {
   BuiltinToolOptions o;
   o.kbs = kbs;
+  o.min_k = 1;  // an MCP client's k is taken as asked
   RAGD_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Tool>> builtin, BuiltinTools(engine, o));
   std::unique_ptr<McpServer> s(new McpServer());
   s->kbs_ = kbs;
