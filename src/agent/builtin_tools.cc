@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/calculator.h"
+#include "agent/kb_argument.h"
 #include "agent/table_query.h"
 #include "core/status_macros.h"
 #include "ragd/agent.h"
@@ -37,22 +38,6 @@ class BuiltinTool : public Tool {
   ToolSpec spec_;
 };
 
-// The knowledge base a call names, or the only one when there is one.
-Result<std::string> PickKb(const json& args, const std::vector<std::string>& kbs) {
-  std::string kb = args.value("kb", std::string());
-  if (kb.empty()) {
-    if (kbs.size() == 1) return kbs[0];
-    return Status::InvalidArgument("say which knowledge base: one of " + json(kbs).dump());
-  }
-  if (std::find(kbs.begin(), kbs.end(), kb) == kbs.end())
-    return Status::InvalidArgument("no knowledge base '" + kb + "' here; the knowledge bases are " + json(kbs).dump());
-  return kb;
-}
-
-json KbProperty(const std::vector<std::string>& kbs) {
-  return {{"type", "string"}, {"enum", kbs}, {"description", "the knowledge base"}};
-}
-
 class SearchKb : public BuiltinTool {
  public:
   SearchKb(Engine* engine, BuiltinToolOptions o)
@@ -69,16 +54,12 @@ class SearchKb : public BuiltinTool {
                 {"k", {{"type", "integer"}, {"minimum", 1}, {"maximum", o.max_k}, {"description", "passages to return"}}},
                 {"filter", {{"type", "string"}, {"description", "optional, e.g. type=pdf or source=faq"}}}}},
               {"required", {"query"}}};
-    if (o.kbs.size() > 1) {
-      p["properties"]["kb"] = KbProperty(o.kbs);
-      p["required"].push_back("kb");
-    }
-    return p;
+    return agent::WithKbArgument(std::move(p), o.kbs);
   }
 
  protected:
   Result<ToolResult> Call(const json& args, double) override {
-    RAGD_ASSIGN_OR_RETURN(std::string kb, PickKb(args, o_.kbs));
+    RAGD_ASSIGN_OR_RETURN(std::string kb, agent::PickKb(args, o_.kbs));
     SearchOptions so;
     so.kb = kb;
     so.query = args.value("query", std::string());
@@ -118,16 +99,12 @@ class ReadDocument : public BuiltinTool {
                 {"start", {{"type", "integer"}, {"minimum", 0}, {"description", "first character"}}},
                 {"length", {{"type", "integer"}, {"minimum", 1}, {"maximum", o.read_chars}}}}},
               {"required", {"doc_id"}}};
-    if (o.kbs.size() > 1) {
-      p["properties"]["kb"] = KbProperty(o.kbs);
-      p["required"].push_back("kb");
-    }
-    return p;
+    return agent::WithKbArgument(std::move(p), o.kbs);
   }
 
  protected:
   Result<ToolResult> Call(const json& args, double) override {
-    RAGD_ASSIGN_OR_RETURN(std::string kb, PickKb(args, o_.kbs));
+    RAGD_ASSIGN_OR_RETURN(std::string kb, agent::PickKb(args, o_.kbs));
     const std::string doc_id = args.value("doc_id", std::string());
     RAGD_ASSIGN_OR_RETURN(DocumentDetail d, engine_->GetDocument(kb, doc_id));
     const int page = args.value("page", 0);
@@ -276,3 +253,27 @@ Result<std::vector<std::unique_ptr<Tool>>> BuiltinTools(Engine* engine, const Bu
 }
 
 }  // namespace ragd
+
+namespace ragd::agent {
+
+nlohmann::json WithKbArgument(nlohmann::json params, const std::vector<std::string>& kbs) {
+  if (kbs.size() > 1) {
+    params["properties"]["kb"] = {{"type", "string"}, {"enum", kbs}, {"description", "the knowledge base"}};
+    params["required"].push_back("kb");
+  }
+  return params;
+}
+
+Result<std::string> PickKb(const nlohmann::json& args, const std::vector<std::string>& kbs) {
+  std::string kb = args.value("kb", std::string());
+  if (kb.empty()) {
+    if (kbs.size() == 1) return kbs[0];
+    return Status::InvalidArgument("say which knowledge base: one of " + nlohmann::json(kbs).dump());
+  }
+  if (std::find(kbs.begin(), kbs.end(), kb) == kbs.end())
+    return Status::InvalidArgument("no knowledge base '" + kb + "' here; the knowledge bases are " +
+                                   nlohmann::json(kbs).dump());
+  return kb;
+}
+
+}  // namespace ragd::agent

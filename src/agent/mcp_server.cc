@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "agent/kb_argument.h"
 #include "agent/schema_check.h"
 #include "core/status_macros.h"
 #include "ragd/answer.h"
@@ -25,21 +26,16 @@ json Reply(const json& id, json result) { return {{"jsonrpc", "2.0"}, {"id", id}
 class AskTool : public Tool {
  public:
   AskTool(AskFn ask, std::vector<std::string> kbs) : ask_(std::move(ask)), kbs_(std::move(kbs)) {
-    json p = {{"type", "object"},
-              {"properties", {{"question", {{"type", "string"}, {"minLength", 1}}}}},
-              {"required", {"question"}}};
-    if (kbs_.size() > 1) {
-      p["properties"]["kb"] = {{"type", "string"}, {"enum", kbs_}};
-      p["required"].push_back("kb");
-    }
+    json p = WithKbArgument({{"type", "object"},
+                             {"properties", {{"question", {{"type", "string"}, {"minLength", 1}}}}},
+                             {"required", {"question"}}},
+                            kbs_);
     spec_ = {"ask", "Answer a question from a knowledge base, with numbered cited sources (ragd ask).", p.dump()};
   }
   const ToolSpec& spec() const override { return spec_; }
   Result<ToolResult> Run(const std::string& arguments, double) override {
     json a = json::parse(arguments, nullptr, false);
-    std::string kb = a.value("kb", kbs_.size() == 1 ? kbs_[0] : std::string());
-    if (std::find(kbs_.begin(), kbs_.end(), kb) == kbs_.end())
-      return Status::InvalidArgument("no knowledge base '" + kb + "' here; the knowledge bases are " + json(kbs_).dump());
+    RAGD_ASSIGN_OR_RETURN(std::string kb, PickKb(a, kbs_));
     RAGD_ASSIGN_OR_RETURN(std::string text, ask_(kb, a.value("question", std::string())));
     return ToolResult{std::move(text), {}};
   }
