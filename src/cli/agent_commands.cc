@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "agent/http_tools.h"
 #include "agent/mcp_client.h"
 #include "agent/mcp_server.h"
 #include "api/json_forms.h"
@@ -49,7 +50,10 @@ Result<AgentSetup> Setup(const CommonFlags& c, AnswerFlags f, const std::vector<
     RAGD_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Tool>> more, client->Tools(taken));
     for (auto& t : more) RAGD_RETURN_IF_ERROR(s.agent->AddTool(std::move(t)));
   }
-  if (!tools_file.empty()) return Status::InvalidArgument("--tools is not implemented yet");
+  if (!tools_file.empty()) {
+    RAGD_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Tool>> http_tools, agent::LoadHttpTools(tools_file));
+    for (auto& t : http_tools) RAGD_RETURN_IF_ERROR(s.agent->AddTool(std::move(t)));
+  }
   return s;
 }
 
