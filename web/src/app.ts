@@ -1,6 +1,8 @@
 // The ragd web UI: choose or create a knowledge base, upload files, browse
 // documents and their chunks, chat with a streamed answer whose [n]
-// citations open the cited passage, keep and reopen conversations.
+// citations open the cited passage, keep and reopen conversations. With
+// "Agent" on, questions go to the tool loop (model agent:<kb>) and its steps
+// show folded under the answer.
 // Talks only to ragd's own HTTP API (docs/API.md); no framework.
 
 interface Citation {
@@ -13,10 +15,20 @@ interface Citation {
   heading_path: string;
   text: string;
 }
+interface AgentStep {
+  index: number;
+  tool: string;
+  arguments: unknown;
+  result: string;
+  error: boolean;
+  sources: number[];
+  seconds: number;
+}
 interface Message {
   role: "user" | "assistant";
   content: string;
   citations?: Citation[];
+  steps?: AgentStep[]; // an agent answer's tool calls
 }
 interface Conversation {
   id: string;
@@ -34,11 +46,14 @@ const TEXT: Record<string, Record<string, string>> = {
     convs: "Conversations", newconv: "New conversation", ask: "Ask a question about the knowledge base",
     send: "Send", uploading: "Uploading", uploaded: "Added {n} file(s), {c} chunks", failed: "Failed",
     nokb: "Create a knowledge base first", sources: "Sources", chunks: "chunks", lang: "中文",
+    agent: "Agent", agenttip: "Answer with tools: several searches, the tables, a calculator",
+    steps: "{n} step(s)", passages: "passages",
   },
   zh: {
     kbs: "知识库", newkb: "新知识库名称", create: "创建", docs: "文档", convs: "对话", newconv: "新对话",
     ask: "向知识库提问", send: "发送", uploading: "上传中", uploaded: "已添加 {n} 个文件，{c} 个片段", failed: "失败",
     nokb: "请先创建知识库", sources: "来源", chunks: "个片段", lang: "English",
+    agent: "智能体", agenttip: "用工具回答：多次检索、查表、计算", steps: "{n} 个步骤", passages: "片段",
   },
 };
 let lang = localStorage.getItem("ragd.lang") ?? (navigator.language.startsWith("zh") ? "zh" : "en");
@@ -50,6 +65,7 @@ function applyLanguage() {
   document.querySelectorAll<HTMLElement>("[data-i18n]").forEach((el) => (el.textContent = t(el.dataset.i18n!)));
   document.querySelectorAll<HTMLInputElement>("[data-i18n-placeholder]").forEach(
     (el) => (el.placeholder = t(el.dataset.i18nPlaceholder!)));
+  document.querySelectorAll<HTMLElement>("[data-i18n-title]").forEach((el) => (el.title = t(el.dataset.i18nTitle!)));
   $("lang").textContent = t("lang");
 }
 
@@ -222,6 +238,34 @@ function showCitation(c: Citation) {
   openPanel(`[${c.n}] ${c.label}`);
 }
 
+// One line per tool call: the tool, its arguments, what it gave back.
+function renderStep(list: HTMLElement, s: AgentStep) {
+  const line = document.createElement("div");
+  line.className = s.error ? "step error" : "step";
+  const args = typeof s.arguments === "string" ? s.arguments : JSON.stringify(s.arguments);
+  const head = document.createElement("div");
+  head.textContent = `${s.index}. ${s.tool} ${args}`;
+  const result = document.createElement("div");
+  result.className = "result";
+  result.textContent = "→ " + (s.sources?.length ? `${t("passages")} ${s.sources.map((n) => `[${n}]`).join(" ")}`
+                                                 : s.result.slice(0, 300)) + ` (${s.seconds.toFixed(1)} s)`;
+  line.append(head, result);
+  list.append(line);
+}
+
+// The steps of an agent answer, folded under it (open while it streams).
+function stepsBox(div: HTMLElement, steps: AgentStep[], open: boolean): HTMLElement {
+  const box = document.createElement("details");
+  box.className = "steps";
+  box.open = open;
+  const summary = document.createElement("summary");
+  summary.textContent = t("steps", { n: steps.length });
+  box.append(summary);
+  for (const s of steps) renderStep(box, s);
+  div.append(box);
+  return box;
+}
+
 function renderMessage(m: Message): HTMLElement {
   const div = document.createElement("div");
   div.className = `msg ${m.role}`;
@@ -230,6 +274,7 @@ function renderMessage(m: Message): HTMLElement {
   div.append(body);
   if (m.role === "assistant") renderAnswer(body, m.content, m.citations);
   else body.textContent = m.content;
+  if (m.steps) stepsBox(div, m.steps, false);
   if (m.citations?.length) {
     const src = document.createElement("div");
     src.className = "sources";
@@ -258,14 +303,18 @@ async function ask(question: string) {
   const userMsg: Message = { role: "user", content: question };
   conv.messages.push(userMsg);
   renderMessage(userMsg);
-  const answer: Message = { role: "assistant", content: "" };
+  const agent = $<HTMLInputElement>("agentmode").checked;
+  const answer: Message = { role: "assistant", content: "", ...(agent ? { steps: [] } : {}) };
   const el = renderMessage(answer);
   const body = el.querySelector<HTMLElement>(".body")!;
+  const steps = el.querySelector<HTMLDetailsElement>("details.steps");
+  if (steps) steps.open = true;
   el.classList.add("streaming");
   const res = await fetch("/v1/chat/completions", {
     method: "POST",
     headers: headers(),
-    body: JSON.stringify({ model: "kb:" + conv.kb, stream: true, messages: [...history, { role: "user", content: question }] }),
+    body: JSON.stringify({ model: (agent ? "agent:" : "kb:") + conv.kb, stream: true,
+                           messages: [...history, { role: "user", content: question }] }),
   });
   if (!res.ok || !res.body) {
     const data = await res.json().catch(() => ({}));
@@ -296,6 +345,13 @@ async function ask(question: string) {
         answer.content += choice.delta.content;
         body.textContent = answer.content.trimStart();
       }
+      const step: AgentStep | undefined = choice?.delta?.agent_step;
+      if (step && steps && answer.steps) {
+        answer.steps.push(step);
+        renderStep(steps, step);
+        steps.querySelector("summary")!.textContent = t("steps", { n: answer.steps.length });
+      }
+      if (Array.isArray(event.agent_steps)) answer.steps = event.agent_steps;
       if (event.sources) answer.citations = event.sources; // the numbered sources, each with cited
       if (typeof event.answer === "string") checked = event.answer; // citations checked by ragd
     }
@@ -340,6 +396,9 @@ async function main() {
     if (files?.length) upload(files);
   };
   $("newconv").onclick = () => openConversation(null);
+  const agentMode = $<HTMLInputElement>("agentmode");
+  agentMode.checked = localStorage.getItem("ragd.agent") === "1";
+  agentMode.onchange = () => localStorage.setItem("ragd.agent", agentMode.checked ? "1" : "0");
   $("closepanel").onclick = () => ($("panel").hidden = true);
   const question = $<HTMLTextAreaElement>("question");
   $<HTMLFormElement>("ask").onsubmit = (e) => {

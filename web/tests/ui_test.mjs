@@ -1,8 +1,9 @@
 // Browser test of the web UI with Debian's Chromium driven by playwright-core:
 // create a knowledge base, upload documents with progress, browse a
 // document's chunks, ask a question and watch the answer stream, open a
-// citation, reopen the conversation after a reload, switch to Chinese.
-// Saves a screenshot of the chat to web/test-artifacts/chat.png.
+// citation, reopen the conversation after a reload, ask the agent and see
+// its steps folded under the answer, switch to Chinese.
+// Saves screenshots to web/test-artifacts/ (chat.png, agent.png with the steps unfolded).
 //   node web/tests/ui_test.mjs RAGD SOURCE_DIR
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync } from "node:fs";
@@ -97,6 +98,32 @@ try {
     .catch(() => {});
   const restored = await page.$$eval("#messages .msg", (m) => m.length);
   check("a conversation reopens after a reload", restored === 2, `${restored} messages`);
+
+  // The agent: its steps arrive while it works, then fold under the answer.
+  await page.click("#newconv");
+  await page.check("#agentmode");
+  await page.fill("#question", "How long does an international wire transfer take?");
+  await page.click("#send");
+  const liveStep = await page.waitForSelector(".msg.assistant.streaming details.steps[open] .step", { timeout: 120000 })
+    .then(() => true).catch(() => false);
+  check("the agent's steps show as they happen", liveStep);
+  await page.waitForSelector(".msg.assistant.done", { timeout: 300000 });
+  const folded = await page.$eval(".msg.assistant.done details.steps", (d) => ({
+    open: d.open, summary: d.querySelector("summary").textContent,
+    first: d.querySelector(".step")?.textContent ?? "" })).catch(() => null);
+  check("an agent answer has its steps folded under it",
+        folded !== null && !folded.open && /^\d+ step/.test(folded.summary) && folded.first.startsWith("1. search_kb {"),
+        JSON.stringify(folded));
+  const agentAnswer = await page.textContent(".msg.assistant.done .body");
+  check("the agent answers", agentAnswer.trim().length > 0, agentAnswer);
+  await page.click(".msg.assistant.done details.steps summary");
+  await page.screenshot({ path: path.join(src, "web/test-artifacts/agent.png"), fullPage: true });
+  await page.reload();
+  await page.waitForSelector("#convs li");
+  await page.click("#convs li");
+  const kept = await page.waitForSelector(".msg.assistant details.steps .step", { state: "attached", timeout: 10000 }).then(() => true).catch(() => false);
+  check("the steps are kept with the conversation", kept);
+  check("the agent switch is remembered", await page.isChecked("#agentmode"));
 
   await page.click("#lang");
   check("the page switches to Chinese", (await page.textContent("aside h2")) === "知识库");
