@@ -98,6 +98,35 @@ class AgentCli(unittest.TestCase):
         self.assertIn("Large certificate of deposit 3 years", r["result"])
 
 
+class OpenAiBackend(unittest.TestCase):
+    """The loop through --backend openai: a real OpenAI-compatible server
+    (ragd serve with the packaged model, started here) makes the calls."""
+
+    def test_the_loop_runs_through_an_openai_compatible_server(self):
+        data = tempfile.mkdtemp(prefix="ragd-agent-serve-")
+        server = subprocess.Popen([RAGD, "serve", "--port", "0", "--api-key", "k"], env=dict(ENV, RAGD_DATA_DIR=data),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            url = None
+            while url is None:
+                line = server.stderr.readline()
+                self.assertTrue(line, "ragd serve exited before it listened")
+                if "http://127.0.0.1:" in line:
+                    url = line[line.index("http://127.0.0.1:"):].split()[0].rstrip("/")
+            r = json.loads(ragd("agent", "--kb", "bank", "--backend", "openai", "--base-url", url + "/v1",
+                                "--api-key", "k", "--max-steps", "2", "--max-tokens", "128", "--json",
+                                "What is the annual fee of the platinum card?").stdout)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        first = r["steps"][0]
+        self.assertEqual(first["tool"], "search_kb")
+        self.assertTrue(first["valid"] and not first["error"], first)
+        self.assertTrue(any(s["source"].endswith("platinum-card.docx") for s in r["sources"]), r["sources"])
+        self.assertGreaterEqual(r["usage"]["model_calls"], 2)
+        self.assertTrue(r["answer"])
+
+
 class RatesServer(http.server.BaseHTTPRequestHandler):
     """A real HTTP server the user's tools file points at; it records what it was sent."""
     seen = []
