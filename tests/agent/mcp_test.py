@@ -1,6 +1,7 @@
 """MCP, both sides, with real components from the registries:
 - ragd as a server (`ragd mcp --kb bank`, stdio), driven by the official
-  Python SDK's client (`mcp`, pinned in scripts/setup/requirements.txt);
+  Python SDK's client (`mcp`, pinned in scripts/setup/requirements.txt) and
+  by the MCP Inspector's CLI (npm, pinned in web/package.json);
 - ragd as a client (`ragd agent --mcp`), against PyPI's mcp-server-time and
   against `ragd mcp` itself.
 
@@ -104,6 +105,35 @@ class RagdAsMcpServer(unittest.TestCase):
         replies = [json.loads(l) for l in p.stdout.splitlines()]
         self.assertEqual([r.get("error", {}).get("code") for r in replies], [-32700, -32600, -32601, None])
         self.assertEqual(replies[3], {"jsonrpc": "2.0", "id": 8, "result": {}})
+
+
+class InspectorCli(unittest.TestCase):
+    """The MCP Inspector's CLI (npm @modelcontextprotocol/inspector-cli 0.14.3,
+    the last release that runs on Node 20; it speaks stdio and SSE, so
+    Streamable HTTP is the Python SDK's above)."""
+
+    INSPECTOR = os.path.join(SOURCE, "web", "node_modules", ".bin", "mcp-inspector-cli")
+
+    def inspect(self, *args):
+        r = subprocess.run([self.INSPECTOR, "--cli", RAGD, "-q", "mcp", "--kb", "bank", "--", *args], env=ENV,
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_it_lists_the_tools(self):
+        tools = self.inspect("--method", "tools/list")["tools"]
+        self.assertEqual([t["name"] for t in tools], ["search_kb", "read_document", "list_kbs", "ask"])
+        self.assertTrue(all(t["inputSchema"]["type"] == "object" and t["description"] for t in tools), tools)
+
+    def test_it_calls_search_kb_and_sees_errors_as_tool_results(self):
+        r = self.inspect("--method", "tools/call", "--tool-name", "search_kb",
+                         "--tool-arg", "query=annual fee of the platinum card", "k=1")
+        self.assertFalse(r.get("isError", False), r)
+        self.assertTrue(r["content"][0]["text"].startswith("[1] platinum-card.docx"), r["content"][0]["text"][:80])
+        self.assertEqual(len(r["structuredContent"]["passages"]), 1)
+        r = self.inspect("--method", "tools/call", "--tool-name", "read_document", "--tool-arg", "doc_id=no-such-doc")
+        self.assertTrue(r["isError"], r)
+        self.assertIn("no-such-doc", r["content"][0]["text"])
 
 
 class RagdServeMcpOverHttp(unittest.TestCase):
