@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the web UI: the pinned npm packages (TypeScript, playwright-core
-# for the browser tests, the MCP Inspector CLI for tests/agent/mcp_test.py) from web/package-lock.json, then tsc into web/dist.
+# for the browser tests, the MCP Inspector CLI for tests/agent/mcp_test.py)
+# from web/package-lock.json, then tsc into web/dist.
 # npm ci runs again only when the lock file changes.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
