@@ -1,5 +1,7 @@
 #include "api/json_forms.h"
 
+#include <algorithm>
+
 #include "core/text.h"
 
 namespace ragd::api {
@@ -120,6 +122,30 @@ json AgentResultJson(const AgentResult& r) {
          {"seconds", r.seconds}};
   if (!r.plan.empty()) j["plan"] = json::parse(r.plan, nullptr, false);
   return j;
+}
+
+json SummaryJson(const SummaryInput& in, const Summary& s) {
+  json parts = json::array();
+  for (const SummaryPart& p : s.parts)
+    parts.push_back({{"n", p.n},
+                     {"label", p.label},
+                     {"page_first", p.page_first},
+                     {"page_last", p.page_last},
+                     {"heading_path", p.heading_path},
+                     {"tokens", p.tokens},
+                     {"text", p.text},
+                     {"cited", std::find(s.cited.begin(), s.cited.end(), p.n) != s.cited.end()}});
+  return json{{"source", in.source},
+              {"title", in.title},
+              {"text", s.text},
+              {"language", s.language},
+              {"strategy", SummaryStrategyName(s.strategy)},
+              {"parts", parts},
+              {"cited", s.cited},
+              {"citations_corrected", s.citations_corrected},
+              {"reduce_levels", s.reduce_levels},
+              {"usage", {{"model_calls", s.model_calls}, {"prompt_tokens", s.prompt_tokens}, {"completion_tokens", s.completion_tokens}}},
+              {"seconds", s.seconds}};
 }
 
 std::string AnswerText(const Answer& a) {

@@ -7,6 +7,7 @@
 #include "ragd/agent.h"
 #include "ragd/engine.h"
 #include "ragd/rag.h"
+#include "ragd/summarize.h"
 
 namespace ragd::api {
 
@@ -37,6 +38,9 @@ nlohmann::json UsageJson(const ChatResult& r);
 // of an agent:<kb> chat completion.
 nlohmann::json AgentStepJson(const AgentStep& s);
 nlohmann::json AgentResultJson(const AgentResult& r);
+// A summary: text, language, strategy, parts (each n, label, pages,
+// heading_path, tokens, text, cited), usage, seconds (docs/SUMMARIES.md).
+nlohmann::json SummaryJson(const SummaryInput& in, const Summary& s);
 
 // An answer as text with its cited sources listed after it ("Sources:\n[1]
 // label (id …)"): what the MCP ask tool returns, on stdio and over HTTP.

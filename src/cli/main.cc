@@ -16,6 +16,7 @@
 #include "api/json_forms.h"
 #include "api/search_request.h"
 #include "cli/agent_commands.h"
+#include "cli/summarize_commands.h"
 #include "cli/answer_commands.h"
 #include "cli/config.h"
 #include "cli/flags.h"
@@ -179,6 +180,7 @@ int main(int argc, char** argv) {
 
   cli::AnswerCommands answer_commands(&app, &g);
   cli::AgentCommands agent_commands(&app, &g);
+  cli::SummarizeCommands summarize_commands(&app, &g);
 
   try {
     app.parse(argc, argv);
@@ -189,6 +191,7 @@ int main(int argc, char** argv) {
 
   if (auto rc = answer_commands.Run()) return *rc;
   if (auto rc = agent_commands.Run()) return *rc;
+  if (auto rc = summarize_commands.Run()) return *rc;
 
   if (*ingest) {
     auto unit = ParseUnit(chunk_unit);
