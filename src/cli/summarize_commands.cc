@@ -15,7 +15,7 @@ SummarizeCommands::SummarizeCommands(CLI::App* app, CommonFlags* common) : commo
   summarize_ = app->add_subcommand("summarize", "summarize a file or a knowledge base's document, of any length, citing its parts");
   summarize_->add_option("file", file_, "the file to summarize (PDF, DOCX, HTML, Markdown, text, CSV, JSON)");
   summarize_->add_option("--kb", f_.kb, "summarize a document of this knowledge base (with --doc)");
-  summarize_->add_option("--doc", doc_id_, "the document's id (see `ragd kb info` or the web UI)");
+  summarize_->add_option("--doc", doc_id_, "the document's id: its canonical path when ingested from a file (GET /api/kbs/{kb}/documents lists them)");
   summarize_->add_option("--strategy", strategy_, "auto, stuff, map-reduce or refine (default auto: stuff when it fits)");
   summarize_->add_option("--words", words_, "about how long, in words (Chinese: characters; default 150)");
   summarize_->add_option("--lang", lang_, "language of the summary: auto (the document's), en or zh");
@@ -31,10 +31,13 @@ std::optional<int> SummarizeCommands::Run() {
 }
 
 int SummarizeCommands::Summarize() {
-  if (file_.empty() == doc_id_.empty())
-    return Fail(Status::InvalidArgument("give a file, or --kb K --doc ID (one of them)"));
+  if (!file_.empty() && (!f_.kb.empty() || !doc_id_.empty()))
+    return Fail(Status::InvalidArgument("give a file or --kb with --doc, not both"));
   if (!doc_id_.empty() && f_.kb.empty()) return Fail(Status::InvalidArgument("--doc needs --kb"));
-  if (!file_.empty() && !f_.kb.empty()) return Fail(Status::InvalidArgument("give a file or --kb with --doc, not both"));
+  if (file_.empty() && doc_id_.empty()) {
+    return Fail(Status::InvalidArgument(f_.kb.empty() ? "give a file, or --kb K --doc ID"
+                                                      : "--kb needs --doc ID, the document to summarize"));
+  }
   auto strategy = ParseSummaryStrategy(strategy_);
   if (!strategy.ok()) return Fail(strategy.status());
   SummarizeOptions o;

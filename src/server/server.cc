@@ -86,6 +86,7 @@ void Server::Impl::RegisterRoutes() {
   RegisterOpenAiRoutes();
   RegisterKbRoutes();
   RegisterMcpRoute();
+  RegisterSummaryRoute();
   RegisterWebUi();
   // Errors httplib raises itself (413 over the body limit, 404 for unknown
   // paths) get the same JSON shape.

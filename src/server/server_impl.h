@@ -12,6 +12,7 @@
 #include <string>
 
 #include "ragd/agent.h"
+#include "ragd/summarize.h"
 #include "ragd/trace.h"
 #include "server/inference_queue.h"
 #include "server/metrics.h"
@@ -53,6 +54,7 @@ struct Server::Impl {
   void RegisterKbRoutes();
   void RegisterWebUi();
   void RegisterMcpRoute();
+  void RegisterSummaryRoute();
 
   // Where model calls for kb (empty: none) are traced; null = not traced.
   std::shared_ptr<TraceLog> TraceFor(const std::string& kb) const;
@@ -78,6 +80,8 @@ struct Server::Impl {
   void UploadDocuments(const Req& req, Res& res);
   void GetDocument(const Req& req, Res& res);
   void DeleteDocument(const Req& req, Res& res);
+  // a document's summary (summary_route.cc), written by the worker
+  void Summarize(const Req& req, Res& res);
   void Search(const Req& req, Res& res);
   // MCP over Streamable HTTP (mcp_route.cc)
   void Mcp(const Req& req, Res& res);

@@ -1,5 +1,6 @@
 // The ragd web UI: choose or create a knowledge base, upload files, browse
-// documents and their chunks, chat with a streamed answer whose [n]
+// documents and their chunks (and a streamed summary citing their parts),
+// chat with a streamed answer whose [n]
 // citations open the cited passage, keep and reopen conversations. With
 // "Agent" on, questions go to the tool loop (model agent:<kb>) and its steps
 // show folded under the answer.
@@ -47,13 +48,13 @@ const TEXT: Record<string, Record<string, string>> = {
     send: "Send", uploading: "Uploading", uploaded: "Added {n} file(s), {c} chunks", failed: "Failed",
     nokb: "Create a knowledge base first", sources: "Sources", chunks: "chunks", lang: "中文",
     agent: "Agent", agenttip: "Answer with tools: several searches, the tables, a calculator",
-    steps: "{n} step(s)", passages: "passages",
+    steps: "{n} step(s)", passages: "passages", summarize: "Summarize",
   },
   zh: {
     kbs: "知识库", newkb: "新知识库名称", create: "创建", docs: "文档", convs: "对话", newconv: "新对话",
     ask: "向知识库提问", send: "发送", uploading: "上传中", uploaded: "已添加 {n} 个文件，{c} 个片段", failed: "失败",
     nokb: "请先创建知识库", sources: "来源", chunks: "个片段", lang: "English",
-    agent: "智能体", agenttip: "用工具回答：多次检索、查表、计算", steps: "{n} 个步骤", passages: "片段",
+    agent: "智能体", agenttip: "用工具回答：多次检索、查表、计算", steps: "{n} 个步骤", passages: "片段", summarize: "生成摘要",
   },
 };
 let lang = localStorage.getItem("ragd.lang") ?? (navigator.language.startsWith("zh") ? "zh" : "en");
@@ -135,6 +136,14 @@ async function showDocument(docId: string) {
     "GET", `/api/kbs/${encodeURIComponent(currentKb())}/documents/${encodeURIComponent(docId)}`);
   const pre = $("paneltext");
   pre.innerHTML = "";
+  const button = document.createElement("button");
+  button.id = "summarize";
+  button.type = "button";
+  button.textContent = t("summarize");
+  const summary = document.createElement("div");
+  summary.className = "summary";
+  button.onclick = () => summarize(docId, button, summary).catch((e) => showError(e.message));
+  pre.append(button, summary);
   for (const c of d.chunks) {
     const div = document.createElement("div");
     div.className = "chunk";
@@ -143,6 +152,50 @@ async function showDocument(docId: string) {
     pre.append(div);
   }
   openPanel(d.source.split("/").pop() ?? d.source);
+}
+
+// A document's summary, streamed: progress over its parts on the button,
+// the text as it comes, then the checked text whose [n] open the parts.
+async function summarize(docId: string, button: HTMLButtonElement, out: HTMLElement) {
+  button.disabled = true;
+  out.textContent = "";
+  const res = await fetch(`/api/kbs/${encodeURIComponent(currentKb())}/documents/${encodeURIComponent(docId)}/summary`, {
+    method: "POST", headers: headers(), body: JSON.stringify({ stream: true, words: 120 }),
+  });
+  if (!res.ok || !res.body) {
+    button.disabled = false;
+    const data = await res.json().catch(() => ({}));
+    throw new Error(data?.error?.message ?? String(res.status));
+  }
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "", text = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (!line.startsWith("data:") || line.slice(5).trim() === "[DONE]") continue;
+        const event = JSON.parse(line.slice(5));
+        if (event.error) throw new Error(event.error.message);
+        if (event.progress) button.textContent = `${t("summarize")} · ${event.progress.stage} ${event.progress.done}/${event.progress.total}`;
+        if (typeof event.delta === "string") out.textContent = (text += event.delta).trimStart();
+        if (event.summary) {
+          const parts: Citation[] = event.summary.parts.map((p: { n: number; label: string; text: string; cited: boolean }) => ({
+            n: p.n, cited: p.cited, label: p.label, source: docId, page: 0, row: 0, heading_path: "", text: p.text }));
+          renderAnswer(out, event.summary.text, parts);
+          out.classList.add("done");
+        }
+      }
+    }
+  } finally {
+    button.disabled = false;
+    button.textContent = t("summarize");
+  }
 }
 
 function openPanel(title: string) {

@@ -1,6 +1,6 @@
 // Browser test of the web UI with Debian's Chromium driven by playwright-core:
 // create a knowledge base, upload documents with progress, browse a
-// document's chunks, ask a question and watch the answer stream, open a
+// document's chunks and summarize it, ask a question and watch the answer stream, open a
 // citation, reopen the conversation after a reload, ask the agent and see
 // its steps folded under the answer, switch to Chinese.
 // Saves screenshots to web/test-artifacts/ (chat.png, agent.png with the steps unfolded).
@@ -67,6 +67,11 @@ try {
   await page.waitForSelector("#panel:not([hidden]) .chunk");
   const chunks = await page.$$eval("#paneltext .chunk", (els) => els.length);
   check("a document opens with its chunks", chunks > 1, `${chunks} chunks`);
+  await page.click("#summarize");
+  const summarized = await page.waitForSelector("#paneltext .summary.done", { timeout: 180000 }).then(() => true).catch(() => false);
+  const summaryText = summarized ? await page.textContent("#paneltext .summary") : "";
+  check("a document's summary streams into its view, citing its parts", summarized && summaryText.trim().length > 0 &&
+        (await page.$$("#paneltext .summary a.cite")).length > 0, summaryText);
   await page.click("#closepanel");
 
   await page.fill("#question", "How long does an international wire transfer take?");
