@@ -14,11 +14,14 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.parse
 
 RAGD, SOURCE = sys.argv[1], sys.argv[2]
 DATA = tempfile.mkdtemp(prefix="ragd-summarize-test-")
 ENV = dict(os.environ, RAGD_DATA_DIR=DATA)
 HANDBOOK = os.path.join(SOURCE, "examples", "bank-kb", "handbook.md")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
+from server_test import Server  # noqa: E402  (one way to start ragd serve)
 
 
 def ragd(*args, check=True):
@@ -117,6 +120,49 @@ class Summarize(unittest.TestCase):
         with open(long_doc, "w") as f:
             f.write("\n\n".join(f"## Section {i}\n\n" + "The fee is charged monthly on the account. " * 40 for i in range(20)))
         self.assertIn("use --strategy map-reduce or refine", fails(long_doc, "--strategy", "stuff", "--ctx", "1024"))
+
+
+class SummaryOverHttp(unittest.TestCase):
+    """POST /api/kbs/{kb}/documents/{id}/summary on ragd serve."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server("--max-tokens", "160")
+        cls.s.json("POST", "/api/kbs", {"name": "bank"})
+        with open(HANDBOOK, "rb") as f:
+            status, body = cls.s.upload("bank", [("handbook.md", f.read())])
+        assert status == 201, body
+        _, docs = cls.s.json("GET", "/api/kbs/bank/documents")
+        cls.path = "/api/kbs/bank/documents/" + urllib.parse.quote(docs["documents"][0]["doc_id"], safe="") + "/summary"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def test_a_summary_as_json_and_streamed(self):
+        status, s = self.s.json("POST", self.path, {"words": 40, "lang": "en"})
+        self.assertEqual(status, 200, s)
+        self.assertEqual(s["strategy"], "stuff")
+        check_citations(self, s)
+        status, raw = self.s.request("POST", self.path, {"words": 40, "lang": "en", "stream": True})
+        self.assertEqual(status, 200)
+        events = [json.loads(l[5:]) for l in raw.decode().splitlines() if l.startswith("data:") and l != "data: [DONE]"]
+        self.assertTrue(raw.decode().rstrip().endswith("data: [DONE]"))
+        self.assertIn("progress", events[0])
+        self.assertTrue(any("delta" in e for e in events))
+        self.assertEqual(list(events[-1]), ["summary"])
+        check_citations(self, events[-1]["summary"])
+
+    def test_errors(self):
+        status, body = self.s.json("POST", "/api/kbs/bank/documents/no-such-doc/summary", {})
+        self.assertEqual(status, 404, body)
+        self.assertIn("no-such-doc", body["error"]["message"])
+        status, body = self.s.json("POST", self.path, {"words": 3})
+        self.assertEqual((status, body["error"]["message"]), (422, "--words must be between 10 and 2000, got 3"))
+        status, body = self.s.json("POST", self.path, {"words": "many"})
+        self.assertEqual(status, 422)
+        status, _ = self.s.json("POST", self.path, {}, key=None)
+        self.assertEqual(status, 401)
 
 
 if __name__ == "__main__":
