@@ -92,6 +92,11 @@ class Engine {
   // by doc_id. Documents ingested before ragd kept tables are missing until
   // the next ingest of their folder loads them again.
   Result<std::vector<KbTable>> ListTables(const std::string& kb);
+  // A document's kept summary (the JSON of ragd summarize --json), the
+  // latest written; none once the document changed or was removed.
+  // NotFound for an unknown knowledge base or document.
+  Result<std::optional<std::string>> KeptSummary(const std::string& kb, const std::string& doc_id);
+  Status KeepSummary(const std::string& kb, const std::string& doc_id, const std::string& summary_json);
 
   // Ingests files; one bad file is reported in the report and skipped.
   Result<IngestReport> IngestFiles(const IngestOptions& options, const ProgressFn& progress = {});

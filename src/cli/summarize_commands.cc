@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "api/json_forms.h"
 #include "cli/answer_setup.h"
@@ -21,6 +22,8 @@ SummarizeCommands::SummarizeCommands(CLI::App* app, CommonFlags* common) : commo
   summarize_->add_option("--lang", lang_, "language of the summary: auto (the document's), en or zh");
   summarize_->add_option("--focus", focus_, "what to cover, e.g. \"fees and penalties only\"");
   summarize_->add_option("--part-tokens", part_tokens_, "tokens per part (default: from the model's context)");
+  summarize_->add_flag("--no-keep", no_keep_, "with --kb: do not keep the summary with the document");
+  summarize_->add_flag("--kept", kept_, "with --kb: print the summary kept with the document, without the model");
   summarize_->add_flag("--json", f_.json, "print the summary as JSON (text, parts, citations, usage)");
   AddModelFlags(summarize_, &f_);
 }
@@ -52,6 +55,17 @@ int SummarizeCommands::Summarize() {
   auto prepared = Prepare(*common_, f, f.kb.empty() ? KbNeed::kUnlessNoRetrieval : KbNeed::kAlways, false);
   if (!prepared.ok()) return Fail(prepared.status());
   cli::Run& run = **prepared;
+  if (kept_) {
+    if (f.kb.empty()) return Fail(Status::InvalidArgument("--kept needs --kb and --doc"));
+    auto kept = run.engine->KeptSummary(f.kb, doc_id_);
+    if (!kept.ok()) return Fail(kept.status());
+    if (!*kept)
+      return Fail(Status::NotFound("no summary is kept for '" + doc_id_ + "' (never summarized, or changed since): run without --kept"));
+    auto j = nlohmann::json::parse(**kept, nullptr, false);
+    if (f_.json) std::cout << j.dump(2) << "\n";
+    else std::printf("%s\n", j.value("text", std::string()).c_str());
+    return 0;
+  }
   // The document first: a bad path or id is reported before the model loads.
   auto input = file_.empty() ? KbSummaryInput(*run.engine, f.kb, doc_id_) : LoadSummaryInput(file_);
   if (!input.ok()) return Fail(input.status());
@@ -76,8 +90,13 @@ int SummarizeCommands::Summarize() {
     if (print.started) std::printf("\n");
     return Fail(s.status());
   }
+  const nlohmann::json out = api::SummaryJson(*input, *s);
+  if (!f.kb.empty() && !no_keep_) {
+    if (Status st = run.engine->KeepSummary(f.kb, doc_id_, out.dump()); !st.ok())
+      std::fprintf(stderr, "ragd: warning: the summary was not kept: %s\n", st.ToString().c_str());
+  }
   if (f_.json) {
-    std::cout << api::SummaryJson(*input, *s).dump(2) << "\n";
+    std::cout << out.dump(2) << "\n";
     return 0;
   }
   if (s->citations_corrected)

@@ -26,6 +26,7 @@ class SummarizeCommands {
   std::string file_, doc_id_, strategy_ = "auto", lang_ = "auto", focus_;
   int words_ = 150;
   int part_tokens_ = 0;
+  bool no_keep_ = false, kept_ = false;
 };
 
 }  // namespace ragd::cli

@@ -339,6 +339,19 @@ Result<DocumentDetail> Engine::GetDocument(const std::string& kb_name, const std
   return out;
 }
 
+Result<std::optional<std::string>> Engine::KeptSummary(const std::string& kb_name, const std::string& doc_id) {
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
+  Result<std::optional<std::string>> s = kb->KeptSummary(doc_id);
+  if (!s.ok() && s.status().code() == StatusCode::kNotFound)
+    return Status::NotFound("knowledge base '" + kb_name + "' has no document '" + doc_id + "'");
+  return s;
+}
+
+Status Engine::KeepSummary(const std::string& kb_name, const std::string& doc_id, const std::string& summary_json) {
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
+  return kb->KeepSummary(doc_id, summary_json);
+}
+
 Result<std::vector<KbTable>> Engine::ListTables(const std::string& kb_name) {
   RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
   RAGD_ASSIGN_OR_RETURN(std::vector<store::StoredTable> tables, kb->ListTables());

@@ -149,7 +149,10 @@ void Server::Impl::UploadDocuments(const Req& req, Res& res) {
 void Server::Impl::GetDocument(const Req& req, Res& res) {
   auto d = engine->GetDocument(req.matches[1], req.matches[2]);
   if (!d.ok()) return SendStatus(res, d.status());
-  SendJson(res, api::DocumentDetailJson(*d));
+  json out = api::DocumentDetailJson(*d);
+  auto kept = engine->KeptSummary(req.matches[1], req.matches[2]);
+  out["summary"] = kept.ok() && *kept ? json::parse(**kept, nullptr, false) : json(nullptr);
+  SendJson(res, out);
 }
 
 void Server::Impl::DeleteDocument(const Req& req, Res& res) {

@@ -28,7 +28,7 @@ void Server::Impl::Summarize(const Req& req, Res& res) {
     body = *parsed;
   }
   SummarizeOptions o;
-  bool stream = false;
+  bool stream = false, keep = true;
   try {
     auto strategy = ParseSummaryStrategy(body.value("strategy", std::string("auto")));
     if (!strategy.ok()) return SendError(res, 422, strategy.status().message());
@@ -37,8 +37,9 @@ void Server::Impl::Summarize(const Req& req, Res& res) {
     o.language = body.value("lang", std::string("auto"));
     o.focus = body.value("focus", std::string());
     stream = body.value("stream", false);
+    keep = body.value("keep", true);
   } catch (const json::exception&) {
-    return SendError(res, 422, "strategy, lang and focus are strings, words a number and stream a boolean");
+    return SendError(res, 422, "strategy, lang and focus are strings, words a number, stream and keep booleans");
   }
   if (Status st = CheckSummarizeOptions(o); !st.ok()) return SendError(res, 422, st.message());
   o.generate = options.ask.generate;
@@ -49,7 +50,7 @@ void Server::Impl::Summarize(const Req& req, Res& res) {
   auto channel = std::make_shared<StreamChannel>();
   auto result = std::make_shared<std::promise<Result<Summary>>>();
   auto future = std::make_shared<std::future<Result<Summary>>>(result->get_future());
-  auto job = [this, channel, result, in = *input, o, stream, trace = TraceFor(kb)] {
+  auto job = [this, channel, result, in = *input, o, stream, keep, kb, trace = TraceFor(kb)] {
     auto tags = std::make_shared<TraceTags>();
     tags->question = "summarize: " + in.source;
     std::unique_ptr<ChatModel> traced = trace ? TraceChatModel(model, trace, tags) : nullptr;
@@ -63,7 +64,11 @@ void Server::Impl::Summarize(const Req& req, Res& res) {
       return true;
     };
     Result<Summary> s = summarizer.Summarize(in, o, progress, on_token);
-    if (s.ok()) metrics.Tokens(s->prompt_tokens, s->completion_tokens);
+    if (s.ok()) {
+      metrics.Tokens(s->prompt_tokens, s->completion_tokens);
+      // Kept with the document; a failure to keep is not a failed summary.
+      if (keep) (void)engine->KeepSummary(kb, in.source, api::SummaryJson(in, *s).dump());
+    }
     result->set_value(std::move(s));
     channel->Close();
   };

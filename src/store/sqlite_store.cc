@@ -65,6 +65,7 @@ class Stmt {
     return {static_cast<const float*>(p), static_cast<size_t>(n) / sizeof(float)};
   }
   double Double(int col) const { return sqlite3_column_double(stmt_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
  private:
   sqlite3* db_;
@@ -142,6 +143,10 @@ CREATE TABLE IF NOT EXISTS doc_tables(
   doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id),
   columns TEXT NOT NULL,
   rows TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS doc_summaries(
+  doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id),
+  summary TEXT NOT NULL,
+  created_at TEXT NOT NULL);
 )sql";
 
 // Filter conditions as an SQL condition over `documents d`, with the values
@@ -356,6 +361,31 @@ class SqliteStore final : public KbStore {
     return rc == SQLITE_ROW;
   }
 
+  Result<std::optional<std::string>> KeptSummary(const std::string& doc_id) override {
+    std::shared_lock lock(mu_);
+    Stmt q(db_, "SELECT s.summary FROM documents d LEFT JOIN doc_summaries s ON s.doc_id = d.doc_id "
+                "WHERE d.doc_id = ?");
+    if (!q.ok()) return SqlError(db_, "read summary");
+    q.Bind(1, doc_id);
+    int rc = q.Step();
+    if (rc == SQLITE_DONE) return Status::NotFound("no document '" + doc_id + "' in " + DbPath());
+    if (rc != SQLITE_ROW) return SqlError(db_, "read summary");
+    if (q.IsNull(0)) return std::optional<std::string>();
+    return std::optional<std::string>(q.Text(0));
+  }
+
+  Status KeepSummary(const std::string& doc_id, const std::string& summary_json) override {
+    std::unique_lock lock(mu_);
+    // Only for a document that is there: INSERT ... SELECT inserts nothing otherwise.
+    Stmt q(db_, "INSERT OR REPLACE INTO doc_summaries(doc_id, summary, created_at) "
+                "SELECT doc_id, ?, ? FROM documents WHERE doc_id = ?");
+    if (!q.ok()) return SqlError(db_, "keep summary");
+    q.Bind(1, summary_json).Bind(2, files::NowIso8601()).Bind(3, doc_id);
+    if (q.Step() != SQLITE_DONE) return SqlError(db_, "keep summary of " + doc_id);
+    if (sqlite3_changes(db_) == 0) return Status::NotFound("no document '" + doc_id + "' in " + DbPath() + " (removed meanwhile?)");
+    return Status::OK();
+  }
+
   Status Commit(std::span<const DocumentWrite> upserts, std::span<const std::string> removes) override {
     std::unique_lock lock(mu_);
     for (const auto& d : upserts)
@@ -373,13 +403,14 @@ class SqliteStore final : public KbStore {
       Stmt del_meta(db_, "DELETE FROM doc_meta WHERE doc_id = ?");
       Stmt ins_meta(db_, "INSERT INTO doc_meta(doc_id, key, value) VALUES (?,?,?)");
       Stmt del_table(db_, "DELETE FROM doc_tables WHERE doc_id = ?");
+      Stmt del_summary(db_, "DELETE FROM doc_summaries WHERE doc_id = ?");
       Stmt ins_table(db_, "INSERT INTO doc_tables(doc_id, columns, rows) VALUES (?,?,?)");
       Stmt ins_doc(db_, "INSERT INTO documents(doc_id, source, mime, title, content_hash, size_bytes, mtime, "
                         "chunk_count, ingested_at) VALUES (?,?,?,?,?,?,?,?,?)");
       Stmt ins_chunk(db_, "INSERT INTO chunks(doc_id, chunk_index, text, page, heading_path, char_start, char_end, "
                           "row, embedding) VALUES (?,?,?,?,?,?,?,?,?)");
       if (!ids.ok() || !del_chunks.ok() || !del_doc.ok() || !del_meta.ok() || !ins_meta.ok() || !ins_doc.ok() ||
-          !ins_chunk.ok() || !del_table.ok() || !ins_table.ok())
+          !ins_chunk.ok() || !del_table.ok() || !ins_table.ok() || !del_summary.ok())
         return SqlError(db_, "prepare commit");
       auto drop = [&](const std::string& doc_id) -> Status {
         ids.Reset();
@@ -396,6 +427,9 @@ class SqliteStore final : public KbStore {
         del_table.Reset();
         del_table.Bind(1, doc_id);
         if (del_table.Step() != SQLITE_DONE) return SqlError(db_, "delete table of " + doc_id);
+        del_summary.Reset();
+        del_summary.Bind(1, doc_id);
+        if (del_summary.Step() != SQLITE_DONE) return SqlError(db_, "delete summary of " + doc_id);
         del_doc.Reset();
         del_doc.Bind(1, doc_id);
         if (del_doc.Step() != SQLITE_DONE) return SqlError(db_, "delete document " + doc_id);

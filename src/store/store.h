@@ -119,6 +119,11 @@ class KbStore {
   // Whether a document's table was recorded (also when it was not tabular):
   // false for documents ingested before tables were kept.
   virtual Result<bool> HasTable(const std::string& doc_id) = 0;
+  // A document's kept summary (JSON text), the latest one written. Commit
+  // drops it with the document's chunks, so a changed or removed document
+  // has none. Empty when none is kept; NotFound for an unknown document.
+  virtual Result<std::optional<std::string>> KeptSummary(const std::string& doc_id) = 0;
+  virtual Status KeepSummary(const std::string& doc_id, const std::string& summary_json) = 0;
   // Replaces each upserted document (its old chunks and vectors go) and
   // removes `removes`, in one transaction: all of it is visible or none.
   virtual Status Commit(std::span<const DocumentWrite> upserts, std::span<const std::string> removes) = 0;

@@ -103,6 +103,20 @@ class Summarize(unittest.TestCase):
         self.assertEqual(squash("".join(p["text"] for p in from_kb["parts"])),
                          squash("".join(p["text"] for p in from_file["parts"])))
         check_citations(self, from_kb)
+        # Kept with the document, shown without the model, dropped when it changes.
+        kept = json.loads(ragd("-q", "summarize", "--kb", "bank", "--doc", doc_id, "--kept", "--json").stdout)
+        self.assertEqual(kept, from_kb)
+        changed = os.path.join(DATA, "handbook-copy.md")
+        with open(changed, "w", encoding="utf-8") as f:
+            f.write(open(HANDBOOK, encoding="utf-8").read())
+        ragd("-q", "ingest", "--kb", "bank", changed)
+        summary("--kb", "bank", "--doc", os.path.realpath(changed), "--words", "20", "--lang", "en")
+        with open(changed, "a", encoding="utf-8") as f:
+            f.write("\n\n## New section\n\nA line added later.\n")
+        ragd("-q", "ingest", "--kb", "bank", changed)
+        r = ragd("-q", "summarize", "--kb", "bank", "--doc", os.path.realpath(changed), "--kept", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no summary is kept", r.stderr)
 
     def test_errors_people_get(self):
         def fails(*args):
@@ -144,6 +158,8 @@ class SummaryOverHttp(unittest.TestCase):
         self.assertEqual(status, 200, s)
         self.assertEqual(s["strategy"], "stuff")
         check_citations(self, s)
+        status, doc = self.s.json("GET", self.path[: -len("/summary")])
+        self.assertEqual(doc["summary"], s)
         status, raw = self.s.request("POST", self.path, {"words": 40, "lang": "en", "stream": True})
         self.assertEqual(status, 200)
         events = [json.loads(l[5:]) for l in raw.decode().splitlines() if l.startswith("data:") and l != "data: [DONE]"]

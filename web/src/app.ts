@@ -132,7 +132,8 @@ async function loadDocs() {
 }
 
 async function showDocument(docId: string) {
-  const d = await api<{ source: string; chunks: { chunk_index: number; page: number; heading_path: string; text: string }[] }>(
+  const d = await api<{ source: string; summary: Summary | null;
+                        chunks: { chunk_index: number; page: number; heading_path: string; text: string }[] }>(
     "GET", `/api/kbs/${encodeURIComponent(currentKb())}/documents/${encodeURIComponent(docId)}`);
   const pre = $("paneltext");
   pre.innerHTML = "";
@@ -144,6 +145,7 @@ async function showDocument(docId: string) {
   summary.className = "summary";
   button.onclick = () => summarize(docId, button, summary).catch((e) => showError(e.message));
   pre.append(button, summary);
+  if (d.summary) showSummary(summary, d.summary, docId); // the one kept with the document
   for (const c of d.chunks) {
     const div = document.createElement("div");
     div.className = "chunk";
@@ -152,6 +154,18 @@ async function showDocument(docId: string) {
     pre.append(div);
   }
   openPanel(d.source.split("/").pop() ?? d.source);
+}
+
+interface Summary {
+  text: string;
+  parts: { n: number; label: string; text: string; cited: boolean }[];
+}
+
+function showSummary(out: HTMLElement, s: Summary, docId: string) {
+  const parts: Citation[] = s.parts.map((p) => ({
+    n: p.n, cited: p.cited, label: p.label, source: docId, page: 0, row: 0, heading_path: "", text: p.text }));
+  renderAnswer(out, s.text, parts);
+  out.classList.add("done");
 }
 
 // A document's summary, streamed: progress over its parts on the button,
@@ -184,12 +198,7 @@ async function summarize(docId: string, button: HTMLButtonElement, out: HTMLElem
         if (event.error) throw new Error(event.error.message);
         if (event.progress) button.textContent = `${t("summarize")} · ${event.progress.stage} ${event.progress.done}/${event.progress.total}`;
         if (typeof event.delta === "string") out.textContent = (text += event.delta).trimStart();
-        if (event.summary) {
-          const parts: Citation[] = event.summary.parts.map((p: { n: number; label: string; text: string; cited: boolean }) => ({
-            n: p.n, cited: p.cited, label: p.label, source: docId, page: 0, row: 0, heading_path: "", text: p.text }));
-          renderAnswer(out, event.summary.text, parts);
-          out.classList.add("done");
-        }
+        if (event.summary) showSummary(out, event.summary, docId);
       }
     }
   } finally {

@@ -73,6 +73,10 @@ try {
   check("a document's summary streams into its view, citing its parts", summarized && summaryText.trim().length > 0 &&
         (await page.$$("#paneltext .summary a.cite")).length > 0, summaryText);
   await page.click("#closepanel");
+  await page.click("#docs li:has-text('handbook.md')");
+  const kept = await page.waitForSelector("#paneltext .summary.done", { timeout: 10000 }).then(() => true).catch(() => false);
+  check("the summary is kept with the document", kept && (await page.textContent("#paneltext .summary")) === summaryText);
+  await page.click("#closepanel");
 
   await page.fill("#question", "How long does an international wire transfer take?");
   await page.click("#send");
