@@ -83,6 +83,7 @@ struct AgentStep {
   bool truncated = false;       // the result was cut
   std::vector<int> sources;     // source numbers of the passages it returned
   double seconds = 0;
+  bool by_model = true;         // false: ragd's own first search of the task
 };
 
 struct AgentResult {

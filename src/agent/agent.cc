@@ -198,6 +198,32 @@ struct Agent::Impl {
     return Status::OK();
   }
 
+  // The first step is ragd's own: a search of each knowledge base for the
+  // task as written, as ask does. Measured: the packaged models, made to
+  // call search_kb first, query one half of a two-part question and miss
+  // what ask finds (docs/AGENTS.md). The model chooses from there.
+  std::vector<std::pair<ToolCall, AgentStep>> FirstSearch(RunState& s, const std::string& task, const StepFn& on_step) {
+    std::vector<std::pair<ToolCall, AgentStep>> out;
+    Tool* search = Find("search_kb");
+    if (!search) return out;
+    const json params = json::parse(search->spec().parameters, nullptr, false);
+    std::vector<std::string> kbs = {""};  // one knowledge base: no kb argument
+    if (params.is_object() && params.contains("properties") && params["properties"].contains("kb"))
+      kbs = params["properties"]["kb"].value("enum", std::vector<std::string>{""});
+    for (const std::string& kb : kbs) {
+      if (static_cast<int>(s.r->steps.size()) >= s.o->max_steps) break;
+      json args = {{"query", task}};
+      if (!kb.empty()) args["kb"] = kb;
+      ToolCall call{"call_search_" + std::to_string(s.r->steps.size() + 1), "search_kb", args.dump()};
+      AgentStep step = RunCall(s, call, "");
+      step.by_model = false;
+      s.r->steps.push_back(step);
+      if (on_step) on_step(step);
+      out.emplace_back(std::move(call), std::move(step));
+    }
+    return out;
+  }
+
   Result<AgentResult> Loop(RunState& s, const std::string& task, const StepFn& on_step, const TokenFn& on_token) {
     AgentResult& r = *s.r;
     const AgentOptions& o = *s.o;
@@ -206,13 +232,25 @@ struct Agent::Impl {
     std::vector<ChatMessage> messages = {{"system", system}, {"user", task}};
     GenerateOptions g = o.generate;
     for (const auto& t : tools) g.tools.push_back(t->spec());
-    // The first call must search: the answer is to come from the knowledge
-    // bases, and small models otherwise answer from memory or reach for an
-    // unrelated tool (docs/AGENTS.md). Without search_kb, any tool.
-    g.tool_choice = Find("search_kb") ? "search_kb" : "required";
+    g.tool_choice = "required";  // the first call: a tool, not an answer from memory
     g.parallel_tool_calls = false;  // one step at a time: each sees the last one's result
     g.stable_prefix_messages = 1;
     std::set<std::string> seen_calls;
+    if (auto first = FirstSearch(s, task, on_step); !first.empty()) {
+      ChatMessage assistant{"assistant", ""};
+      for (const auto& [call, step] : first) {
+        assistant.tool_calls.push_back(call);
+        seen_calls.insert(call.name + " " + json::parse(call.arguments).dump());
+      }
+      messages.push_back(assistant);
+      for (const auto& [call, step] : first) {
+        ChatMessage tool_msg{"tool", step.result};
+        tool_msg.tool_call_id = call.id;
+        tool_msg.name = call.name;
+        messages.push_back(std::move(tool_msg));
+      }
+      g.tool_choice = "auto";
+    }
     std::string why;  // set when a limit ends the loop
     while (why.empty()) {
       if (Since(s.t0) > o.max_seconds) {
@@ -328,6 +366,8 @@ struct Agent::Impl {
                                      "); the model does not follow JSON schemas, try the plain loop (without --plan)");
     r.plan = plan.dump();
     std::string results;
+    for (const auto& [call, step] : FirstSearch(s, task, on_step))
+      results += "Step " + std::to_string(step.index) + ": " + call.name + " " + call.arguments + "\n" + step.result + "\n\n";
     int index = 0;
     for (const json& st : plan["steps"]) {
       if (Since(s.t0) > o.max_seconds) {
@@ -337,7 +377,7 @@ struct Agent::Impl {
         r.answer = not_found;
         return std::move(r);
       }
-      if (index >= o.max_steps) break;
+      if (static_cast<int>(r.steps.size()) >= o.max_steps) break;
       ToolCall call{"plan-" + std::to_string(++index), st.value("tool", std::string()),
                     st.contains("arguments") ? st["arguments"].dump() : "{}"};
       AgentStep step = RunCall(s, call, "");
@@ -346,6 +386,17 @@ struct Agent::Impl {
       results += "Step " + std::to_string(step.index) + ": " + call.name + " " + call.arguments + "\n" + step.result + "\n\n";
     }
     r.stop_reason = "plan_done";
+    {
+      // Every step's result goes to one call: cut the whole to what the
+      // context leaves (a plan of several long results overflowed it).
+      const int room = (model ? model->context_tokens() : 4096) - std::max(256, o.generate.max_tokens) - 512;
+      const int saved = budget_;
+      budget_ = std::max(256, room);
+      bool cut = false;
+      Result<std::string> fitted = Fit(results, &cut);
+      budget_ = saved;
+      if (fitted.ok()) results = *fitted;
+    }
     RAGD_ASSIGN_OR_RETURN(std::string system2, prompts->Render("agent_system", r.language, {{"not_found", not_found}}));
     RAGD_ASSIGN_OR_RETURN(std::string user, prompts->Render("agent_answer", r.language,
                                                             {{"results", results}, {"question", task}, {"not_found", not_found}}));

@@ -101,7 +101,7 @@ json AgentStepJson(const AgentStep& s) {
   return json{{"index", s.index},       {"tool", s.tool},       {"arguments", args.is_discarded() ? json(s.arguments) : args},
               {"thought", s.thought},   {"result", s.result},   {"error", s.error},
               {"valid", s.valid},       {"truncated", s.truncated}, {"sources", s.sources},
-              {"seconds", s.seconds}};
+              {"seconds", s.seconds},     {"by", s.by_model ? "model" : "ragd"}};
 }
 
 json AgentResultJson(const AgentResult& r) {

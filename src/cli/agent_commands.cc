@@ -294,7 +294,7 @@ int AgentCommands::EvalAgent() {
           r.found = result->found;
           r.steps = static_cast<int>(result->steps.size());
           for (const auto& s : result->steps) {
-            if (s.tool.empty() && s.valid) continue;  // a call that was not run
+            if ((s.tool.empty() && s.valid) || !s.by_model) continue;  // not run, or ragd's own search
             ++r.tool_calls;
             r.valid_tool_calls += s.valid;
           }

@@ -43,6 +43,9 @@ class AgentCli(unittest.TestCase):
         r = self.result
         first = r["steps"][0]
         self.assertEqual(first["tool"], "search_kb")
+        # ragd's own search of the task as written, as ask does
+        self.assertEqual((first["by"], first["arguments"]), ("ragd", {"query": "What is the annual fee of the platinum card?"}))
+        self.assertTrue(all(s["by"] == "model" for s in r["steps"][1:]), r["steps"])
         self.assertTrue(first["valid"] and not first["error"], first)
         self.assertTrue(first["result"].startswith("[1] ("), first["result"][:80])
         self.assertEqual(first["sources"][0], 1)
@@ -51,7 +54,7 @@ class AgentCli(unittest.TestCase):
         self.assertLessEqual(len(r["steps"]), 3)
         self.assertIn(r["stop_reason"], {"answer", "max_steps", "repeated_call"})
         self.assertEqual(r["stop_message"] == "", r["stop_reason"] == "answer")
-        self.assertGreaterEqual(r["usage"]["model_calls"], 2)
+        self.assertGreaterEqual(r["usage"]["model_calls"], 1)
         self.assertTrue(r["answer"])
 
     def test_each_tool_call_is_traced_beside_the_model_calls(self):
@@ -123,7 +126,7 @@ class OpenAiBackend(unittest.TestCase):
         self.assertEqual(first["tool"], "search_kb")
         self.assertTrue(first["valid"] and not first["error"], first)
         self.assertTrue(any(s["source"].endswith("platinum-card.docx") for s in r["sources"]), r["sources"])
-        self.assertGreaterEqual(r["usage"]["model_calls"], 2)
+        self.assertGreaterEqual(r["usage"]["model_calls"], 1)
         self.assertTrue(r["answer"])
 
 

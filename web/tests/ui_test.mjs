@@ -74,8 +74,8 @@ try {
         (await page.$$("#paneltext .summary a.cite")).length > 0, summaryText);
   await page.click("#closepanel");
   await page.click("#docs li:has-text('handbook.md')");
-  const kept = await page.waitForSelector("#paneltext .summary.done", { timeout: 10000 }).then(() => true).catch(() => false);
-  check("the summary is kept with the document", kept && (await page.textContent("#paneltext .summary")) === summaryText);
+  const summaryKept = await page.waitForSelector("#paneltext .summary.done", { timeout: 10000 }).then(() => true).catch(() => false);
+  check("the summary is kept with the document", summaryKept && (await page.textContent("#paneltext .summary")) === summaryText);
   await page.click("#closepanel");
 
   await page.fill("#question", "How long does an international wire transfer take?");
