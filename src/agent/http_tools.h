@@ -40,7 +40,7 @@ Result<std::vector<std::unique_ptr<Tool>>> LoadHttpTools(const std::string& path
 
 // The request one call makes: the URL with placeholders filled, and the
 // arguments no placeholder took (query parameters for GET, a JSON body
-// otherwise). Exposed for tests.
+// otherwise). What a tool's Run sends; public so callers can show it.
 struct HttpRequestPlan {
   std::string origin;  // "http://127.0.0.1:8000"
   std::string target;  // "/rates/USD?day=1"

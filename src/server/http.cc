@@ -54,4 +54,15 @@ std::optional<json> ParseObject(const httplib::Request& req, httplib::Response& 
   return j;
 }
 
+bool SendEvent(httplib::DataSink& sink, const nlohmann::json& j) {
+  std::string line = "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+  return sink.write(line.data(), line.size());
+}
+
+void EndEvents(httplib::DataSink& sink) {
+  static const std::string end = "data: [DONE]\n\n";
+  sink.write(end.data(), end.size());
+  sink.done();
+}
+
 }  // namespace ragd::server

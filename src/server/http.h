@@ -30,6 +30,11 @@ void SendError(httplib::Response& res, int status, const std::string& message);
 void SendStatus(httplib::Response& res, const Status& st);
 void SendJson(httplib::Response& res, const nlohmann::json& j, int status = 200);
 
+// Server-sent events: one "data: {json}" event; false when the client is gone.
+bool SendEvent(httplib::DataSink& sink, const nlohmann::json& j);
+// The closing "data: [DONE]" event, and the end of the stream.
+void EndEvents(httplib::DataSink& sink);
+
 // The body as a JSON object, or a 400 naming what is wrong.
 std::optional<nlohmann::json> ParseObject(const httplib::Request& req, httplib::Response& res);
 

@@ -54,6 +54,27 @@ struct StreamChannel {
     done = true;
     cv.notify_all();
   }
+  // On the request thread: hands each piece to send as it comes, until the
+  // worker closes the channel. False (and cancelled set, so the worker stops
+  // at its next token) when send fails: the client went away.
+  bool Drain(const std::function<bool(const nlohmann::json&)>& send) {
+    while (true) {
+      std::deque<nlohmann::json> batch;
+      bool closed;
+      {
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait(l, [&] { return done || !pieces.empty(); });
+        batch.swap(pieces);
+        closed = done;
+      }
+      for (auto& p : batch)
+        if (!send(p)) {
+          cancelled = true;
+          return false;
+        }
+      if (closed) return true;
+    }
+  }
 };
 
 }  // namespace ragd::server

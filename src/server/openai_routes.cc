@@ -397,10 +397,7 @@ void Server::Impl::ChatCompletions(const Req& req, Res& res) {
   res.set_chunked_content_provider(
       "text/event-stream",
       [=](size_t, httplib::DataSink& sink) {
-        auto send = [&](const json& j) {
-          std::string line = "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
-          return sink.write(line.data(), line.size());
-        };
+        auto send = [&](const json& j) { return SendEvent(sink, j); };
         auto chunk = [&](const json& delta, const json& finish_reason) {
           return json{{"id", id},
                       {"object", "chat.completion.chunk"},
@@ -412,22 +409,8 @@ void Server::Impl::ChatCompletions(const Req& req, Res& res) {
           channel->cancelled = true;
           return false;
         }
-        while (true) {
-          std::deque<json> pieces;
-          bool done;
-          {
-            std::unique_lock<std::mutex> l(channel->mu);
-            channel->cv.wait(l, [&] { return channel->done || !channel->pieces.empty(); });
-            pieces.swap(channel->pieces);
-            done = channel->done;
-          }
-          for (auto& p : pieces)
-            if (!send(chunk(p, nullptr))) {
-              channel->cancelled = true;  // the worker stops at its next token
-              return false;
-            }
-          if (done) break;
-        }
+        // The worker stops at its next token when the client went away.
+        if (!channel->Drain([&](const json& p) { return send(chunk(p, nullptr)); })) return false;
         Result<Answer> a = answer_future->get();
         if (!a.ok()) {
           const int status = HttpStatusOf(a.status());
@@ -443,9 +426,7 @@ void Server::Impl::ChatCompletions(const Req& req, Res& res) {
             send(usage);
           }
         }
-        std::string end = "data: [DONE]\n\n";
-        sink.write(end.data(), end.size());
-        sink.done();
+        EndEvents(sink);
         return true;
       },
       [channel](bool success) {

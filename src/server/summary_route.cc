@@ -82,36 +82,15 @@ void Server::Impl::Summarize(const Req& req, Res& res) {
   res.set_chunked_content_provider(
       "text/event-stream",
       [channel, future, in = *input](size_t, httplib::DataSink& sink) {
-        auto send = [&](const json& j) {
-          std::string line = "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
-          return sink.write(line.data(), line.size());
-        };
-        while (true) {
-          std::deque<json> pieces;
-          bool done;
-          {
-            std::unique_lock<std::mutex> l(channel->mu);
-            channel->cv.wait(l, [&] { return channel->done || !channel->pieces.empty(); });
-            pieces.swap(channel->pieces);
-            done = channel->done;
-          }
-          for (auto& p : pieces)
-            if (!send(p)) {
-              channel->cancelled = true;  // the worker stops at its next token
-              return false;
-            }
-          if (done) break;
-        }
+        if (!channel->Drain([&](const json& p) { return SendEvent(sink, p); })) return false;
         Result<Summary> s = future->get();
         if (!s.ok()) {
           const int status = HttpStatusOf(s.status());
-          send({{"error", {{"message", s.status().ToString()}, {"type", ErrorType(status)}, {"code", status}}}});
+          SendEvent(sink, {{"error", {{"message", s.status().ToString()}, {"type", ErrorType(status)}, {"code", status}}}});
         } else {
-          send({{"summary", api::SummaryJson(in, *s)}});
+          SendEvent(sink, {{"summary", api::SummaryJson(in, *s)}});
         }
-        std::string end = "data: [DONE]\n\n";
-        sink.write(end.data(), end.size());
-        sink.done();
+        EndEvents(sink);
         return true;
       },
       [channel](bool success) {

@@ -68,6 +68,15 @@ struct Run {
     return {{"title", in->title}, {"words", std::to_string(o->words)}, {"language", language_name}, {"focus", focus}};
   }
 
+  // Vars() and one part's number, label and text (map and refine prompts).
+  std::map<std::string, std::string> PartVars(const SummaryPart& p) const {
+    auto vars = Vars();
+    vars["n"] = std::to_string(p.n);
+    vars["label"] = p.label;
+    vars["text"] = p.text;
+    return vars;
+  }
+
   Result<std::string> Call(const std::string& prompt_name, std::map<std::string, std::string> vars, int words,
                            const TokenFn& on_token) {
     vars["words"] = std::to_string(words);
@@ -115,10 +124,7 @@ struct Run {
     std::vector<std::string> pieces;  // "[n] (label)\nsummary", then each round's combined summaries
     for (const auto& p : s->parts) {
       Progress("map", p.n - 1, n);
-      auto vars = Vars();
-      vars["n"] = std::to_string(p.n);
-      vars["label"] = p.label;
-      vars["text"] = p.text;
+      auto vars = PartVars(p);
       RAGD_ASSIGN_OR_RETURN(std::string sum, Call("summarize_map", vars, map_words, {}));
       pieces.push_back(Numbered(p, sum));
     }
@@ -167,10 +173,7 @@ struct Run {
     std::string summary;
     for (const auto& p : s->parts) {
       Progress("refine", p.n - 1, n);
-      auto vars = Vars();
-      vars["n"] = std::to_string(p.n);
-      vars["label"] = p.label;
-      vars["text"] = p.text;
+      auto vars = PartVars(p);
       const bool last = p.n == n;
       if (summary.empty()) {
         RAGD_ASSIGN_OR_RETURN(std::string first, Call("summarize_map", vars, o->words, last ? on_token : TokenFn()));

@@ -181,26 +181,13 @@ async function summarize(docId: string, button: HTMLButtonElement, out: HTMLElem
     const data = await res.json().catch(() => ({}));
     throw new Error(data?.error?.message ?? String(res.status));
   }
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "", text = "";
+  let text = "";
   try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
-        if (!line.startsWith("data:") || line.slice(5).trim() === "[DONE]") continue;
-        const event = JSON.parse(line.slice(5));
-        if (event.error) throw new Error(event.error.message);
-        if (event.progress) button.textContent = `${t("summarize")} · ${event.progress.stage} ${event.progress.done}/${event.progress.total}`;
-        if (typeof event.delta === "string") out.textContent = (text += event.delta).trimStart();
-        if (event.summary) showSummary(out, event.summary, docId);
-      }
-    }
+    await readEvents(res.body, (event) => {
+      if (event.progress) button.textContent = `${t("summarize")} · ${event.progress.stage} ${event.progress.done}/${event.progress.total}`;
+      if (typeof event.delta === "string") out.textContent = (text += event.delta).trimStart();
+      if (event.summary) showSummary(out, event.summary, docId);
+    });
   } finally {
     button.disabled = false;
     button.textContent = t("summarize");
@@ -354,6 +341,30 @@ function renderMessage(m: Message): HTMLElement {
   return div;
 }
 
+// Server-sent events: "data: {json}" lines, "data: [DONE]" at the end. An
+// event carrying an error ends the stream with that error.
+async function readEvents(body: ReadableStream<Uint8Array>, onEvent: (event: any) => void) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let nl: number;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, nl).trim();
+      buffer = buffer.slice(nl + 1);
+      if (!line.startsWith("data:")) continue;
+      const payload = line.slice(5).trim();
+      if (payload === "[DONE]") continue;
+      const event = JSON.parse(payload);
+      if (event.error) throw new Error(event.error.message);
+      onEvent(event);
+    }
+  }
+}
+
 async function ask(question: string) {
   if (!currentKb()) return showError(t("nokb"));
   if (!current || current.kb !== currentKb()) {
@@ -384,40 +395,23 @@ async function ask(question: string) {
     conv.messages.pop();
     throw new Error(data?.error?.message ?? String(res.status));
   }
-  // Server-sent events: "data: {json}" lines, "data: [DONE]" at the end.
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
   let checked: string | null = null;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, nl).trim();
-      buffer = buffer.slice(nl + 1);
-      if (!line.startsWith("data:")) continue;
-      const payload = line.slice(5).trim();
-      if (payload === "[DONE]") continue;
-      const event = JSON.parse(payload);
-      if (event.error) throw new Error(event.error.message);
-      const choice = event.choices?.[0];
-      if (choice?.delta?.content) {
-        answer.content += choice.delta.content;
-        body.textContent = answer.content.trimStart();
-      }
-      const step: AgentStep | undefined = choice?.delta?.agent_step;
-      if (step && steps && answer.steps) {
-        answer.steps.push(step);
-        renderStep(steps, step);
-        steps.querySelector("summary")!.textContent = t("steps", { n: answer.steps.length });
-      }
-      if (Array.isArray(event.agent_steps)) answer.steps = event.agent_steps;
-      if (event.sources) answer.citations = event.sources; // the numbered sources, each with cited
-      if (typeof event.answer === "string") checked = event.answer; // citations checked by ragd
+  await readEvents(res.body, (event) => {
+    const choice = event.choices?.[0];
+    if (choice?.delta?.content) {
+      answer.content += choice.delta.content;
+      body.textContent = answer.content.trimStart();
     }
-  }
+    const step: AgentStep | undefined = choice?.delta?.agent_step;
+    if (step && steps && answer.steps) {
+      answer.steps.push(step);
+      renderStep(steps, step);
+      steps.querySelector("summary")!.textContent = t("steps", { n: answer.steps.length });
+    }
+    if (Array.isArray(event.agent_steps)) answer.steps = event.agent_steps;
+    if (event.sources) answer.citations = event.sources; // the numbered sources, each with cited
+    if (typeof event.answer === "string") checked = event.answer; // citations checked by ragd
+  });
   answer.content = (checked ?? answer.content).trim();
   el.remove();
   conv.messages.push(answer);
