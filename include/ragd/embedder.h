@@ -32,6 +32,17 @@ struct EmbedderOptions {
   std::string passage_prefix;
 };
 
+// The contextual vector of every token of one text: what BERTScore matches.
+struct TokenVectors {
+  int dim = 0;
+  std::vector<float> data;          // tokens() * dim floats, each row L2-normalised
+  std::vector<std::string> pieces;  // each token's text, for messages and checks
+  int layer = 0;                    // the model layer the vectors come from (1-based)
+  int layers = 0;                   // of how many
+  int tokens() const { return dim > 0 ? static_cast<int>(data.size() / dim) : 0; }
+  const float* row(int i) const { return data.data() + static_cast<size_t>(i) * dim; }
+};
+
 // Thread-compatible: one call at a time per object (a llama.cpp context is
 // one caller's); Engine::embedder() returns one that serialises its calls.
 class Embedder {
@@ -42,6 +53,15 @@ class Embedder {
   virtual Status Embed(std::span<const std::string> texts, EmbedKind kind, float* out) = 0;
   // Number of model tokens in text (without special tokens).
   virtual Result<int> CountTokens(std::string_view text) = 0;
+  // The last layer's vector of each token of text, without the model's
+  // special tokens ([CLS], [SEP], <s>, </s>) and without the query/passage
+  // prefix; truncated to max_tokens(). Local models only: remote embedding
+  // APIs return pooled vectors.
+  virtual Result<TokenVectors> EmbedTokens(std::string_view text) {
+    (void)text;
+    return Status::InvalidArgument("token vectors need a local embedding model (a GGUF file); " + model_id() +
+                                   " is served over HTTP, which returns pooled vectors only");
+  }
   virtual int dim() const = 0;
   virtual int max_tokens() const = 0;
   // A stable identifier stored in every knowledge base, e.g.

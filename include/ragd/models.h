@@ -116,8 +116,7 @@ using ToolCallFn = std::function<bool(const ToolCallDelta& delta)>;
 
 // Thread-compatible: one Chat at a time per object (the local backend owns
 // one llama.cpp context and its key/value cache; ragd serve sends every
-// model call through one worker). The remote backends hold no state between
-// calls, but promise no more than the local one.
+// model call through one worker), unless max_parallel_calls() says more.
 class ChatModel {
  public:
   virtual ~ChatModel() = default;
@@ -133,6 +132,11 @@ class ChatModel {
   // Tokens of sources an answer prompt gets when the caller sets no budget
   // (AskOptions::context_budget 0); 0 = all the context leaves.
   virtual int default_context_budget() const { return 0; }
+  // Chat calls that may run at once on this object: 1 for the local backend
+  // (one llama.cpp context); the remote ones open a connection per call and
+  // keep no state, so several (the server serves them in its parallel slots
+  // or queues them).
+  virtual int max_parallel_calls() const { return 1; }
   virtual std::string backend() const = 0;
   virtual std::string model() const = 0;
 };

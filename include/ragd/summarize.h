@@ -69,6 +69,10 @@ struct SummarizeOptions {
   // Tokens per part; 0 = what the model's context leaves for the text of
   // one map call (about half of it, at most 3000).
   int part_tokens = 0;
+  // Map calls at once: 0 = what the backend allows (ChatModel::
+  // max_parallel_calls: 1 for the local model, 4 for remote servers); more
+  // than 1 only where the backend allows it.
+  int parallel = 0;
   double attribute_min_overlap = 0.2;  // citation check (AttributeCitations); negative = off
   GenerateOptions generate;            // max_tokens 0 = from words
 };
@@ -96,7 +100,8 @@ struct Summary {
   double seconds = 0;
 };
 
-// Not thread-safe (it drives one ChatModel). Calls are traced by the
+// Not thread-safe (it drives one ChatModel; map calls run at once only
+// where the model's max_parallel_calls() allows). Calls are traced by the
 // model's trace wrapper, tagged by tags.
 class Summarizer {
  public:

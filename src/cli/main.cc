@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
   embed->add_flag("--query", embed_query, "embed as queries (models such as E5 distinguish them)");
 
   // eval
-  auto* evalcmd = app.add_subcommand("eval", "evaluate retrieval quality");
+  auto* evalcmd = app.add_subcommand("eval", "evaluate retrieval, answers, agents and summaries");
   evalcmd->require_subcommand(1);
   auto* eval_ret = evalcmd->add_subcommand("retrieval", "nDCG@10, recall@10/100, MRR@10 on a BEIR-layout folder");
   std::string beir_dir, split = "test", eval_kb;

@@ -5,6 +5,7 @@
 #include <unicode/ucsdet.h>
 #include <unicode/unistr.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -165,6 +166,30 @@ size_t CompleteUtf8Prefix(std::string_view s) {
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
   if (from.empty()) return;
   for (size_t i = s.find(from); i != std::string::npos; i = s.find(from, i + to.size())) s.replace(i, from.size(), to);
+}
+
+bool IsSentenceEnd(std::string_view s, size_t i, int* len) {
+  char32_t c = DecodeAt(s, i, len);
+  if (c == U'。' || c == U'！' || c == U'？' || c == U'\n') return true;
+  if (c == '.' || c == '!' || c == '?') return i + 1 >= s.size() || s[i + 1] == ' ' || s[i + 1] == '\n';
+  return false;
+}
+
+std::vector<std::string_view> SplitSentences(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = start;
+    while (end < s.size()) {
+      int len = 1;
+      bool stop = IsSentenceEnd(s, end, &len);
+      end += len > 0 ? len : 1;
+      if (stop) break;
+    }
+    out.push_back(s.substr(start, std::min(end, s.size()) - start));
+    start = end;
+  }
+  return out;
 }
 
 }  // namespace ragd::text

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ragd/status.h"
 
@@ -32,6 +33,11 @@ bool IsCjk(char32_t c);
 // Replaces every occurrence of from (non-empty) in s, left to right;
 // replacement text is not searched again.
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to);
+// Whether s[i] ends a sentence: 。！？ or a newline, or . ! ? before a space,
+// a newline or the end. *len receives the mark's length in bytes.
+bool IsSentenceEnd(std::string_view s, size_t i, int* len);
+// s cut after each sentence end; the pieces, joined, are s again.
+std::vector<std::string_view> SplitSentences(std::string_view s);
 // Unicode NFKC (full-width forms to ASCII, compatibility characters folded).
 std::string NormalizeNfkc(std::string_view s);
 

@@ -14,6 +14,7 @@
 #include "core/text.h"
 #include "eval/answer_metrics.h"
 #include "eval/beir.h"
+#include "eval/judge.h"
 
 namespace ragd {
 
@@ -33,22 +34,6 @@ Result<std::vector<std::vector<float>>> EmbedAll(Embedder& e, const std::vector<
   std::vector<std::vector<float>> out;
   for (size_t i = 0; i < texts.size(); ++i) out.emplace_back(flat.begin() + i * e.dim(), flat.begin() + (i + 1) * e.dim());
   return out;
-}
-
-// Judge calls are deterministic and short.
-GenerateOptions JudgeOptions(const GenerateOptions& base, int max_tokens, int64_t seed = -1, double temperature = 0) {
-  GenerateOptions g = base;
-  g.temperature = temperature;
-  g.seed = seed;
-  g.max_tokens = max_tokens;
-  g.json_schema.clear();
-  g.stop.clear();
-  return g;
-}
-
-bool SaysYes(std::string_view s) {
-  std::string t = eval::NormalizeAnswer(s);
-  return t.starts_with("yes") || t.starts_with("是") || t.starts_with("支持") || t.starts_with("对");
 }
 
 // Each metric by name: a plain score or one that may be unset.
@@ -195,7 +180,7 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
       RAGD_ASSIGN_OR_RETURN(std::string claims_prompt,
                             prompts.Render("judge_claims", lang, {{"question", q->text}, {"answer", rec.answer}}));
       RAGD_ASSIGN_OR_RETURN(ChatResult claims, model.Chat(std::vector<ChatMessage>{{"user", claims_prompt}},
-                                                          JudgeOptions(ask.generate, 160)));
+                                                          eval::JudgeOptions(ask.generate, 160)));
       for (std::string_view rest = claims.text; !rest.empty();) {
         size_t nl = rest.find('\n');
         std::string line(text::Trim(rest.substr(0, nl)));
@@ -209,12 +194,8 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
       if (rec.claims.empty()) rec.claims.push_back(rec.answer);
       int supported = 0;
       for (const auto& claim : rec.claims) {
-        RAGD_ASSIGN_OR_RETURN(std::string verify,
-                              prompts.Render("judge_verify", lang,
-                                             {{"context", std::string(text::TruncateUtf8(context, 6000))}, {"claim", claim}}));
-        RAGD_ASSIGN_OR_RETURN(ChatResult v, model.Chat(std::vector<ChatMessage>{{"user", verify}},
-                                                       JudgeOptions(ask.generate, 4)));
-        supported += SaysYes(v.text);
+        RAGD_ASSIGN_OR_RETURN(bool yes, eval::VerifyClaim(model, prompts, lang, context, claim, ask.generate));
+        supported += yes;
       }
       sc.faithfulness = static_cast<double>(supported) / rec.claims.size();
 
@@ -223,7 +204,7 @@ Result<AnswerEvalReport> EvaluateAnswers(Engine& engine, ChatModel& model, const
       for (int i = 0; i < options.relevancy_questions; ++i) {
         RAGD_ASSIGN_OR_RETURN(std::string qp, prompts.Render("judge_question", lang, {{"answer", rec.answer}}));
         RAGD_ASSIGN_OR_RETURN(ChatResult g, model.Chat(std::vector<ChatMessage>{{"user", qp}},
-                                                       JudgeOptions(ask.generate, 48, i + 1, 0.7)));
+                                                       eval::JudgeOptions(ask.generate, 48, i + 1, 0.7)));
         std::string line(text::Trim(g.text.substr(0, g.text.find('\n'))));
         if (!line.empty()) regenerated.push_back(line);
       }

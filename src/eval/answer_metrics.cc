@@ -160,8 +160,7 @@ Rouge RougeS(std::string_view prediction, const std::vector<std::string>& refere
   });
 }
 
-double ReferenceRecall(std::string_view prediction, const std::vector<std::string>& references) {
-  // Citation marks: '[' digits, commas, spaces ']'.
+std::string StripCitationMarks(std::string_view prediction) {
   std::string clean;
   for (size_t i = 0; i < prediction.size(); ++i) {
     if (prediction[i] == '[') {
@@ -177,8 +176,12 @@ double ReferenceRecall(std::string_view prediction, const std::vector<std::strin
     }
     clean += prediction[i];
   }
+  return clean;
+}
+
+double ReferenceRecall(std::string_view prediction, const std::vector<std::string>& references) {
   std::map<std::string, int> have;
-  for (auto& t : AnswerTokens(clean)) ++have[t];
+  for (auto& t : AnswerTokens(StripCitationMarks(prediction))) ++have[t];
   double best = 0;
   for (const auto& r : references) {
     auto ref = AnswerTokens(r);

@@ -37,6 +37,9 @@ Rouge RougeS(std::string_view prediction, const std::vector<std::string>& refere
 // for a right answer. Best over references.
 double ReferenceRecall(std::string_view prediction, const std::vector<std::string>& references);
 
+// prediction with its citation marks ("[1]", "[2, 3]") replaced by a space.
+std::string StripCitationMarks(std::string_view prediction);
+
 // Context recall: 1 when a reference occurs in the context, 0 otherwise;
 // exact (byte substring) or after NormalizeAnswer of both.
 double ContextRecall(std::string_view context, const std::vector<std::string>& references, bool normalized);

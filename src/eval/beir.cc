@@ -42,6 +42,17 @@ std::string StringField(const json& v, const char* key) {
 
 }  // namespace
 
+Status ReadJsonLines(const std::string& path,
+                     const std::function<Status(const nlohmann::json& record, const std::string& where)>& fn) {
+  RAGD_ASSIGN_OR_RETURN(std::string raw, files::ReadFile(path, kMaxFile));
+  return ForEachLine(raw, [&](std::string_view l, int line) -> Status {
+    const std::string where = path + ":" + std::to_string(line) + ": ";
+    json v = json::parse(l, nullptr, false);
+    if (v.is_discarded() || !v.is_object()) return Status::InvalidArgument(where + "not a JSON object");
+    return fn(v, where);
+  });
+}
+
 Result<BeirSet> ReadBeir(const std::string& dir, const std::string& split) {
   BeirSet set;
   std::string corpus_path = (fs::path(dir) / "corpus.jsonl").string();

@@ -1,7 +1,9 @@
 // Reader for BEIR-layout folders: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,12 @@ Result<std::map<std::string, std::vector<std::string>>> ReadAnswers(const std::s
 // A JSONL file of questions, {"_id": ..., "text": ...} per line (other
 // fields ignored), e.g. squad2-dev-5's unanswerable.jsonl.
 Result<std::vector<BeirQuery>> ReadQuestions(const std::string& path);
+
+// Calls fn with each non-empty line of a JSONL file parsed as a JSON object
+// and "path:line: " for its messages; a line that is not an object is
+// InvalidArgument naming it, and fn's error stops the reading.
+Status ReadJsonLines(const std::string& path,
+                     const std::function<Status(const nlohmann::json& record, const std::string& where)>& fn);
 
 // Builds (or reuses, by content hash) the knowledge base of a BEIR corpus;
 // kb empty = "beir-<folder>-<corpus hash>". Returns the knowledge base's name.

@@ -26,6 +26,7 @@ namespace fs = std::filesystem;
 class LocalEmbedder final : public Embedder {
  public:
   ~LocalEmbedder() override {
+    if (token_ctx_) llama_free(token_ctx_);
     if (ctx_) llama_free(ctx_);
     if (model_) llama_model_free(model_);
   }
@@ -46,6 +47,7 @@ class LocalEmbedder final : public Embedder {
     if (llama_pooling_type(ctx_) == LLAMA_POOLING_TYPE_NONE)
       return Status::InvalidArgument(path + " has no pooling type: it is not a sentence-embedding model");
     batch_tokens_ = batch;
+    threads_ = options.backend.threads;
     name_ = llama::MetaString(model_, "general.name");
     if (name_.empty()) name_ = fs::path(path).stem().string();
     // E5-family models were trained with these prefixes.
@@ -86,6 +88,46 @@ class LocalEmbedder final : public Embedder {
     return static_cast<int>(t->size());
   }
 
+  Result<TokenVectors> EmbedTokens(std::string_view s) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!token_ctx_) {
+      // A second context without pooling: the pooled one gives no token rows.
+      int n_seq = 1;
+      auto ctx = llama::NewEncoderContext(model_, LLAMA_POOLING_TYPE_NONE, max_tokens_, threads_, &n_seq);
+      if (!ctx.ok()) return ctx.status();
+      token_ctx_ = ctx.value();
+    }
+    auto t = Tokenize(nfkc_ ? text::NormalizeNfkc(s) : std::string(s), true);
+    if (!t.ok()) return t.status();
+    std::vector<llama_token> toks = std::move(t).value();
+    if (static_cast<int>(toks.size()) > max_tokens_) {
+      llama_token last = toks.back();
+      toks.resize(max_tokens_);
+      if (ends_with_special_) toks.back() = last;
+    }
+    TokenVectors out;
+    out.dim = llama_model_n_embd(model_);
+    out.layers = llama_model_n_layer(model_);
+    out.layer = out.layers;  // llama.cpp exposes the last layer's output only
+    if (toks.empty()) return out;
+    std::vector<std::vector<llama_token>> one{toks};
+    Status st = llama::EncodePacked(token_ctx_, one, max_tokens_, 1, /*output_all=*/true, [&](size_t, size_t) {
+      for (size_t i = 0; i < toks.size(); ++i) {
+        if (llama_vocab_is_control(vocab_, toks[i])) continue;
+        const float* e = llama_get_embeddings_ith(token_ctx_, static_cast<int32_t>(i));
+        if (!e) return Status::Unavailable("llama.cpp returned no vector for token " + std::to_string(i));
+        double norm = 0;
+        for (int d = 0; d < out.dim; ++d) norm += static_cast<double>(e[d]) * e[d];
+        float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.f;
+        for (int d = 0; d < out.dim; ++d) out.data.push_back(e[d] * inv);
+        out.pieces.push_back(llama::TokenPiece(vocab_, toks[i], false));
+      }
+      return Status::OK();
+    });
+    if (!st.ok()) return st;
+    return out;
+  }
+
   int dim() const override { return dim_; }
   int max_tokens() const override { return max_tokens_; }
   std::string model_id() const override { return name_ + "/" + std::to_string(dim_); }
@@ -110,6 +152,8 @@ class LocalEmbedder final : public Embedder {
 
   llama_model* model_ = nullptr;
   llama_context* ctx_ = nullptr;
+  llama_context* token_ctx_ = nullptr;  // no pooling: EmbedTokens, made on first use
+  int threads_ = 0;
   const llama_vocab* vocab_ = nullptr;
   int dim_ = 0;
   int max_tokens_ = 0;

@@ -124,6 +124,10 @@ class SseReader {
   }
 };
 
+// Calls at once a remote chat model offers its callers (summaries' map
+// step): a new connection each, so nothing is shared between them.
+constexpr int kRemoteParallelCalls = 4;
+
 class OpenAiChatModel final : public ChatModel {
  public:
   OpenAiChatModel(http::Endpoint ep, const BackendOptions& o) : client_(std::move(ep), o), opt_(o) {}
@@ -262,6 +266,7 @@ class OpenAiChatModel final : public ChatModel {
 
   Result<int> CountTokens(std::string_view text) override { return EstimateTokens(text); }
   int context_tokens() const override { return opt_.context_tokens > 0 ? opt_.context_tokens : 8192; }
+  int max_parallel_calls() const override { return kRemoteParallelCalls; }
   std::string backend() const override { return "openai"; }
   std::string model() const override { return opt_.model.empty() ? "(server default)" : opt_.model; }
 
@@ -379,6 +384,7 @@ class OllamaChatModel final : public ChatModel {
 
   Result<int> CountTokens(std::string_view text) override { return EstimateTokens(text); }
   int context_tokens() const override { return opt_.context_tokens > 0 ? opt_.context_tokens : 8192; }
+  int max_parallel_calls() const override { return kRemoteParallelCalls; }
   std::string backend() const override { return "ollama"; }
   std::string model() const override { return opt_.model; }
 

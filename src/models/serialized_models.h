@@ -26,6 +26,10 @@ class SerializedEmbedder final : public Embedder {
     std::lock_guard lock(mu_);
     return inner_->CountTokens(text);
   }
+  Result<TokenVectors> EmbedTokens(std::string_view text) override {
+    std::lock_guard lock(mu_);
+    return inner_->EmbedTokens(text);
+  }
   int dim() const override { return inner_->dim(); }
   int max_tokens() const override { return inner_->max_tokens(); }
   std::string model_id() const override { return inner_->model_id(); }

@@ -164,13 +164,6 @@ std::set<std::string> SupportTerms(store::Analyzer& analyzer, std::string_view t
   return out;
 }
 
-bool IsSentenceEnd(std::string_view s, size_t i, int* len) {
-  char32_t c = text::DecodeAt(s, i, len);
-  if (c == U'。' || c == U'！' || c == U'？' || c == U'\n') return true;
-  if (c == '.' || c == '!' || c == '?') return i + 1 >= s.size() || s[i + 1] == ' ' || s[i + 1] == '\n';
-  return false;
-}
-
 }  // namespace
 
 std::string AttributeCitations(std::string_view answer, const std::vector<Source>& sources, double min_overlap,
@@ -184,18 +177,8 @@ std::string AttributeCitations(std::string_view answer, const std::vector<Source
   }
   const int n_sources = static_cast<int>(sources.size());
   std::string out;
-  size_t start = 0;
-  while (start < answer.size()) {
-    // One sentence: [start, end), its closing mark included.
-    size_t end = start;
-    while (end < answer.size()) {
-      int len = 1;
-      bool stop = IsSentenceEnd(answer, end, &len);
-      end += len > 0 ? len : 1;
-      if (stop) break;
-    }
-    std::string sentence(answer.substr(start, end - start));
-    start = end;
+  for (std::string_view piece : text::SplitSentences(answer)) {
+    std::string sentence(piece);  // its closing mark included
     std::vector<Marker> markers = FindMarkers(sentence);
     // The source sharing the largest part of the sentence's terms.
     std::string plain = sentence;
@@ -239,7 +222,7 @@ std::string AttributeCitations(std::string_view answer, const std::vector<Source
       if (cut > 0) {
         size_t lead = cut - 1;
         while (lead > 0 && (static_cast<unsigned char>(sentence[lead]) & 0xC0) == 0x80) --lead;
-        if (IsSentenceEnd(sentence, lead, &len) && sentence[lead] != '\n') cut = lead;
+        if (text::IsSentenceEnd(sentence, lead, &len) && sentence[lead] != '\n') cut = lead;
       }
       bool cjk = DetectLanguage(sentence) == "zh";
       sentence.insert(cut, (cjk ? "" : " ") + marker);

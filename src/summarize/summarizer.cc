@@ -3,7 +3,10 @@
 // fit), refine (the parts in order, the summary rewritten with each).
 #include <algorithm>
 #include <chrono>
+#include <atomic>
 #include <cmath>
+#include <mutex>
+#include <thread>
 
 #include "core/status_macros.h"
 #include "core/text.h"
@@ -35,6 +38,7 @@ Status CheckSummarizeOptions(const SummarizeOptions& o) {
   if (o.language != "auto" && o.language != "en" && o.language != "zh")
     return Status::InvalidArgument("--lang must be auto, en or zh, not '" + o.language + "'");
   if (o.part_tokens < 0) return Status::InvalidArgument("--part-tokens must be positive");
+  if (o.parallel < 0 || o.parallel > 64) return Status::InvalidArgument("--parallel must be between 1 and 64, got " + std::to_string(o.parallel));
   return Status::OK();
 }
 
@@ -54,6 +58,7 @@ struct Run {
   Summary* s;
   std::string language_name, focus;
   int answer_tokens = 0;
+  std::mutex mu;  // s's counters and progress, when map calls run at once
 
   int Count(std::string_view t) {
     Result<int> n = model->CountTokens(t);
@@ -61,6 +66,7 @@ struct Run {
   }
 
   void Progress(const char* stage, int done, int total) {
+    std::lock_guard lock(mu);
     if (*progress) (*progress)({stage, done, total});
   }
 
@@ -87,9 +93,12 @@ struct Run {
     g.stable_prefix_messages = 1;
     std::vector<ChatMessage> messages = {{"system", system}, {"user", user}};
     RAGD_ASSIGN_OR_RETURN(ChatResult c, model->Chat(messages, g, on_token));
-    s->model_calls++;
-    s->prompt_tokens += c.prompt_tokens;
-    s->completion_tokens += c.completion_tokens;
+    {
+      std::lock_guard lock(mu);
+      s->model_calls++;
+      s->prompt_tokens += c.prompt_tokens;
+      s->completion_tokens += c.completion_tokens;
+    }
     std::string out(text::Trim(c.text));
     if (out.empty()) return Status::Unavailable("the model wrote an empty summary (" + prompt_name + ")");
     return out;
@@ -121,14 +130,33 @@ struct Run {
     const int n = static_cast<int>(s->parts.size());
     // Part summaries short enough that most documents combine in one round.
     const int map_words = std::clamp(o->words * 3 / std::max(1, std::min(n, 6)), 30, 120);
-    std::vector<std::string> pieces;  // "[n] (label)\nsummary", then each round's combined summaries
-    for (const auto& p : s->parts) {
-      Progress("map", p.n - 1, n);
-      auto vars = PartVars(p);
-      RAGD_ASSIGN_OR_RETURN(std::string sum, Call("summarize_map", vars, map_words, {}));
-      pieces.push_back(Numbered(p, sum));
-    }
-    Progress("map", n, n);
+    std::vector<std::string> pieces(n);  // "[n] (label)\nsummary", then each round's combined summaries
+    // Several map calls at once where the backend allows (remote servers);
+    // the local model runs one call at a time.
+    const int workers = std::clamp(o->parallel > 0 ? o->parallel : model->max_parallel_calls(), 1,
+                                   model->max_parallel_calls() > 1 ? std::max(1, n) : 1);
+    std::atomic<int> next{0}, done{0};
+    Status failed;
+    auto work = [&] {
+      for (int i; (i = next++) < n;) {
+        const SummaryPart& p = s->parts[i];
+        auto sum = Call("summarize_map", PartVars(p), map_words, {});
+        if (!sum.ok()) {
+          std::lock_guard lock(mu);
+          if (failed.ok()) failed = sum.status();
+          next = n;  // no new calls after a failure
+          return;
+        }
+        pieces[i] = Numbered(p, *sum);
+        Progress("map", ++done, n);
+      }
+    };
+    Progress("map", 0, n);
+    std::vector<std::thread> threads;
+    for (int w = 1; w < workers; ++w) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+    RAGD_RETURN_IF_ERROR(failed);
     // Combine: all at once when they fit, else in groups that fit, again.
     const int budget = TextBudget();
     while (true) {

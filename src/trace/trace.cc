@@ -81,6 +81,7 @@ class TracedChat final : public ChatModel {
   Result<int> CountTokens(std::string_view text) override { return m_->CountTokens(text); }
   int context_tokens() const override { return m_->context_tokens(); }
   int default_context_budget() const override { return m_->default_context_budget(); }
+  int max_parallel_calls() const override { return m_->max_parallel_calls(); }
   std::string backend() const override { return m_->backend(); }
   std::string model() const override { return m_->model(); }
 
@@ -124,6 +125,7 @@ class TracedEmbedder final : public Embedder {
     return st;
   }
   Result<int> CountTokens(std::string_view text) override { return m_->CountTokens(text); }
+  Result<TokenVectors> EmbedTokens(std::string_view text) override { return m_->EmbedTokens(text); }
   int dim() const override { return m_->dim(); }
   int max_tokens() const override { return m_->max_tokens(); }
   std::string model_id() const override { return m_->model_id(); }

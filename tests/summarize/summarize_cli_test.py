@@ -10,11 +10,14 @@ Usage: summarize_cli_test.py RAGD SOURCE_DIR   (run by ctest)
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import urllib.parse
+import urllib.request
 
 RAGD, SOURCE = sys.argv[1], sys.argv[2]
 DATA = tempfile.mkdtemp(prefix="ragd-summarize-test-")
@@ -134,6 +137,158 @@ class Summarize(unittest.TestCase):
         with open(long_doc, "w") as f:
             f.write("\n\n".join(f"## Section {i}\n\n" + "The fee is charged monthly on the account. " * 40 for i in range(20)))
         self.assertIn("use --strategy map-reduce or refine", fails(long_doc, "--strategy", "stuff", "--ctx", "1024"))
+
+
+# A tiny summary set whose first reference is the document's first two
+# sentences: lead-N at that length must score ROUGE 1 and BERTScore 1.
+DOC_EN = ("Savings accounts pay interest monthly. The annual rate is 1.5 percent for balances under 50,000 yuan. "
+          "Larger balances earn 1.8 percent. Withdrawals are free at any branch. "
+          "Early closure within six months costs a fee of 20 yuan. Statements arrive by email each quarter.")
+REF_EN = "Savings accounts pay interest monthly. The annual rate is 1.5 percent for balances under 50,000 yuan."
+DOC_ZH = "储蓄账户每月支付利息。五万元以下余额的年利率为百分之一点五。更高的余额年利率为百分之一点八。任何网点均可免费取款。提前销户需支付二十元手续费。"
+REF_ZH = "储蓄账户每月支付利息。五万元以下余额的年利率为百分之一点五。"
+
+
+def summary_set(folder, refs=None):
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "docs.jsonl"), "w", encoding="utf-8") as f:
+        f.write(json.dumps({"_id": "en-1", "title": "Savings", "text": DOC_EN}) + "\n")
+        f.write(json.dumps({"_id": "zh-1", "title": "储蓄", "text": DOC_ZH}, ensure_ascii=False) + "\n")
+    with open(os.path.join(folder, "summaries.jsonl"), "w", encoding="utf-8") as f:
+        for line in refs or [{"_id": "en-1", "summaries": [REF_EN, "Interest is paid every month."]},
+                             {"_id": "zh-1", "summary": REF_ZH}]:
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return folder
+
+
+class CharTokenizer:
+    """rouge-score's own lowercasing and [a-z0-9] words, with each CJK
+    character a token, as ragd scores Chinese."""
+
+    def tokenize(self, text):
+        text = re.sub(r"\[\d+(?:\s*,\s*\d+)*\]", " ", text.lower())
+        text = re.sub(r"([\u4e00-\u9fff])", r" \1 ", text)
+        return [t for t in re.split(r"[^a-z0-9\u4e00-\u9fff]+", text) if t]
+
+
+class EvalSummaries(unittest.TestCase):
+    def run_eval(self, folder, *args, check=True):
+        return ragd("-q", "eval", "summaries", folder, *args, check=check)
+
+    def test_baselines_score_a_known_answer_and_agree_with_rouge_score(self):
+        folder = summary_set(os.path.join(DATA, "set-baselines"))
+        out = os.path.join(folder, "records.jsonl")
+        report = json.loads(self.run_eval(folder, "--methods", "lead,central", "--out", out, "--json").stdout)
+        rows = {r["method"]: r for r in report["methods"]}
+        self.assertEqual(rows["lead"]["docs"], 2)
+        self.assertAlmostEqual(rows["lead"]["rouge1"], 1.0, places=9)
+        self.assertAlmostEqual(rows["lead"]["rougeL"], 1.0, places=9)
+        self.assertGreater(rows["lead"]["bert_f1"], 0.999)
+        self.assertAlmostEqual(rows["lead"]["length_ratio"], 1.0, places=9)
+        self.assertGreater(rows["central"]["rouge1"], 0)
+        self.assertEqual(sorted(report["bertscore_models"]),
+                         ["all-MiniLM-L6-v2/384, layer 6 of 6", "multilingual-e5-small/384, layer 12 of 12"])
+        records = [json.loads(l) for l in open(out, encoding="utf-8")]
+        self.assertEqual(len(records), 4)
+        # ragd's ROUGE against the reference implementation, record by record.
+        from rouge_score import rouge_scorer
+        for r in records:
+            tok = CharTokenizer() if r["language"] == "zh" else None
+            scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], tokenizer=tok)
+            ref = scorer.score_multi(r["references"], re.sub(r"\[\d+(?:\s*,\s*\d+)*\]", " ", r["summary"]))
+            for key in ("rouge1", "rouge2", "rougeL"):
+                self.assertAlmostEqual(r[key], ref[key].fmeasure, places=9, msg=(r["id"], r["method"], key))
+        # A second run reuses every record and writes none.
+        again = json.loads(self.run_eval(folder, "--methods", "lead,central", "--out", out, "--json").stdout)
+        self.assertEqual(again["reused"], 4)
+        self.assertEqual(sum(1 for _ in open(out, encoding="utf-8")), 4)
+        self.assertEqual(again["methods"], report["methods"])
+
+    def test_a_model_summary_is_scored_and_judged_sentence_by_sentence(self):
+        folder = summary_set(os.path.join(DATA, "set-model"))
+        out = os.path.join(folder, "records.jsonl")
+        report = json.loads(self.run_eval(folder, "--methods", "lead,stuff", "--limit", "1", "--words", "30",
+                                          "--max-tokens", "120", "--out", out, "--json").stdout)
+        rows = {r["method"]: r for r in report["methods"]}
+        self.assertEqual(rows["stuff"]["docs"], 1, rows)
+        self.assertEqual(rows["stuff"]["paired_with_lead"], 1)
+        self.assertGreater(rows["stuff"]["tokens_per_doc"], 0)
+        r = [json.loads(l) for l in open(out, encoding="utf-8")][-1]
+        self.assertEqual((r["method"], r["strategy"], r["id"]), ("stuff", "stuff", "en-1"))
+        self.assertTrue(r["model"])
+        self.assertGreater(r["model_calls"], 0)
+        self.assertTrue(r["judged"], r)
+        self.assertTrue(all(p >= 1 and p <= r["parts"] for j in r["judged"] for p in j["parts"]), r["judged"])
+        self.assertAlmostEqual(r["faithfulness"], sum(j["supported"] for j in r["judged"]) / len(r["judged"]), places=9)
+        self.assertGreater(r["bert_f1"], 0.3)
+        traces = open(os.path.join(DATA, "traces.jsonl"), encoding="utf-8").read()
+        self.assertIn("eval summaries: stuff en-1", traces)
+
+    def test_errors_people_get(self):
+        def fails(folder, *args):
+            r = self.run_eval(folder, *args, check=False)
+            self.assertNotEqual(r.returncode, 0, r.stdout)
+            return r.stderr
+        self.assertIn("no such folder", fails(os.path.join(DATA, "no-such-set")))
+        folder = summary_set(os.path.join(DATA, "set-errors"), refs=[{"_id": "en-1", "summary": "x"},
+                                                                     {"_id": "nope", "summary": "y"}])
+        self.assertIn("summaries.jsonl:2: _id 'nope' is not in docs.jsonl", fails(folder))
+        summary_set(folder)
+        self.assertIn("--methods: 'abstractive' is not lead, central", fails(folder, "--methods", "lead,abstractive"))
+        self.assertIn("--words must be between 10 and 2000, got 3", fails(folder, "--words", "3"))
+
+
+class ParallelMapCalls(unittest.TestCase):
+    """A remote backend gets the map calls at once: a real llama-server with
+    two slots, the calls' traced latencies adding up to more than the
+    summary's wall time (one after another they could not)."""
+
+    def test_map_calls_overlap_on_a_server_with_two_slots(self):
+        server_bin = os.path.join(SOURCE, ".deps", "llama", "bin", "llama-server")
+        model = os.path.join(SOURCE, ".deps", "models", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc = subprocess.Popen([server_bin, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-t", "2",
+                                 "-c", "8192", "-np", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 120
+            while True:
+                try:
+                    if urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).status == 200:
+                        break
+                except OSError:
+                    pass
+                self.assertLess(time.time(), deadline, "llama-server did not start")
+                time.sleep(0.5)
+            data = tempfile.mkdtemp(prefix="ragd-parallel-")
+            r = subprocess.run([RAGD, "-q", "summarize", HANDBOOK, "--backend", "openai", "--base-url",
+                                f"http://127.0.0.1:{port}/v1", "--ctx", "4096", "--strategy", "map-reduce",
+                                "--part-tokens", "150", "--words", "40", "--lang", "en", "--max-tokens", "48", "--json"],
+                               env=dict(ENV, RAGD_DATA_DIR=data), capture_output=True, text=True, timeout=900)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            s = json.loads(r.stdout)
+            self.assertGreater(len(s["parts"]), 3)
+            self.assertEqual(s["usage"]["model_calls"], len(s["parts"]) + 1)
+            calls = [json.loads(l) for l in open(os.path.join(data, "traces.jsonl"), encoding="utf-8")]
+            calls = [c for c in calls if c["kind"] == "chat"]
+            self.assertEqual(len(calls), len(s["parts"]) + 1)
+            self.assertGreater(sum(c["latency_seconds"] for c in calls), s["seconds"] * 1.05, (calls, s["seconds"]))
+            check_citations(self, s)
+            seen = sum(1 for _ in open(os.path.join(data, "traces.jsonl"), encoding="utf-8"))
+            # --parallel 1 puts them back in a row.
+            r = subprocess.run([RAGD, "-q", "summarize", HANDBOOK, "--backend", "openai", "--base-url",
+                                f"http://127.0.0.1:{port}/v1", "--ctx", "4096", "--strategy", "map-reduce",
+                                "--part-tokens", "150", "--words", "40", "--lang", "en", "--max-tokens", "48", "--json",
+                                "--parallel", "1"], env=dict(ENV, RAGD_DATA_DIR=data), capture_output=True, text=True,
+                               timeout=900)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            s1 = json.loads(r.stdout)
+            calls = [json.loads(l) for l in open(os.path.join(data, "traces.jsonl"), encoding="utf-8")][seen:]
+            self.assertLessEqual(sum(c["latency_seconds"] for c in calls if c["kind"] == "chat"), s1["seconds"])
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 class SummaryOverHttp(unittest.TestCase):
