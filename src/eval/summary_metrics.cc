@@ -80,9 +80,25 @@ std::vector<size_t> PickToLength(const std::vector<std::string>& sentences, cons
 
 namespace {
 
+// CJK characters and punctuation (from U+2E80): Chinese sentences join
+// without a space, as the text was written.
+bool Wide(std::string_view s, bool last) {
+  if (s.empty()) return false;
+  size_t i = 0;
+  if (last) {
+    i = s.size() - 1;
+    while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i;
+  }
+  int len = 1;
+  return text::DecodeAt(s, i, &len) >= 0x2E80;
+}
+
 std::string Join(const std::vector<std::string>& sentences, const std::vector<size_t>& picked) {
   std::string out;
-  for (size_t i : picked) out += (out.empty() ? "" : "\n") + sentences[i];
+  for (size_t i : picked) {
+    if (!out.empty() && !Wide(out, true) && !Wide(sentences[i], false)) out += ' ';
+    out += sentences[i];
+  }
   return out;
 }
 

@@ -39,7 +39,9 @@ std::vector<std::string> DocumentSentences(std::string_view text, int min_length
 std::vector<size_t> PickToLength(const std::vector<std::string>& sentences, const std::vector<size_t>& preference,
                                  int target);
 
-// lead-N: the document's first sentences, about target long.
+// lead-N: the document's first sentences, about target long, joined as
+// the text was written (a space between English sentences, none between
+// Chinese ones).
 std::string LeadSummary(const std::vector<std::string>& sentences, int target);
 
 // The sentences closest by cosine to the document's mean embedding, about

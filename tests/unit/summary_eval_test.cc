@@ -76,7 +76,7 @@ TEST(Sentences, SplitKeepsEveryByteAndDropsFragments) {
 
 TEST(Baselines, PickWholeSentencesClosestToTheLength) {
   std::vector<std::string> s = {"one two three four five", "six seven eight nine ten", "eleven twelve thirteen fourteen fifteen"};
-  EXPECT_EQ(eval::LeadSummary(s, 9), s[0] + "\n" + s[1]);  // 10 is closer to 9 than 5
+  EXPECT_EQ(eval::LeadSummary(s, 9), s[0] + " " + s[1]);  // 10 is closer to 9 than 5
   EXPECT_EQ(eval::LeadSummary(s, 7), s[0]);                 // 5 is closer to 7 than 10
   EXPECT_EQ(eval::LeadSummary(s, 1), s[0]);                 // never empty
   // Preference 2, 0, 1 with lengths 3, 10, 4: 2 (4), 0 (7), 1 would overshoot.
@@ -84,6 +84,8 @@ TEST(Baselines, PickWholeSentencesClosestToTheLength) {
   EXPECT_EQ(eval::PickToLength(t, {2, 0, 1}, 8), (std::vector<size_t>{0, 2}));
   // A long first choice is kept; later ones only while they help.
   EXPECT_EQ(eval::PickToLength(t, {1, 0, 2}, 8), (std::vector<size_t>{1}));
+  // Chinese sentences join without a space.
+  EXPECT_EQ(eval::LeadSummary({"储蓄账户每月支付利息。", "年利率为百分之一点五。"}, 20), "储蓄账户每月支付利息。年利率为百分之一点五。");
 }
 
 class SummarySetTest : public ::testing::Test {
