@@ -38,6 +38,11 @@ def summary(*args):
     return json.loads(ragd("-q", "summarize", *args, "--json", "--max-tokens", "160").stdout)
 
 
+def jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
 def squash(s):
     return re.sub(r"\s+", "", s)
 
@@ -93,7 +98,7 @@ class Summarize(unittest.TestCase):
         self.assertRegex(s["text"], r"[\u4e00-\u9fff]")
         s = summary(path, "--words", "40", "--lang", "en", "--focus", "annual fees only")
         self.assertEqual(s["language"], "en")
-        traces = [json.loads(l) for l in open(os.path.join(DATA, "traces.jsonl"), encoding="utf-8")]
+        traces = jsonl(os.path.join(DATA, "traces.jsonl"))
         last = [t for t in traces if t["kind"] == "chat"][-1]
         self.assertEqual(last["question"], "summarize: " + path)
         self.assertIn("Cover only this: annual fees only.", json.dumps(last["input"], ensure_ascii=False))
@@ -188,7 +193,7 @@ class EvalSummaries(unittest.TestCase):
         self.assertGreater(rows["central"]["rouge1"], 0)
         self.assertEqual(sorted(report["bertscore_models"]),
                          ["all-MiniLM-L6-v2/384, layer 6 of 6", "multilingual-e5-small/384, layer 12 of 12"])
-        records = [json.loads(l) for l in open(out, encoding="utf-8")]
+        records = jsonl(out)
         self.assertEqual(len(records), 4)
         # ragd's ROUGE against the reference implementation, record by record.
         from rouge_score import rouge_scorer
@@ -201,7 +206,7 @@ class EvalSummaries(unittest.TestCase):
         # A second run reuses every record and writes none.
         again = json.loads(self.run_eval(folder, "--methods", "lead,central", "--out", out, "--json").stdout)
         self.assertEqual(again["reused"], 4)
-        self.assertEqual(sum(1 for _ in open(out, encoding="utf-8")), 4)
+        self.assertEqual(len(jsonl(out)), 4)
         self.assertEqual(again["methods"], report["methods"])
 
     def test_a_model_summary_is_scored_and_judged_sentence_by_sentence(self):
@@ -213,7 +218,7 @@ class EvalSummaries(unittest.TestCase):
         self.assertEqual(rows["stuff"]["docs"], 1, rows)
         self.assertEqual(rows["stuff"]["paired_with_lead"], 1)
         self.assertGreater(rows["stuff"]["tokens_per_doc"], 0)
-        r = [json.loads(l) for l in open(out, encoding="utf-8")][-1]
+        r = jsonl(out)[-1]
         self.assertEqual((r["method"], r["strategy"], r["id"]), ("stuff", "stuff", "en-1"))
         self.assertTrue(r["model"])
         self.assertGreater(r["model_calls"], 0)
@@ -221,8 +226,7 @@ class EvalSummaries(unittest.TestCase):
         self.assertTrue(all(p >= 1 and p <= r["parts"] for j in r["judged"] for p in j["parts"]), r["judged"])
         self.assertAlmostEqual(r["faithfulness"], sum(j["supported"] for j in r["judged"]) / len(r["judged"]), places=9)
         self.assertGreater(r["bert_f1"], 0.3)
-        traces = open(os.path.join(DATA, "traces.jsonl"), encoding="utf-8").read()
-        self.assertIn("eval summaries: stuff en-1", traces)
+        self.assertIn("eval summaries: stuff en-1", [t.get("question") for t in jsonl(os.path.join(DATA, "traces.jsonl"))])
 
     def test_errors_people_get(self):
         def fails(folder, *args):
@@ -270,12 +274,11 @@ class ParallelMapCalls(unittest.TestCase):
             s = json.loads(r.stdout)
             self.assertGreater(len(s["parts"]), 3)
             self.assertEqual(s["usage"]["model_calls"], len(s["parts"]) + 1)
-            calls = [json.loads(l) for l in open(os.path.join(data, "traces.jsonl"), encoding="utf-8")]
-            calls = [c for c in calls if c["kind"] == "chat"]
+            calls = [c for c in jsonl(os.path.join(data, "traces.jsonl")) if c["kind"] == "chat"]
             self.assertEqual(len(calls), len(s["parts"]) + 1)
             self.assertGreater(sum(c["latency_seconds"] for c in calls), s["seconds"] * 1.05, (calls, s["seconds"]))
             check_citations(self, s)
-            seen = sum(1 for _ in open(os.path.join(data, "traces.jsonl"), encoding="utf-8"))
+            seen = len(jsonl(os.path.join(data, "traces.jsonl")))
             # --parallel 1 puts them back in a row.
             r = subprocess.run([RAGD, "-q", "summarize", HANDBOOK, "--backend", "openai", "--base-url",
                                 f"http://127.0.0.1:{port}/v1", "--ctx", "4096", "--strategy", "map-reduce",
@@ -284,7 +287,7 @@ class ParallelMapCalls(unittest.TestCase):
                                timeout=900)
             self.assertEqual(r.returncode, 0, r.stderr)
             s1 = json.loads(r.stdout)
-            calls = [json.loads(l) for l in open(os.path.join(data, "traces.jsonl"), encoding="utf-8")][seen:]
+            calls = jsonl(os.path.join(data, "traces.jsonl"))[seen:]
             self.assertLessEqual(sum(c["latency_seconds"] for c in calls if c["kind"] == "chat"), s1["seconds"])
         finally:
             proc.terminate()
