@@ -25,6 +25,9 @@ struct SummaryEvalDoc {
   std::string title;
   std::string text;
   std::vector<std::string> references;
+  // A reference's opening (its first 30 words or characters) is in the text
+  // as written: the document still holds its abstract, and lead-N copies it.
+  bool reference_in_text = false;
 };
 
 // Reads the folder's documents that have references, in file order. Errors

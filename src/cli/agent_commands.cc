@@ -244,19 +244,10 @@ int AgentCommands::EvalAgent() {
   cli::Run& run = *setup->run;
   const std::string model = run.model->model();
   // Records already in --out (an earlier, stopped run) are kept, not redone.
-  std::vector<AgentTaskRecord> records;
   std::set<std::string> done;
-  {
-    std::ifstream in(eval_out_);
-    std::string line;
-    while (std::getline(in, line)) {
-      json j = json::parse(line, nullptr, false);
-      if (!j.is_object()) continue;
-      AgentTaskRecord r = TaskRecordFromJson(j);
-      done.insert(r.mode + "\t" + r.model + "\t" + r.id);
-      records.push_back(std::move(r));
-    }
-  }
+  std::vector<AgentTaskRecord> records = ReadEarlierRecords<AgentTaskRecord>(
+      eval_out_, TaskRecordFromJson, [](const AgentTaskRecord& r) { return r.mode + "\t" + r.model + "\t" + r.id; },
+      &done);
   std::ofstream out(eval_out_, std::ios::app);
   if (!out) return Fail(Status::IOError("cannot write " + eval_out_));
   Assistant assistant(run.engine.get(), run.model.get(), &run.prompts, run.tags);

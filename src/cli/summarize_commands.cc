@@ -43,6 +43,7 @@ SummarizeCommands::SummarizeCommands(CLI::App* app, CommonFlags* common) : commo
     eval_->add_option("--limit", eval_limit_, "only the first N documents (default all)");
     eval_->add_option("--words", eval_words_, "summary length in words, Chinese characters (default: each first reference's)");
     eval_->add_flag("--no-title", no_title_, "do not show the model the title (when it is the reference's headline)");
+    eval_->add_flag("--skip-leaked", skip_leaked_, "leave out documents whose text holds a reference's opening verbatim");
     eval_->add_flag("--no-judge", no_judge_, "skip faithfulness (the model judging each summary sentence)");
     eval_->add_option("--bertscore-model", bertscore_model_,
                       "embedding model for BERTScore and the central baseline (default all-MiniLM-L6-v2 for English, "
@@ -193,6 +194,12 @@ int SummarizeCommands::EvalSummaries() {
   if (Status st = CheckSummaryEvalMethods(methods); !st.ok()) return Fail(st);
   auto docs = ReadSummaryEvalSet(eval_folder_, eval_docs_, eval_refs_);
   if (!docs.ok()) return Fail(docs.status());
+  const size_t leaked = std::count_if(docs->begin(), docs->end(), [](const SummaryEvalDoc& d) { return d.reference_in_text; });
+  if (skip_leaked_) std::erase_if(*docs, [](const SummaryEvalDoc& d) { return d.reference_in_text; });
+  if (leaked && !common_->quiet)
+    std::fprintf(stderr, "ragd: %zu of the folder's documents hold a reference's opening verbatim (lead-N copies it)%s\n",
+                 leaked, skip_leaked_ ? "; left out" : "; --skip-leaked leaves them out");
+  if (docs->empty()) return Fail(Status::InvalidArgument("no documents left to evaluate"));
   if (eval_limit_ > 0 && static_cast<size_t>(eval_limit_) < docs->size()) docs->resize(eval_limit_);
   if (eval_words_ != 0 && (eval_words_ < 10 || eval_words_ > 2000))
     return Fail(Status::InvalidArgument("--words must be between 10 and 2000, got " + std::to_string(eval_words_)));
@@ -233,19 +240,9 @@ int SummarizeCommands::EvalSummaries() {
   o.summarize.generate = run.ask.generate;
   if (!f_.max_tokens) o.summarize.generate.max_tokens = 0;  // from the length
   // Records already in --out (an earlier, stopped run) are kept, not redone.
-  std::vector<SummaryEvalRecord> records;
   std::set<std::string> done;
-  {
-    std::ifstream in(eval_out_);
-    std::string line;
-    while (std::getline(in, line)) {
-      json j = json::parse(line, nullptr, false);
-      if (!j.is_object()) continue;
-      SummaryEvalRecord r = RecordFromJson(j);
-      done.insert(r.method + "\t" + r.model + "\t" + r.id);
-      records.push_back(std::move(r));
-    }
-  }
+  auto key = [](const SummaryEvalRecord& r) { return r.method + "\t" + r.model + "\t" + r.id; };
+  std::vector<SummaryEvalRecord> records = ReadEarlierRecords<SummaryEvalRecord>(eval_out_, RecordFromJson, key, &done);
   std::ofstream out(eval_out_, std::ios::app);
   if (!out) return Fail(Status::IOError("cannot write " + eval_out_));
   std::set<std::string> wanted_ids;
@@ -299,6 +296,7 @@ int SummarizeCommands::EvalSummaries() {
       rows.push_back(row);
     }
     std::cout << json{{"folder", eval_folder_}, {"docs", docs->size()}, {"reused", reused}, {"out", eval_out_},
+                      {"reference_in_text", leaked}, {"skipped_leaked", skip_leaked_},
                       {"bertscore_models", bert_models}, {"methods", rows}}
                      .dump(2)
               << "\n";

@@ -37,7 +37,7 @@ class SummarizeCommands {
   std::string eval_out_ = "ragd-eval-summaries.jsonl", bertscore_model_;
   std::vector<std::string> eval_methods_;
   int eval_limit_ = 0, eval_words_ = 0;
-  bool no_title_ = false, no_judge_ = false;
+  bool no_title_ = false, no_judge_ = false, skip_leaked_ = false;
 };
 
 }  // namespace ragd::cli

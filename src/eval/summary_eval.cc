@@ -160,6 +160,26 @@ Status Judge(SummaryEvalRecord& r, const std::vector<SummaryPart>& parts, ChatMo
   return Status::OK();
 }
 
+// Tokens joined by one space, so that a run of tokens is a substring.
+std::string TokenString(std::string_view text, size_t max_tokens) {
+  std::string out;
+  size_t n = 0;
+  for (const auto& t : eval::AnswerTokens(text, false)) {
+    if (n++ == max_tokens) break;
+    out += ' ' + t;
+  }
+  return out + ' ';
+}
+
+bool ReferenceInText(const SummaryEvalDoc& d) {
+  const std::string body = TokenString(d.text, std::string::npos);
+  for (const auto& ref : d.references) {
+    std::string opening = TokenString(ref, 30);
+    if (opening.size() > 2 && body.find(opening) != std::string::npos) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<std::vector<SummaryEvalDoc>> ReadSummaryEvalSet(const std::string& folder, const std::string& docs_file,
@@ -216,6 +236,7 @@ Result<std::vector<SummaryEvalDoc>> ReadSummaryEvalSet(const std::string& folder
     return Status::OK();
   }));
   std::erase_if(docs, [](const SummaryEvalDoc& d) { return d.references.empty(); });
+  for (auto& d : docs) d.reference_in_text = ReferenceInText(d);
   if (docs.empty()) return Status::InvalidArgument(refs_path + " gives no document a reference summary");
   return docs;
 }

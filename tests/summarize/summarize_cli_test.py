@@ -185,6 +185,7 @@ class EvalSummaries(unittest.TestCase):
         out = os.path.join(folder, "records.jsonl")
         report = json.loads(self.run_eval(folder, "--methods", "lead,central", "--out", out, "--json").stdout)
         rows = {r["method"]: r for r in report["methods"]}
+        self.assertEqual(report["reference_in_text"], 2)  # each reference is its document's opening
         self.assertEqual(rows["lead"]["docs"], 2)
         self.assertAlmostEqual(rows["lead"]["rouge1"], 1.0, places=9)
         self.assertAlmostEqual(rows["lead"]["rougeL"], 1.0, places=9)

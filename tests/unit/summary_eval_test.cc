@@ -113,6 +113,20 @@ TEST_F(SummarySetTest, ReadsReferencesFromSummaryAndSummaries) {
   EXPECT_EQ((*set)[0].references, (std::vector<std::string>{"abstract", "human"}));
   EXPECT_EQ((*set)[1].id, "7");
   EXPECT_EQ((*set)[1].references, (std::vector<std::string>{"only"}));
+  EXPECT_FALSE((*set)[0].reference_in_text);
+}
+
+TEST_F(SummarySetTest, FlagsADocumentThatHoldsItsReference) {
+  Write("docs.jsonl", R"({"_id": "j", "text": "Abstract\nWe Present a parser, for running text. 1 Introduction\nParsing..."}
+{"_id": "k", "text": "1 Introduction\nParsing is hard. We present, in this paper, a parser for text."}
+)");
+  Write("summaries.jsonl", R"({"_id": "j", "summary": "We present a parser for running text."}
+{"_id": "k", "summary": "We present a parser for running text."}
+)");
+  auto set = ReadSummaryEvalSet(dir_.string());
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_TRUE((*set)[0].reference_in_text);   // case and punctuation aside, it is there
+  EXPECT_FALSE((*set)[1].reference_in_text);  // the words, but not in a row
 }
 
 TEST_F(SummarySetTest, NamesTheFileAndLineOfABadRecord) {
