@@ -89,8 +89,16 @@ std::vector<int> CitedParts(std::string_view sentence) {
   return out;
 }
 
+std::set<std::string> Bigrams(std::string_view text) {
+  std::vector<std::string> t = eval::AnswerTokens(text, false);
+  std::set<std::string> out;
+  for (size_t i = 0; i + 1 < t.size(); ++i) out.insert(t[i] + " " + t[i + 1]);
+  if (t.size() == 1) out.insert(t[0]);
+  return out;
+}
+
 // The judge's context for one sentence: the windows of its cited parts (all
-// parts when it cites none) sharing most of its words, up to kContextBytes,
+// parts when it cites none) sharing most of its word pairs, up to kContextBytes,
 // in document order. A small model judges a short context better.
 constexpr size_t kWindowBytes = 900;
 constexpr size_t kContextBytes = 3000;
@@ -101,8 +109,9 @@ std::string JudgeContext(const std::string& sentence, const std::vector<SummaryP
     if (n >= 1 && n <= static_cast<int>(parts.size())) from.insert(n);
   if (from.empty())
     for (const auto& p : parts) from.insert(p.n);
-  std::set<std::string> words;
-  for (auto& t : eval::AnswerTokens(eval::StripCitationMarks(sentence), false)) words.insert(t);
+  // Pairs of neighbouring tokens: single Chinese characters are shared by
+  // almost any two windows, their pairs are not.
+  const std::set<std::string> pairs = Bigrams(eval::StripCitationMarks(sentence));
   struct Window {
     int part;
     size_t index;
@@ -113,11 +122,10 @@ std::string JudgeContext(const std::string& sentence, const std::vector<SummaryP
   for (int n : from) {
     auto w = Windows(parts[n - 1].text, kWindowBytes);
     for (size_t i = 0; i < w.size(); ++i) {
-      std::set<std::string> have;
-      for (auto& t : eval::AnswerTokens(w[i], false)) have.insert(t);
+      const std::set<std::string> have = Bigrams(w[i]);
       size_t hit = 0;
-      for (const auto& t : words) hit += have.count(t);
-      windows.push_back({n, i, std::move(w[i]), words.empty() ? 0.0 : static_cast<double>(hit) / words.size()});
+      for (const auto& t : pairs) hit += have.count(t);
+      windows.push_back({n, i, std::move(w[i]), pairs.empty() ? 0.0 : static_cast<double>(hit) / pairs.size()});
     }
   }
   std::stable_sort(windows.begin(), windows.end(), [](const Window& a, const Window& b) { return a.overlap > b.overlap; });
