@@ -25,6 +25,7 @@
 #include "ragd/embedder.h"
 #include "ragd/ingest.h"
 #include "ragd/knowledge_base.h"
+#include "ragd/recommend.h"
 #include "ragd/search.h"
 #include "ragd/models.h"
 #include "ragd/trace.h"
@@ -97,6 +98,14 @@ class Engine {
   // NotFound for an unknown knowledge base or document.
   Result<std::optional<std::string>> KeptSummary(const std::string& kb, const std::string& doc_id);
   Status KeepSummary(const std::string& kb, const std::string& doc_id, const std::string& summary_json);
+
+  // Appends users' interactions with the knowledge base's items (its
+  // documents): checked first, then stored in one transaction (rows whose
+  // item is not a document are counted, not stored).
+  Result<InteractionImportReport> ImportInteractions(const std::string& kb, std::span<const Interaction> rows);
+  // Recommends items from the fused candidate sources (no model: the
+  // re-rank and reasons are RecommendWithModel's, include/ragd/rag.h).
+  Result<RecommendResult> Recommend(const RecommendOptions& options);
 
   // Ingests files; one bad file is reported in the report and skipped.
   Result<IngestReport> IngestFiles(const IngestOptions& options, const ProgressFn& progress = {});

@@ -57,6 +57,21 @@ struct SourceDocument {
   std::map<std::string, std::string> metadata;  // as IngestOptions::metadata
 };
 
+// Which fields of a records file (CSV with a header, JSONL, a JSON array of
+// objects) make a document's id, title and text. Empty = the first present
+// of: id: _id, id, item, item_id; title: title, name; text: text,
+// description, content, body, summary (none: every other field as
+// "name: value" lines).
+struct RecordFields {
+  std::string id, title, text;
+};
+
+// One document per record (a catalogue: recommendation's items): the id
+// field is the document id, every other field whose name and value can be
+// metadata is kept as filterable metadata (year, language_code, ...).
+// Errors name the file and the record (1-based); an id seen twice is one.
+Result<std::vector<SourceDocument>> ReadRecordsFile(const std::string& path, const RecordFields& fields = {});
+
 struct FileFailure {
   std::string path;
   Status status;

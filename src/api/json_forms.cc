@@ -160,4 +160,30 @@ std::string AnswerText(const Answer& a) {
   return out;
 }
 
+json RecommendResultJson(const RecommendResult& r) {
+  json items = json::array();
+  for (const auto& it : r.items) {
+    json x = {{"item", it.item}, {"title", it.title}, {"score", it.score}, {"sources", it.sources}};
+    if (!it.because.empty()) x["because"] = {{"item", it.because}, {"title", it.because_title}};
+    if (!it.reason.empty()) x["reason"] = it.reason;
+    items.push_back(std::move(x));
+  }
+  json recent = json::array();
+  for (const auto& h : r.recent) recent.push_back({{"item", h.item}, {"title", h.title}});
+  return {{"items", items},
+          {"history", r.history},
+          {"cold_start", r.cold_start},
+          {"recent", recent},
+          {"rerank", {{"calls", r.rerank_calls}, {"invalid", r.rerank_invalid}}},
+          {"explain", {{"calls", r.explain_calls}, {"missing", r.explain_missing}}},
+          {"usage", {{"prompt_tokens", r.prompt_tokens}, {"completion_tokens", r.completion_tokens}}},
+          {"model_seconds", r.model_seconds},
+          {"seconds", r.seconds}};
+}
+
+json InteractionImportJson(const std::string& kb, const InteractionImportReport& r) {
+  return {{"kb", kb},           {"read", r.read},   {"added", r.added}, {"unknown_items", r.unknown_items},
+          {"unknown_examples", r.unknown_examples}, {"users", r.users}, {"total", r.total}};
+}
+
 }  // namespace ragd::api

@@ -7,6 +7,7 @@
 #include "ragd/agent.h"
 #include "ragd/engine.h"
 #include "ragd/rag.h"
+#include "ragd/recommend.h"
 #include "ragd/summarize.h"
 
 namespace ragd::api {
@@ -41,6 +42,13 @@ nlohmann::json AgentResultJson(const AgentResult& r);
 // A summary: text, language, strategy, parts (each n, label, pages,
 // heading_path, tokens, text, cited), usage, seconds (docs/SUMMARIES.md).
 nlohmann::json SummaryJson(const SummaryInput& in, const Summary& s);
+
+// Recommendations (docs/RECOMMEND.md): items (each item, title, score,
+// sources {name: rank}, because {item, title}: the closest liked item, reason when explained), history,
+// cold_start, recent, rerank {calls, invalid}, explain {calls, missing},
+// usage, seconds; and what an interactions import did.
+nlohmann::json RecommendResultJson(const RecommendResult& r);
+nlohmann::json InteractionImportJson(const std::string& kb, const InteractionImportReport& r);
 
 // An answer as text with its cited sources listed after it ("Sources:\n[1]
 // label (id …)"): what the MCP ask tool returns, on stdio and over HTTP.

@@ -16,6 +16,7 @@
 #include "api/json_forms.h"
 #include "api/search_request.h"
 #include "cli/agent_commands.h"
+#include "cli/recommend_commands.h"
 #include "cli/summarize_commands.h"
 #include "cli/answer_commands.h"
 #include "cli/config.h"
@@ -95,6 +96,14 @@ int main(int argc, char** argv) {
   ingest->add_option("--max-file-size", max_file_mb, "skip files above this many MiB (default 256)");
   ingest->add_option("--batch-files", batch_files, "files per atomic commit (default 64)");
   ingest->add_flag("--json", ingest_json, "print the report as JSON");
+  bool records = false;
+  RecordFields record_fields;
+  ingest->add_flag("--records", records, "one document per record of CSV/JSONL/JSON files (a catalogue), the id field its id");
+  ingest->add_option("--id-field", record_fields.id, "with --records: the id field (default _id, id, item or item_id)");
+  ingest->add_option("--title-field", record_fields.title, "with --records: the title field (default title or name)");
+  ingest->add_option("--text-field", record_fields.text,
+                     "with --records: the text field (default text, description, content, body or summary; "
+                     "none: every other field)");
   std::vector<std::string> meta;
   ingest->add_option("--meta", meta, "KEY=VALUE attached to every ingested document, for --filter (repeatable)");
   std::string commit_log;
@@ -181,6 +190,7 @@ int main(int argc, char** argv) {
   cli::AnswerCommands answer_commands(&app, &g);
   cli::AgentCommands agent_commands(&app, &g);
   cli::SummarizeCommands summarize_commands(&app, &g);
+  cli::RecommendCommands recommend_commands(&app, &g);
 
   try {
     app.parse(argc, argv);
@@ -192,6 +202,7 @@ int main(int argc, char** argv) {
   if (auto rc = answer_commands.Run()) return *rc;
   if (auto rc = agent_commands.Run()) return *rc;
   if (auto rc = summarize_commands.Run()) return *rc;
+  if (auto rc = recommend_commands.Run()) return *rc;
 
   if (*ingest) {
     auto unit = ParseUnit(chunk_unit);
@@ -200,6 +211,16 @@ int main(int argc, char** argv) {
     if (!metadata.ok()) return Fail(metadata.status());
     auto engine = OpenEngine(g, kb);
     if (!engine.ok()) return Fail(engine.status());
+    if (!records && (!record_fields.id.empty() || !record_fields.title.empty() || !record_fields.text.empty()))
+      return Fail(Status::InvalidArgument("--id-field, --title-field and --text-field go with --records"));
+    if (records) {
+      if (sync) return Fail(Status::InvalidArgument("--sync does not apply to --records"));
+      SplitOptions split;
+      split.chunk_size = chunk_size;
+      split.chunk_overlap = chunk_overlap;
+      split.unit = unit.value();
+      return cli::IngestRecords(**engine, kb, paths, record_fields, split, metadata.value(), ingest_json, g.quiet);
+    }
     IngestOptions o;
     o.kb = kb;
     o.paths = paths;

@@ -15,6 +15,7 @@
 #include "engine/kb_lock.h"
 #include "ingest/ingest_pipeline.h"
 #include "models/serialized_models.h"
+#include "recommend/recommend_pipeline.h"
 #include "retrieve/search_pipeline.h"
 #include "store/backup.h"
 #include "store/store.h"
@@ -66,6 +67,8 @@ struct Engine::Impl {
   // Shared so that a request keeps its store alive while a delete drops it.
   std::map<std::string, std::shared_ptr<store::KbStore>> stores;
   std::map<std::string, std::shared_ptr<std::mutex>> writer_mu;
+  // Each knowledge base's recommendation index, built on first use.
+  std::map<std::string, std::shared_ptr<recommend::IndexCache>> rec_indexes;
 
   fs::path KbDir(const std::string& name) const { return fs::path(data_dir) / name; }
 
@@ -107,6 +110,7 @@ struct Engine::Impl {
   void Forget(const std::string& name) {
     std::lock_guard lock(mu);
     stores.erase(name);
+    rec_indexes.erase(name);
   }
 
   // Whether BM25 may run alongside the query embedding: when the embedder is
@@ -350,6 +354,41 @@ Result<std::optional<std::string>> Engine::KeptSummary(const std::string& kb_nam
 Status Engine::KeepSummary(const std::string& kb_name, const std::string& doc_id, const std::string& summary_json) {
   RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
   return kb->KeepSummary(doc_id, summary_json);
+}
+
+Result<InteractionImportReport> Engine::ImportInteractions(const std::string& kb_name,
+                                                          std::span<const Interaction> rows) {
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
+  RAGD_ASSIGN_OR_RETURN(Impl::WriteLock kb_lock, impl_->LockForWriting(kb_name));
+  return recommend::ImportInteractions(*kb, rows);
+}
+
+Result<RecommendResult> Engine::Recommend(const RecommendOptions& options) {
+  RAGD_RETURN_IF_ERROR(recommend::CheckRecommendOptions(options));
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(options.kb, false));
+  std::shared_ptr<recommend::IndexCache> cache;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto& c = impl_->rec_indexes[options.kb];
+    if (!c) c = std::make_shared<recommend::IndexCache>();
+    cache = c;
+  }
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<const recommend::RecIndex> index, cache->Get(*kb));
+  recommend::Lookups lookups;
+  lookups.filter = [&](std::span<const FilterCondition> filters) { return kb->MatchingDocuments(filters); };
+  lookups.search = [&](const std::string& query, int k) -> Result<std::vector<std::string>> {
+    SearchOptions s;
+    s.kb = options.kb;
+    s.query = query;
+    s.k = std::min(k, 100);
+    s.filters = options.filters;
+    RAGD_ASSIGN_OR_RETURN(SearchResponse r, Search(s));
+    std::vector<std::string> ids;
+    for (const auto& h : r.hits)
+      if (std::find(ids.begin(), ids.end(), h.doc_id) == ids.end()) ids.push_back(h.doc_id);
+    return ids;
+  };
+  return recommend::Recommend(*index, options, lookups);
 }
 
 Result<std::vector<KbTable>> Engine::ListTables(const std::string& kb_name) {

@@ -147,6 +147,12 @@ CREATE TABLE IF NOT EXISTS doc_summaries(
   doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id),
   summary TEXT NOT NULL,
   created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS interactions(
+  seq INTEGER PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  rating REAL,
+  time REAL);
 )sql";
 
 // Filter conditions as an SQL condition over `documents d`, with the values
@@ -384,6 +390,83 @@ class SqliteStore final : public KbStore {
     if (q.Step() != SQLITE_DONE) return SqlError(db_, "keep summary of " + doc_id);
     if (sqlite3_changes(db_) == 0) return Status::NotFound("no document '" + doc_id + "' in " + DbPath() + " (removed meanwhile?)");
     return Status::OK();
+  }
+
+  Status AddInteractions(std::span<const Interaction> rows) override {
+    std::unique_lock lock(mu_);
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+      return SqlError(db_, "cannot start a transaction on " + DbPath());
+    Status st = [&]() -> Status {
+      Stmt q(db_, "INSERT INTO interactions(user_id, item_id, rating, time) VALUES (?, ?, ?, ?)");
+      if (!q.ok()) return SqlError(db_, "add interactions");
+      for (const auto& r : rows) {
+        q.Reset();
+        q.Bind(1, r.user).Bind(2, r.item);
+        if (r.rating) q.Bind(3, *r.rating);
+        if (r.time) q.Bind(4, *r.time);
+        if (q.Step() != SQLITE_DONE) return SqlError(db_, "add interactions");
+      }
+      return Status::OK();
+    }();
+    if (st.ok() && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+      st = SqlError(db_, "commit interactions");
+    if (!st.ok()) (void)sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
+  }
+
+  Result<std::vector<Interaction>> ListInteractions() override {
+    std::shared_lock lock(mu_);
+    Stmt q(db_, "SELECT user_id, item_id, rating, time FROM interactions ORDER BY seq");
+    if (!q.ok()) return SqlError(db_, "read interactions");
+    std::vector<Interaction> out;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) {
+      Interaction r{q.Text(0), q.Text(1), std::nullopt, std::nullopt};
+      if (!q.IsNull(2)) r.rating = q.Double(2);
+      if (!q.IsNull(3)) r.time = q.Double(3);
+      out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) return SqlError(db_, "read interactions");
+    return out;
+  }
+
+  uint64_t generation() override {
+    std::shared_lock lock(mu_);
+    return generation_;
+  }
+
+  Result<int64_t> InteractionCount() override {
+    std::shared_lock lock(mu_);
+    Stmt q(db_, "SELECT COALESCE(MAX(seq), 0) FROM interactions");
+    if (!q.ok() || q.Step() != SQLITE_ROW) return SqlError(db_, "count interactions");
+    return q.Int(0);
+  }
+
+  Result<std::vector<std::string>> MatchingDocuments(std::span<const FilterCondition> filter) override {
+    std::shared_lock lock(mu_);
+    SqlFilter f = BuildSqlFilter(filter);
+    std::string sql = "SELECT d.doc_id FROM documents d";
+    if (!f.where.empty()) sql += " WHERE " + f.where;
+    sql += " ORDER BY d.doc_id";
+    Stmt q(db_, sql.c_str());
+    if (!q.ok()) return SqlError(db_, "filter documents");
+    f.BindAll(q, 1);
+    std::vector<std::string> out;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) out.push_back(q.Text(0));
+    if (rc != SQLITE_DONE) return SqlError(db_, "filter documents");
+    return out;
+  }
+
+  Result<std::vector<std::pair<std::string, int64_t>>> ListChunkIds() override {
+    std::shared_lock lock(mu_);
+    Stmt q(db_, "SELECT doc_id, id FROM chunks ORDER BY doc_id, chunk_index");
+    if (!q.ok()) return SqlError(db_, "list chunks");
+    std::vector<std::pair<std::string, int64_t>> out;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) out.emplace_back(q.Text(0), q.Int(1));
+    if (rc != SQLITE_DONE) return SqlError(db_, "list chunks");
+    return out;
   }
 
   Status Commit(std::span<const DocumentWrite> upserts, std::span<const std::string> removes) override {

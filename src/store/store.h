@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ragd/filter.h"
+#include "ragd/recommend.h"
 #include "ragd/status.h"
 #include "store/vector_index.h"
 
@@ -124,6 +125,20 @@ class KbStore {
   // has none. Empty when none is kept; NotFound for an unknown document.
   virtual Result<std::optional<std::string>> KeptSummary(const std::string& doc_id) = 0;
   virtual Status KeepSummary(const std::string& doc_id, const std::string& summary_json) = 0;
+  // Users' interactions with items (recommendation), kept apart from the
+  // documents: a replaced or removed item keeps its history. Appended in
+  // one transaction, in order; items need not be documents (the caller
+  // checks). ListInteractions returns them all in the order they came.
+  virtual Status AddInteractions(std::span<const Interaction> rows) = 0;
+  virtual Result<std::vector<Interaction>> ListInteractions() = 0;
+  // Interactions stored so far (the last one's sequence number): changes
+  // exactly when AddInteractions adds some, so it keys derived state.
+  virtual Result<int64_t> InteractionCount() = 0;
+  // The ids of the documents matching every condition (validated by the
+  // caller), in doc_id order.
+  virtual Result<std::vector<std::string>> MatchingDocuments(std::span<const FilterCondition> filter) = 0;
+  // Every chunk's id with its document's id, by document and chunk order.
+  virtual Result<std::vector<std::pair<std::string, int64_t>>> ListChunkIds() = 0;
   // Replaces each upserted document (its old chunks and vectors go) and
   // removes `removes`, in one transaction: all of it is visible or none.
   virtual Status Commit(std::span<const DocumentWrite> upserts, std::span<const std::string> removes) = 0;
@@ -154,6 +169,9 @@ class KbStore {
   virtual Result<std::map<std::string, std::string>> GetSettings() = 0;
   virtual Status SetSetting(const std::string& key, const std::string& value) = 0;
   virtual Result<StoreStats> Stats() = 0;  // counts rows: not for per-query use
+  // The commit generation this store's view is at (after Refresh): cheap,
+  // it keys state derived from the documents.
+  virtual uint64_t generation() = 0;
   // The Embedder::model_id() the knowledge base was built with (cached).
   virtual const std::string& embed_model() const = 0;
   // Checks that documents, chunks, the FTS index and the vectors agree:
