@@ -81,13 +81,15 @@ RecIndex RecIndex::Build(std::vector<Item> items, std::span<const Interaction> i
   // items' sets of users, c(i,j) / sqrt(n_i n_j). Each item's co-counts are
   // gathered in one dense array from its users' histories, so the build
   // costs the sum of squared history lengths and no pair table.
-  std::vector<std::vector<int>> users_of(n);
-  std::vector<const std::vector<HistoryEvent>*> by_user;
+  // A user's items counted once each, however often they came back to one.
+  std::vector<std::vector<int>> users_of(n), by_user;
   for (const auto& [user, h] : x.histories_) {
-    int u = static_cast<int>(by_user.size());
-    by_user.push_back(&h);
-    for (const HistoryEvent& e : h)
-      if (users_of[e.item].empty() || users_of[e.item].back() != u) users_of[e.item].push_back(u);
+    std::vector<int> items;
+    for (const HistoryEvent& e : h) items.push_back(e.item);
+    std::sort(items.begin(), items.end());
+    items.erase(std::unique(items.begin(), items.end()), items.end());
+    for (int item : items) users_of[item].push_back(static_cast<int>(by_user.size()));
+    by_user.push_back(std::move(items));
   }
   x.neighbours_.assign(n, {});
   std::vector<int> co(n, 0);
@@ -96,9 +98,9 @@ RecIndex RecIndex::Build(std::vector<Item> items, std::span<const Interaction> i
     if (users_of[i].empty()) continue;
     touched.clear();
     for (int u : users_of[i])
-      for (const HistoryEvent& e : *by_user[u]) {
-        if (e.item == static_cast<int>(i)) continue;
-        if (co[e.item]++ == 0) touched.push_back(e.item);
+      for (int j : by_user[u]) {
+        if (j == static_cast<int>(i)) continue;
+        if (co[j]++ == 0) touched.push_back(j);
       }
     std::vector<std::pair<int, float>> sims;
     sims.reserve(touched.size());
