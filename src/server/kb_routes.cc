@@ -3,10 +3,12 @@
 // responses are the request layer's (api/), so the CLI's --json prints the
 // same fields.
 #include <filesystem>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "api/fields.h"
 #include "api/json_forms.h"
+#include "api/recommend_request.h"
 #include "api/search_request.h"
 #include "core/files.h"
 #include "core/text.h"
@@ -68,6 +70,7 @@ void Server::Impl::RegisterKbRoutes() {
   Route("GET", R"(/api/kbs/([^/]+)/documents/(.+))", "/api/kbs/{kb}/documents/{id}", &Impl::GetDocument);
   Route("DELETE", R"(/api/kbs/([^/]+)/documents/(.+))", "/api/kbs/{kb}/documents/{id}", &Impl::DeleteDocument);
   Route("POST", R"(/api/kbs/([^/]+)/search)", "/api/kbs/{kb}/search", &Impl::Search);
+  Route("POST", R"(/api/kbs/([^/]+)/recommend)", "/api/kbs/{kb}/recommend", &Impl::Recommend);
 }
 
 void Server::Impl::ListKbs(const Req&, Res& res) {
@@ -169,6 +172,40 @@ void Server::Impl::Search(const Req& req, Res& res) {
   auto r = engine->Search(*o);
   if (!r.ok()) return SendStatus(res, r.status());
   SendJson(res, api::SearchResultJson(*o, *r));
+}
+
+// The fused candidates come from the engine on this thread (concurrent,
+// no model); a re-rank or reasons are the inference worker's, which alone
+// calls the chat model.
+void Server::Impl::Recommend(const Req& req, Res& res) {
+  auto body = ParseObject(req, res);
+  if (!body) return;
+  auto o = api::RecommendOptionsFromJson(*body, req.matches[1]);
+  if (!o.ok()) return SendError(res, 422, o.status().message());
+  RecommendOptions fused = *o;
+  if (o->rerank_llm) fused.k = std::max(o->k, o->rerank_top);
+  auto r = engine->Recommend(fused);
+  if (!r.ok()) return SendStatus(res, r.status());
+  if (!o->rerank_llm && !o->explain) {
+    if (static_cast<int>(r->items.size()) > o->k) r->items.resize(o->k);
+    return SendJson(res, api::RecommendResultJson(*r));
+  }
+  auto done = std::make_shared<std::promise<Status>>();
+  auto future = done->get_future();
+  RecommendResult* result = &*r;
+  const RecommendOptions& options_ref = *o;
+  auto job = [this, done, result, &options_ref, trace = TraceFor(req.matches[1]), who = o->user] {
+    auto tags = std::make_shared<TraceTags>();
+    tags->question = "recommend: " + who;
+    std::unique_ptr<ChatModel> traced = trace ? TraceChatModel(model, trace, tags) : nullptr;
+    Status st = ApplyModel(traced ? *traced : *model, *prompts, options_ref, *result);
+    if (st.ok()) metrics.Tokens(result->prompt_tokens, result->completion_tokens);
+    done->set_value(st);
+  };
+  if (!queue.Submit(job)) return SendError(res, 503, "the server is busy: too many model requests are waiting; retry later");
+  Status st = future.get();  // the job holds references to r and o: wait for it whatever happens
+  if (!st.ok()) return SendStatus(res, st);
+  SendJson(res, api::RecommendResultJson(*r));
 }
 
 }  // namespace ragd::server

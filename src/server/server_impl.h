@@ -83,6 +83,7 @@ struct Server::Impl {
   // a document's summary (summary_route.cc), written by the worker
   void Summarize(const Req& req, Res& res);
   void Search(const Req& req, Res& res);
+  void Recommend(const Req& req, Res& res);
   // MCP over Streamable HTTP (mcp_route.cc)
   void Mcp(const Req& req, Res& res);
 };

@@ -6,7 +6,7 @@ gets that genre; the one book of it left unread is item-kNN's first pick),
 not from recorded output. The model's re-rank and reasons are checked for
 shape: a permutation of the fused candidates, reasons tied to a liked book.
 
-Usage: recommend_cli_test.py RAGD   (run by ctest)
+Usage: recommend_cli_test.py RAGD SOURCE_DIR   (run by ctest)
 """
 import csv
 import json
@@ -17,6 +17,8 @@ import tempfile
 import unittest
 
 RAGD = sys.argv[1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
+from server_test import Server  # noqa: E402  (one way to start ragd serve)
 DATA = tempfile.mkdtemp(prefix="ragd-recommend-test-")
 ENV = dict(os.environ, RAGD_DATA_DIR=DATA)
 FOLDER = os.path.join(DATA, "catalogue")
@@ -195,6 +197,56 @@ class Recommend(unittest.TestCase):
             self.assertTrue(i["reason"].strip())
             self.assertEqual(i["because"]["item"], "sf0")
         self.assertGreater(r["usage"]["completion_tokens"], 0)
+
+
+class Serve(unittest.TestCase):
+    """POST /api/kbs/{kb}/recommend answers what `ragd recommend --json` prints."""
+
+    @classmethod
+    def setUpClass(cls):
+        make_catalogue()
+        cls.s = Server("--max-tokens", "120")
+        env = dict(ENV, RAGD_DATA_DIR=cls.s.data)  # written beside the running server, as another process would
+        for args in (["ingest", "--kb", KB, "--records", os.path.join(FOLDER, "items.jsonl")],
+                     ["interactions", "import", KB, os.path.join(FOLDER, "interactions.csv")]):
+            subprocess.run([RAGD, "-q", *args], env=env, check=True, capture_output=True, timeout=600)
+        cls.env = env
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def test_the_route_and_the_cli_agree(self):
+        status, body = self.s.json("POST", f"/api/kbs/{KB}/recommend",
+                                   {"user": "hist-reader2", "k": 4, "weights": {"popularity": 0}, "filters": ["year>=2003"]})
+        self.assertEqual(status, 200, body)
+        cli = json.loads(subprocess.run([RAGD, "-q", "recommend", "--kb", KB, "--user", "hist-reader2", "-k", "4",
+                                         "--weight", "popularity=0", "--filter", "year>=2003", "--json"],
+                                        env=self.env, check=True, capture_output=True, text=True).stdout)
+        self.assertEqual([i["item"] for i in body["items"]], [i["item"] for i in cli["items"]])
+        self.assertEqual(set(body), set(cli))
+        self.assertEqual(body["history"], 8)
+
+    def test_the_model_reranks_on_the_worker(self):
+        status, body = self.s.json("POST", f"/api/kbs/{KB}/recommend",
+                                   {"like": ["sf2"], "k": 3, "rerank": "llm", "rerank_top": 4, "repeats": 1})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["rerank"]["calls"], 1)
+        self.assertEqual(len(body["items"]), 3)
+
+    def test_bad_requests(self):
+        for req, code, message in [
+            ({"user": 7}, 422, "'user' must be a string"),
+            ({"like": ["sf1"], "rerank": "yes"}, 422, "'rerank' must be"),
+            ({"like": ["sf1"], "weights": {"fame": 1}}, 422, "no source 'fame'"),
+            ({}, 422, "needs a user, liked items or a query"),
+            ({"like": ["nope"]}, 404, "has no item 'nope'"),
+        ]:
+            status, body = self.s.json("POST", f"/api/kbs/{KB}/recommend", req)
+            self.assertEqual(status, code, (req, body))
+            self.assertIn(message, body["error"]["message"], req)
+        status, body = self.s.json("POST", "/api/kbs/no-such-kb/recommend", {"like": ["sf1"]})
+        self.assertEqual(status, 404, body)
 
 
 if __name__ == "__main__":

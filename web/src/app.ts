@@ -48,13 +48,14 @@ const TEXT: Record<string, Record<string, string>> = {
     send: "Send", uploading: "Uploading", uploaded: "Added {n} file(s), {c} chunks", failed: "Failed",
     nokb: "Create a knowledge base first", sources: "Sources", chunks: "chunks", lang: "中文",
     agent: "Agent", agenttip: "Answer with tools: several searches, the tables, a calculator",
-    steps: "{n} step(s)", passages: "passages", summarize: "Summarize",
+    steps: "{n} step(s)", passages: "passages", summarize: "Summarize", similar: "Similar items",
   },
   zh: {
     kbs: "知识库", newkb: "新知识库名称", create: "创建", docs: "文档", convs: "对话", newconv: "新对话",
     ask: "向知识库提问", send: "发送", uploading: "上传中", uploaded: "已添加 {n} 个文件，{c} 个片段", failed: "失败",
     nokb: "请先创建知识库", sources: "来源", chunks: "个片段", lang: "English",
     agent: "智能体", agenttip: "用工具回答：多次检索、查表、计算", steps: "{n} 个步骤", passages: "片段", summarize: "生成摘要",
+    similar: "相似条目",
   },
 };
 let lang = localStorage.getItem("ragd.lang") ?? (navigator.language.startsWith("zh") ? "zh" : "en");
@@ -144,8 +145,11 @@ async function showDocument(docId: string) {
   const summary = document.createElement("div");
   summary.className = "summary";
   button.onclick = () => summarize(docId, button, summary).catch((e) => showError(e.message));
-  pre.append(button, summary);
+  const similar = document.createElement("div");
+  similar.id = "similar";
+  pre.append(button, summary, similar);
   if (d.summary) showSummary(summary, d.summary, docId); // the one kept with the document
+  showSimilar(docId, similar).catch(() => similar.remove()); // a panel of extras: its failure hides it
   for (const c of d.chunks) {
     const div = document.createElement("div");
     div.className = "chunk";
@@ -154,6 +158,26 @@ async function showDocument(docId: string) {
     pre.append(div);
   }
   openPanel(d.source.split("/").pop() ?? d.source);
+}
+
+// Items like this document: ragd recommend --like (its embedding's
+// neighbours and, where users' interactions were imported, the items read
+// with it). Each opens like a document of the list.
+async function showSimilar(docId: string, out: HTMLElement) {
+  const r = await api<{ items: { item: string; title: string; sources: Record<string, number> }[] }>(
+    "POST", `/api/kbs/${encodeURIComponent(currentKb())}/recommend`, { like: [docId], k: 5 });
+  if (!r.items.length) return out.remove();
+  const head = document.createElement("h4");
+  head.textContent = t("similar");
+  const list = document.createElement("ul");
+  for (const it of r.items) {
+    const li = document.createElement("li");
+    li.textContent = it.title || it.item;
+    li.title = Object.entries(it.sources).map(([k, v]) => `${k} #${v}`).join(", ");
+    li.onclick = () => showDocument(it.item).catch((e) => showError(e.message));
+    list.append(li);
+  }
+  out.append(head, list);
 }
 
 interface Summary {

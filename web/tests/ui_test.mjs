@@ -67,6 +67,19 @@ try {
   await page.waitForSelector("#panel:not([hidden]) .chunk");
   const chunks = await page.$$eval("#paneltext .chunk", (els) => els.length);
   check("a document opens with its chunks", chunks > 1, `${chunks} chunks`);
+  // Similar items (ragd recommend --like): with two documents, the other one; clicking it opens it.
+  const similar = await page.waitForSelector("#similar li", { timeout: 10000 }).then(() => true).catch(() => false);
+  const similarItems = similar ? await page.$$eval("#similar li", (lis) => lis.map((li) => li.textContent)) : [];
+  check("the document view lists similar items", similarItems.length === 1, JSON.stringify(similarItems));
+  if (similarItems.length === 1) {
+    await page.click("#similar li");
+    const opened = await page.waitForFunction(() => /faq\.csv/.test(document.querySelector("#paneltitle")?.textContent ?? ""),
+                                              null, { timeout: 10000 }).then(() => true).catch(() => false);
+    check("a similar item opens like a document", opened);
+    await page.click("#closepanel");
+    await page.click("#docs li:has-text('handbook.md')");
+    await page.waitForSelector("#panel:not([hidden]) .chunk");
+  }
   await page.click("#summarize");
   const summarized = await page.waitForSelector("#paneltext .summary.done", { timeout: 180000 }).then(() => true).catch(() => false);
   const summaryText = summarized ? await page.textContent("#paneltext .summary") : "";
