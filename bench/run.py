@@ -9,11 +9,13 @@ otherwise, and always with --smoke):
                  EnsembleRetriever (BM25Retriever + FAISS), with recall@10
   4. ANN         ragd's usearch index vs FAISS HNSW and hnswlib (bench/ann_compare)
   5. generation  ragd's local backend vs llama-bench (bench/generation.sh)
+  6. recommend   ragd eval recommend vs implicit's item-kNN on goodbooks and
+                 MovieLens-100K (bench/recommend_bench.py)
 Each ragd/peer pair alternates --rounds times; figures are medians with the
 min-max spread. Writes bench/RESULTS.md (or --results) and --json.
 
   bench/run.py [--rounds 3] [--threads 2] [--smoke] [--peers auto|none]
-               [--only ingest,embed,search,ann,generation] [--json FILE] [--results FILE] [--merge]
+               [--only ingest,embed,search,ann,generation,recommend] [--json FILE] [--results FILE] [--merge]
 """
 import argparse
 import json
@@ -44,6 +46,7 @@ GOALS = {  # the issue's goals, as ratio thresholds (ragd / peer unless noted)
     "generation": ("generation ≥ 0.95× llama-bench", 0.95),
     "overhead": ("orchestration overhead < 1 ms per query", 1.0),
     "ttft": ("cached-prefix TTFT ≤ 0.5× uncached", 0.5),
+    "recommend": ("a recommendation without the LLM re-rank, for a user with ~200 interactions, < 20 ms", 20.0),
 }
 
 
@@ -238,6 +241,14 @@ def bench_generation(a):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def bench_recommend(a):
+    log("recommend: ragd eval recommend vs implicit's item-kNN")
+    out, _, _ = run([PEER_PY if os.path.exists(PEER_PY) else sys.executable,
+                     os.path.join(ROOT, "bench", "recommend_bench.py"), "--json", os.path.join(a.work, "recommend.json")])
+    with open(os.path.join(a.work, "recommend.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
 # --------------------------------------------------------------------------- report
 
 def qps_at_recall(rows, target):
@@ -402,11 +413,20 @@ def write_report(a, data, results, path):
         c = gen["ttft_cached"] / gen["ttft"]
         goals.append(("ttft", c, c <= GOALS["ttft"][1]))
 
+    rec = results.get("recommend")
+    if rec:
+        L += [rec["markdown"], ""]
+        for name, r in rec["results"].items():
+            p50 = r["latency"]["fused_ms_p50_history_180"]
+            if p50 is not None:
+                goals.append((f"recommend@{name}", p50, p50 < GOALS["recommend"][1]))
+
     if goals:
         L += ["## Goals", "", "| goal | measured | met |", "|---|---|---|"]
         for key, value, ok in goals:
-            text = GOALS[key.split("@")[0]][0] + (f" (recall {key.split('@')[1]})" if "@" in key else "")
-            unit = " ms" if key == "overhead" else "×"
+            what = "set" if key.startswith("recommend@") else "recall"
+            text = GOALS[key.split("@")[0]][0] + (f" ({what} {key.split('@')[1]})" if "@" in key else "")
+            unit = " ms" if key == "overhead" or key.startswith("recommend@") else "×"
             L.append(f"| {text} | {value:.2f}{unit} | {'yes' if ok else '**no**'} |")
         L += [""]
     L += ["Commands: `make bench` (all; `make bench BENCH_ARGS=\"--rounds 3\"`), or a part re-run into the last "
@@ -422,7 +442,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--smoke", action="store_true", help="tiny generated corpus, one round (for make test)")
     ap.add_argument("--peers", choices=["auto", "none"], default="auto")
-    ap.add_argument("--only", default="ingest,embed,search,ann,generation")
+    ap.add_argument("--only", default="ingest,embed,search,ann,generation,recommend")
     ap.add_argument("--json", default=None)
     ap.add_argument("--results", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     ap.add_argument("--work", default=os.path.join(BUILD, "bench-work"))
@@ -461,6 +481,8 @@ def main():
         results["ann"] = bench_ann(a, data, a.work, peers)
     if "generation" in only and not a.smoke:
         results["generation"] = bench_generation(a)
+    if "recommend" in only and not a.smoke:
+        results["recommend"] = bench_recommend(a)
     write_report(a, data, results, a.results)
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
