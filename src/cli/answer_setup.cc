@@ -108,6 +108,13 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   return run;
 }
 
+Status LoadChatModel(Run& run) {
+  auto model = run.engine->OpenChatModel(run.settings.chat);
+  if (!model.ok()) return model.status();
+  run.model = std::move(model).value();
+  return Status::OK();
+}
+
 bool Printer::operator()(std::string_view piece) {
   if (!started) {
     size_t i = 0;

@@ -31,6 +31,11 @@ enum class KbNeed { kUnlessNoRetrieval, kAlways, kNever };
 // open_model false leaves run->model empty (commands that run no model).
 Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f, KbNeed need_kb, bool open_model = true);
 
+// Loads the chat model into run.model now: for commands that first check
+// what they were given (a typo costs no model load) or need it only for
+// some options.
+Status LoadChatModel(Run& run);
+
 // Streams pieces to stdout, dropping the leading whitespace base models emit.
 struct Printer {
   bool started = false;

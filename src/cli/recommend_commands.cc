@@ -145,9 +145,7 @@ int RecommendCommands::Recommend() {
   auto r = run.engine->Recommend(fused);
   if (!r.ok()) return Fail(r.status());
   if (need_model) {
-    auto model = run.engine->OpenChatModel(run.settings.chat);
-    if (!model.ok()) return Fail(model.status());
-    run.model = std::move(model).value();
+    if (Status st = LoadChatModel(run); !st.ok()) return Fail(st);
     run.tags->question = "recommend: " + (user_.empty() ? query_ : user_);
     if (Status st = ApplyModel(*run.model, run.prompts, o, *r); !st.ok()) return Fail(st);
     WarnTrace(run);
@@ -198,9 +196,7 @@ int RecommendCommands::Eval() {
   if (!prepared.ok()) return Fail(prepared.status());
   cli::Run& run = **prepared;
   if (need_model) {
-    auto model = run.engine->OpenChatModel(run.settings.chat);
-    if (!model.ok()) return Fail(model.status());
-    run.model = std::move(model).value();
+    if (Status st = LoadChatModel(run); !st.ok()) return Fail(st);
   }
   std::ofstream out(eval_out_, std::ios::trunc);
   if (!out) return Fail(Status::IOError("cannot write " + eval_out_));

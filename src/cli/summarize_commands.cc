@@ -98,9 +98,7 @@ int SummarizeCommands::Summarize() {
   // The document first: a bad path or id is reported before the model loads.
   auto input = file_.empty() ? KbSummaryInput(*run.engine, f.kb, doc_id_) : LoadSummaryInput(file_);
   if (!input.ok()) return Fail(input.status());
-  auto model = run.engine->OpenChatModel(run.settings.chat);
-  if (!model.ok()) return Fail(model.status());
-  run.model = std::move(model).value();
+  if (Status st = LoadChatModel(run); !st.ok()) return Fail(st);
   run.tags->question = "summarize: " + input->source;
   o.generate = run.ask.generate;
   if (!f_.max_tokens) o.generate.max_tokens = 0;  // from --words
@@ -210,9 +208,7 @@ int SummarizeCommands::EvalSummaries() {
   if (!prepared.ok()) return Fail(prepared.status());
   cli::Run& run = **prepared;
   if (need_model) {
-    auto model = run.engine->OpenChatModel(run.settings.chat);
-    if (!model.ok()) return Fail(model.status());
-    run.model = std::move(model).value();
+    if (Status st = LoadChatModel(run); !st.ok()) return Fail(st);
   }
   const std::string model_name = run.model ? run.model->model() : "";
   // The BERTScore (and central) embedder of each language, opened once.
