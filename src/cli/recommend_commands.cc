@@ -71,6 +71,7 @@ RecommendCommands::RecommendCommands(CLI::App* app, CommonFlags* common) : commo
         ->delimiter(',');
     eval_->add_option("--users", eval_users_, "a fixed random sample of this many users (default all)");
     eval_->add_option("--llm-users", eval_llm_users_, "users fused+llm runs on, the first of that sample (default 50)");
+    eval_->add_option("--weight", weights_, "SOURCE=W for the fused methods: profile, item_knn, popularity (repeatable)");
     eval_->add_option("--kb", eval_kb_, "knowledge base to build or reuse (default named by the files' hash)");
     eval_->add_option("--out", eval_out_, "per user and method JSONL (default ragd-eval-recommend.jsonl)");
     eval_->add_flag("--json", f_.json, "print the table as JSON");
@@ -188,6 +189,7 @@ int RecommendCommands::Eval() {
   if (!eval_methods_.empty()) o.methods = eval_methods_;
   o.users = eval_users_;
   o.llm_users = eval_llm_users_;
+  if (Status st = ParseWeights(weights_, &o.weights); !st.ok()) return Fail(st);
   o.seed = f_.seed.value_or(1);  // --seed: the user sample and the re-rank's shuffles
   const bool need_model = std::find(o.methods.begin(), o.methods.end(), "fused+llm") != o.methods.end();
   AnswerFlags f = f_;
