@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/status_macros.h"
@@ -25,29 +26,42 @@ Status CheckId(const std::string& what, const std::string& value, size_t row) {
   return Status::OK();
 }
 
-// The liked history item closest to `item`: by item-kNN similarity where
-// the two co-occur, else by the cosine of their embeddings; -1 when none.
-int ClosestLiked(const RecIndex& index, const std::vector<HistoryEvent>& history, int item) {
-  int best = -1;
-  double best_sim = 0;
-  for (const HistoryEvent& e : history) {
-    if (e.weight <= 0 || e.item == item) continue;
-    for (const auto& [j, sim] : index.Neighbours(e.item))
-      if (j == item && sim > best_sim) best = e.item, best_sim = sim;
+// The liked history item closest to each item: by item-kNN similarity
+// where the two co-occur (one pass over the history's neighbour lists for
+// all items), else by the cosine of their embeddings.
+class ClosestLiked {
+ public:
+  ClosestLiked(const RecIndex& index, const std::vector<HistoryEvent>& history) : index_(index), history_(history) {
+    for (const HistoryEvent& e : history) {
+      if (e.weight <= 0) continue;
+      for (const auto& [j, sim] : index.Neighbours(e.item)) {
+        auto [it, fresh] = by_knn_.try_emplace(j, e.item, sim);
+        if (!fresh && sim > it->second.second) it->second = {e.item, sim};
+      }
+    }
   }
-  if (best >= 0) return best;
-  const float* v = index.vector(item);
-  if (!v) return -1;
-  double best_cos = -2;
-  for (const HistoryEvent& e : history) {
-    const float* u = e.weight > 0 && e.item != item ? index.vector(e.item) : nullptr;
-    if (!u) continue;
-    double dot = 0;
-    for (int d = 0; d < index.dim(); ++d) dot += double(u[d]) * v[d];
-    if (dot > best_cos) best = e.item, best_cos = dot;
+  // -1 when there is no liked item.
+  int operator()(int item) const {
+    if (auto it = by_knn_.find(item); it != by_knn_.end() && it->second.first != item) return it->second.first;
+    const float* v = index_.vector(item);
+    if (!v) return -1;
+    int best = -1;
+    double best_cos = -2;
+    for (const HistoryEvent& e : history_) {
+      const float* u = e.weight > 0 && e.item != item ? index_.vector(e.item) : nullptr;
+      if (!u) continue;
+      double dot = 0;
+      for (int d = 0; d < index_.dim(); ++d) dot += double(u[d]) * v[d];
+      if (dot > best_cos) best = e.item, best_cos = dot;
+    }
+    return best;
   }
-  return best;
-}
+
+ private:
+  const RecIndex& index_;
+  const std::vector<HistoryEvent>& history_;
+  std::unordered_map<int, std::pair<int, float>> by_knn_;  // item -> (liked item, similarity)
+};
 
 }  // namespace
 
@@ -186,9 +200,10 @@ Result<RecommendResult> Recommend(const RecIndex& index, const RecommendOptions&
     for (const std::string& id : found)
       if (int item = index.Find(id); item >= 0) r.query_items.push_back(item);
   }
+  const ClosestLiked closest(index, r.history);
   for (const Scored& s : FuseCandidates(index, r)) {
     Recommendation rec{index.id(s.item), index.title(s.item), s.score, s.sources, "", "", ""};
-    if (int liked = ClosestLiked(index, r.history, s.item); liked >= 0) {
+    if (int liked = closest(s.item); liked >= 0) {
       rec.because = index.id(liked), rec.because_title = index.title(liked);
       result.snippets[rec.because] = index.snippet(liked);
     }
