@@ -120,6 +120,9 @@ class Prompts;
 // stands where none is valid. model may be null when neither is asked.
 Result<RecommendResult> RecommendWithModel(Engine& engine, ChatModel* model, const RecommendOptions& options,
                                            const Prompts& prompts);
+// The options of the fused step before ApplyModel: k raised to rerank_top
+// when the model re-ranks, so the re-rank sees all its candidates.
+RecommendOptions FusedStepOptions(const RecommendOptions& options);
 // The model's part alone, on fused items already in result (the
 // evaluation's, from its own training interactions): re-ranks and cuts to
 // options.k, then explains, as options ask.

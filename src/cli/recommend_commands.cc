@@ -140,20 +140,14 @@ int RecommendCommands::Recommend() {
   if (!prepared.ok()) return Fail(prepared.status());
   cli::Run& run = **prepared;
   // The request is checked before the model loads: a typo costs no load.
-  RecommendOptions fused = o;
-  fused.rerank_llm = fused.explain = false;
-  if (o.rerank_llm) fused.k = std::max(o.k, o.rerank_top);
-  auto r = run.engine->Recommend(fused);
+  auto r = run.engine->Recommend(FusedStepOptions(o));
   if (!r.ok()) return Fail(r.status());
   if (need_model) {
     if (Status st = LoadChatModel(run); !st.ok()) return Fail(st);
     run.tags->question = "recommend: " + (user_.empty() ? query_ : user_);
     if (Status st = ApplyModel(*run.model, run.prompts, o, *r); !st.ok()) return Fail(st);
     WarnTrace(run);
-  } else if (static_cast<int>(r->items.size()) > o.k) {
-    r->items.resize(o.k);
   }
-  std::fflush(stderr);  // the model's progress, before the list
   if (f_.json) {
     std::cout << api::RecommendResultJson(*r).dump(2) << "\n";
     return 0;

@@ -24,14 +24,11 @@ constexpr size_t kMaxReasonBytes = 600;
 constexpr int kMaxReasonChars = 200;  // the schema's bound: a looping model stops there
 constexpr size_t kMaxTitleBytes = 160;
 
-std::string OneLine(const std::string& t) { return std::string(text::NormalizeWhitespace(t)); }
-
 std::string Title(const std::string& t) { return std::string(text::TruncateUtf8(text::NormalizeWhitespace(t), kMaxTitleBytes)); }
 
-std::string HistoryLines(const RecommendResult& r, bool numbered) {
+std::string HistoryLines(const RecommendResult& r) {
   std::string out;
-  for (size_t i = 0; i < r.recent.size(); ++i)
-    out += (numbered ? "H" + std::to_string(i + 1) + ". " : "- ") + Title(r.recent[i].title) + "\n";
+  for (const HistoryItem& h : r.recent) out += "- " + Title(h.title) + "\n";
   return out;
 }
 
@@ -114,7 +111,7 @@ Status Rerank(Caller& c, const Prompts& prompts, const std::string& language, co
     for (size_t shown = 0; shown < n; ++shown)
       candidates += "[" + std::to_string(shown + 1) + "] " + Title(r.items[order[shown]].title) + "\n";
     RAGD_ASSIGN_OR_RETURN(std::string prompt, prompts.Render("recommend_rerank", language,
-                                                             {{"history", HistoryLines(r, false)}, {"candidates", candidates}}));
+                                                             {{"history", HistoryLines(r)}, {"candidates", candidates}}));
     ++r.rerank_calls;
     RAGD_ASSIGN_OR_RETURN(std::string out, c.Call(prompt, schema, static_cast<int>(8 + 5 * n)));
     std::vector<double> points = RankingPoints(out, order);
@@ -194,14 +191,18 @@ Status ApplyModel(ChatModel& model, const Prompts& prompts, const RecommendOptio
   return Status::OK();
 }
 
+RecommendOptions FusedStepOptions(const RecommendOptions& options) {
+  RecommendOptions fused = options;
+  if (options.rerank_llm) fused.k = std::max(options.k, options.rerank_top);
+  return fused;
+}
+
 Result<RecommendResult> RecommendWithModel(Engine& engine, ChatModel* model, const RecommendOptions& options,
                                            const Prompts& prompts) {
   const auto t0 = std::chrono::steady_clock::now();
   if ((options.rerank_llm || options.explain) && !model)
     return Status::InvalidArgument("the re-rank and the reasons need a chat model");
-  RecommendOptions fused = options;
-  if (options.rerank_llm) fused.k = std::max(options.k, options.rerank_top);
-  RAGD_ASSIGN_OR_RETURN(RecommendResult r, engine.Recommend(fused));
+  RAGD_ASSIGN_OR_RETURN(RecommendResult r, engine.Recommend(FusedStepOptions(options)));
   if (model) RAGD_RETURN_IF_ERROR(ApplyModel(*model, prompts, options, r));
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

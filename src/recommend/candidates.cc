@@ -8,19 +8,6 @@
 namespace ragd::recommend {
 namespace {
 
-// Eight partial sums, so the compiler can keep them in one vector register
-// at -O2 (a single running sum is a dependency chain it may not reorder).
-float Dot(const float* a, const float* b, int n) {
-  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int d = 0;
-  for (; d + 8 <= n; d += 8)
-    for (int k = 0; k < 8; ++k) lane[k] += a[d + k] * b[d + k];
-  float sum = 0;
-  for (; d < n; ++d) sum += a[d] * b[d];
-  for (float x : lane) sum += x;
-  return sum;
-}
-
 // Recency-weighted history: the last event keeps its rating weight, each
 // older one less (kRecencyHalfLife).
 std::vector<std::pair<int, double>> Weighted(const CandidateRequest& r) {

@@ -11,6 +11,17 @@ float ItemWeight(const std::optional<double>& rating, double user_mean) {
   return static_cast<float>(std::max(0.0, *rating - user_mean + 0.5));
 }
 
+float Dot(const float* a, const float* b, int n) {
+  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int d = 0;
+  for (; d + 8 <= n; d += 8)
+    for (int k = 0; k < 8; ++k) lane[k] += a[d + k] * b[d + k];
+  float sum = 0;
+  for (; d < n; ++d) sum += a[d] * b[d];
+  for (float x : lane) sum += x;
+  return sum;
+}
+
 RecIndex RecIndex::Build(std::vector<Item> items, std::span<const Interaction> interactions, int dim,
                          int neighbours) {
   RecIndex x;

@@ -46,13 +46,11 @@ class ClosestLiked {
     const float* v = index_.vector(item);
     if (!v) return -1;
     int best = -1;
-    double best_cos = -2;
+    float best_cos = -2;
     for (const HistoryEvent& e : history_) {
       const float* u = e.weight > 0 && e.item != item ? index_.vector(e.item) : nullptr;
       if (!u) continue;
-      double dot = 0;
-      for (int d = 0; d < index_.dim(); ++d) dot += double(u[d]) * v[d];
-      if (dot > best_cos) best = e.item, best_cos = dot;
+      if (float cos = Dot(u, v, index_.dim()); cos > best_cos) best = e.item, best_cos = cos;
     }
     return best;
   }
@@ -90,11 +88,9 @@ Result<InteractionImportReport> ImportInteractions(store::KbStore& kb, std::span
   }
   RAGD_RETURN_IF_ERROR(kb.AddInteractions(keep));
   report.added = static_cast<int64_t>(keep.size());
-  RAGD_ASSIGN_OR_RETURN(std::vector<Interaction> all, kb.ListInteractions());
-  std::unordered_set<std::string> users;
-  for (const Interaction& r : all) users.insert(r.user);
-  report.users = static_cast<int64_t>(users.size());
-  report.total = static_cast<int64_t>(all.size());
+  // Rows are only ever appended, so the last sequence number is the count.
+  RAGD_ASSIGN_OR_RETURN(report.total, kb.InteractionCount());
+  RAGD_ASSIGN_OR_RETURN(report.users, kb.InteractionUsers());
   return report;
 }
 

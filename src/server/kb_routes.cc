@@ -182,14 +182,9 @@ void Server::Impl::Recommend(const Req& req, Res& res) {
   if (!body) return;
   auto o = api::RecommendOptionsFromJson(*body, req.matches[1]);
   if (!o.ok()) return SendError(res, 422, o.status().message());
-  RecommendOptions fused = *o;
-  if (o->rerank_llm) fused.k = std::max(o->k, o->rerank_top);
-  auto r = engine->Recommend(fused);
+  auto r = engine->Recommend(FusedStepOptions(*o));
   if (!r.ok()) return SendStatus(res, r.status());
-  if (!o->rerank_llm && !o->explain) {
-    if (static_cast<int>(r->items.size()) > o->k) r->items.resize(o->k);
-    return SendJson(res, api::RecommendResultJson(*r));
-  }
+  if (!o->rerank_llm && !o->explain) return SendJson(res, api::RecommendResultJson(*r));
   auto done = std::make_shared<std::promise<Status>>();
   auto future = done->get_future();
   RecommendResult* result = &*r;

@@ -442,6 +442,13 @@ class SqliteStore final : public KbStore {
     return q.Int(0);
   }
 
+  Result<int64_t> InteractionUsers() override {
+    std::shared_lock lock(mu_);
+    Stmt q(db_, "SELECT COUNT(DISTINCT user_id) FROM interactions");
+    if (!q.ok() || q.Step() != SQLITE_ROW) return SqlError(db_, "count users");
+    return q.Int(0);
+  }
+
   Result<std::vector<std::string>> MatchingDocuments(std::span<const FilterCondition> filter) override {
     std::shared_lock lock(mu_);
     SqlFilter f = BuildSqlFilter(filter);

@@ -134,6 +134,8 @@ class KbStore {
   // Interactions stored so far (the last one's sequence number): changes
   // exactly when AddInteractions adds some, so it keys derived state.
   virtual Result<int64_t> InteractionCount() = 0;
+  // Distinct users among the interactions (one query).
+  virtual Result<int64_t> InteractionUsers() = 0;
   // The ids of the documents matching every condition (validated by the
   // caller), in doc_id order.
   virtual Result<std::vector<std::string>> MatchingDocuments(std::span<const FilterCondition> filter) = 0;
