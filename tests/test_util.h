@@ -39,5 +39,7 @@ inline std::string ReadAll(const std::string& path) {
 }
 
 inline std::string ExamplePath(const std::string& name) { return std::string(RAGD_SOURCE_DIR) + "/examples/bank-kb/" + name; }
+// The slide deck, workbook and scans generated into examples/documents.
+inline std::string DocumentPath(const std::string& name) { return std::string(RAGD_SOURCE_DIR) + "/examples/documents/" + name; }
 
 }  // namespace ragd::testing

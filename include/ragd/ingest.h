@@ -29,6 +29,22 @@ struct SplitOptions {
   ChunkUnit unit = ChunkUnit::kTokens;
 };
 
+// Reading pages that have no usable text layer (scans) and image files.
+struct OcrOptions {
+  // Off: image files fail with a clear error and image-only PDF pages are
+  // skipped (a PDF with no text at all fails).
+  bool enabled = true;
+  // Tesseract languages joined by '+' ("eng", "chi_sim", "eng+chi_sim"), or
+  // "auto": each page's script as Tesseract's orientation and script
+  // detection names it (Han: chi_sim+eng, otherwise eng).
+  std::string languages = "auto";
+  // Resolution pages of PDFs are rendered at for OCR.
+  int dpi = 300;
+  // Folder of the *.traineddata files; empty = Tesseract's default
+  // (TESSDATA_PREFIX, else Debian's /usr/share/tesseract-ocr/5/tessdata).
+  std::string tessdata;
+};
+
 struct IngestOptions {
   std::string kb;                  // created if missing
   std::vector<std::string> paths;  // files or directories (recursed)
@@ -43,6 +59,7 @@ struct IngestOptions {
   // Attached to every ingested document, filterable (SearchOptions::filters).
   // Keys: see ValidateMetadata (include/ragd/filter.h).
   std::map<std::string, std::string> metadata;
+  OcrOptions ocr;
   // Called after each batch is durably committed, with the ids of the
   // documents it wrote or removed: what survives a crash from then on.
   std::function<void(std::span<const std::string> doc_ids)> on_commit;

@@ -47,6 +47,7 @@ struct ChunkInfo {
   int64_t char_start = 0;
   int64_t char_end = 0;
   std::string text;
+  float ocr_confidence = -1;  // as SearchHit::ocr_confidence
 };
 
 // A tabular document's rows (CSV, JSON records), as ingested: every row as

@@ -81,6 +81,9 @@ struct SearchHit {
   int64_t char_start = 0;    // code-point offsets into the document's text
   int64_t char_end = 0;
   std::string text;
+  // Text read by OCR from a scanned page or an image: Tesseract's mean word
+  // confidence, 0..1; -1 = the document's own text.
+  float ocr_confidence = -1;
   int lexical_rank = 0;  // rank in the BM25 list, 0 = absent
   int dense_rank = 0;    // rank in the dense list, 0 = absent
   double lexical_score = 0;  // BM25 score, 0 = absent

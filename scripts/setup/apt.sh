@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, the tests and the set-up need
 # (clang-16 with its libFuzzer runtime for the fuzz targets, qpdf to make
-# the encrypted PDF of the hostile-input matrix).
+# the encrypted PDF of the hostile-input matrix, Tesseract with its English,
+# simplified Chinese and orientation data for OCR).
 # Skips apt entirely when everything is already there (dpkg query only).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -10,6 +11,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config python3-venv
   libsqlite3-dev libicu-dev libstemmer-dev libmagic-dev libxxhash-dev
   libpoppler-cpp-dev libzip-dev libpugixml-dev libgumbo-dev libmd4c-dev libcsv-dev
+  libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-osd
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcpp-httplib-dev
   libgtest-dev libhnswlib-dev libfaiss-dev
   fonts-droid-fallback fonts-dejavu-core

@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""Builds the example knowledge base's PDF and DOCX from the project's own
-text in examples/sources/ (fpdf2 and python-docx, pinned in requirements.txt).
+"""Builds the example knowledge base's PDF and DOCX, and the documents of
+examples/documents/ (a slide deck, a workbook, a PDF with scanned pages and
+a scanned image), from the project's own text in examples/sources/ (fpdf2,
+python-docx, python-pptx, openpyxl and Pillow, pinned in requirements.txt).
 
-Usage: make_examples.py SOURCES_DIR OUT_DIR LATIN_FONT.ttf CJK_FONT.ttf
+Usage: make_examples.py SOURCES_DIR OUT_DIR DOCS_OUT_DIR LATIN_FONT.ttf CJK_FONT.ttf
 """
+import datetime
+import io
 import json
 import sys
 from pathlib import Path
 
 from docx import Document
 from fpdf import FPDF
+from openpyxl import Workbook
+from PIL import Image, ImageDraw, ImageFont
+from pptx import Presentation
+from pptx.util import Inches, Pt
 
 
 def make_pdf(src: Path, out: Path, latin: Path, cjk: Path) -> None:
@@ -64,12 +72,108 @@ def make_docx(src: Path, out: Path) -> None:
     tmp.replace(out)
 
 
+def replace_atomically(out: Path, data: bytes) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(out)
+
+
+def make_pptx(spec: dict, out: Path) -> None:
+    """Title-and-content slides (a table on one), each with speaker notes."""
+    deck = Presentation()
+    deck.core_properties.title = spec["title"]
+    for slide_spec in spec["slides"]:
+        slide = deck.slides.add_slide(deck.slide_layouts[5 if "table" in slide_spec else 1])
+        slide.shapes.title.text = slide_spec["title"]
+        if "body" in slide_spec:
+            frame = slide.placeholders[1].text_frame
+            frame.text = slide_spec["body"][0]
+            for line in slide_spec["body"][1:]:
+                frame.add_paragraph().text = line
+        if "table" in slide_spec:
+            rows = slide_spec["table"]
+            shape = slide.shapes.add_table(len(rows), len(rows[0]), Inches(1), Inches(2), Inches(6), Inches(2))
+            for r, row in enumerate(rows):
+                for c, cell in enumerate(row):
+                    shape.table.cell(r, c).text = cell
+        slide.notes_slide.notes_text_frame.text = slide_spec["notes"]
+    buf = io.BytesIO()
+    deck.save(buf)
+    replace_atomically(out, buf.getvalue())
+
+
+def make_xlsx(spec: dict, out: Path) -> None:
+    """Sheets with a header row (one under a title row), numbers and dates as
+    typed cells."""
+    book = Workbook()
+    book.remove(book.active)
+    book.properties.title = spec["title"]
+    for sheet_spec in spec["sheets"]:
+        sheet = book.create_sheet(sheet_spec["name"])
+        if "title" in sheet_spec:
+            sheet.append([sheet_spec["title"]])
+        for row in sheet_spec["rows"]:
+            cells = []
+            for v in row:
+                if isinstance(v, str) and len(v) == 10 and v[4] == "-" and v[7] == "-":
+                    v = datetime.date.fromisoformat(v)
+                cells.append(v)
+            sheet.append(cells)
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, datetime.datetime):
+                    cell.number_format = "yyyy-mm-dd"
+    buf = io.BytesIO()
+    book.save(buf)
+    replace_atomically(out, buf.getvalue())
+
+
+def render_lines(lines: list, font_path: Path, rotate: int) -> Image.Image:
+    """Black text on a white A4 page at 200 dpi, as a scanner gives it,
+    turned by `rotate` degrees clockwise."""
+    page = Image.new("L", (1654, 2339), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(str(font_path), 44)
+    y = 200
+    for line in lines:
+        draw.text((160, y), line, font=font, fill=0)
+        y += 90
+    return page.rotate(-rotate, expand=True) if rotate else page
+
+
+def make_scans(spec: dict, docs_dir: Path, latin: Path, cjk: Path) -> None:
+    """A PDF whose first page has a text layer and whose other pages are
+    images only (one upside down), and a PNG turned a quarter."""
+    pdf = FPDF(format="A4")
+    pdf.set_title(spec["title"])
+    pdf.add_font("latin", fname=str(latin))
+    pdf.add_page()
+    pdf.set_font("latin", size=16)
+    pdf.multi_cell(0, 9, spec["text_page"][0])
+    pdf.ln(4)
+    pdf.set_font("latin", size=11)
+    pdf.multi_cell(0, 6.5, spec["text_page"][1])
+    for scanned in spec["scanned_pages"]:
+        image = render_lines(scanned["lines"], cjk if scanned["lang"] == "zh" else latin, scanned["rotate"])
+        pdf.add_page()
+        pdf.image(image, x=0, y=0, w=210, h=297)
+    replace_atomically(docs_dir / "branch-notice.pdf", bytes(pdf.output()))
+    image = render_lines(spec["image"]["lines"], latin, spec["image"]["rotate"])
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", dpi=(200, 200))
+    replace_atomically(docs_dir / "rate-card.png", buf.getvalue())
+
+
 def main() -> None:
-    sources, out_dir = Path(sys.argv[1]), Path(sys.argv[2])
-    latin, cjk = Path(sys.argv[3]), Path(sys.argv[4])
+    sources, out_dir, docs_dir = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    latin, cjk = Path(sys.argv[4]), Path(sys.argv[5])
     out_dir.mkdir(parents=True, exist_ok=True)
+    docs_dir.mkdir(parents=True, exist_ok=True)
     make_pdf(sources / "policy.json", out_dir / "credit-card-policy.pdf", latin, cjk)
     make_docx(sources / "product-sheet.json", out_dir / "platinum-card.docx")
+    documents = json.loads((sources / "documents.json").read_text(encoding="utf-8"))
+    make_pptx(documents["deck"], docs_dir / "deposit-briefing.pptx")
+    make_xlsx(documents["workbook"], docs_dir / "fee-schedule.xlsx")
+    make_scans(documents["scan"], docs_dir, latin, cjk)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,20 @@
 #include "api/json_forms.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/text.h"
 
 namespace ragd::api {
 
 using nlohmann::json;
+
+// "ocr": whether the text was read by OCR; "ocr_confidence": Tesseract's
+// mean word confidence (0..1), null for a document's own text.
+static void AddOcr(json* j, float confidence) {
+  (*j)["ocr"] = confidence >= 0;
+  (*j)["ocr_confidence"] = confidence >= 0 ? json(std::round(static_cast<double>(confidence) * 1000) / 1000) : json(nullptr);
+}
 
 json HitJson(const SearchHit& h) {
   json j{{"rank", h.rank},
@@ -29,6 +37,7 @@ json HitJson(const SearchHit& h) {
               {"context", h.context},
               {"text", h.text}};
   j["rerank_score"] = h.rerank_score ? json(*h.rerank_score) : json(nullptr);
+  AddOcr(&j, h.ocr_confidence);
   return j;
 }
 
@@ -56,10 +65,13 @@ json DocumentJson(const DocumentInfo& d) {
 
 json DocumentDetailJson(const DocumentDetail& d) {
   json chunks = json::array();
-  for (const auto& c : d.chunks)
-    chunks.push_back({{"chunk_id", c.chunk_id}, {"chunk_index", c.chunk_index}, {"page", c.page},
-                      {"heading_path", c.heading_path}, {"row", c.row}, {"char_start", c.char_start},
-                      {"char_end", c.char_end}, {"text", c.text}});
+  for (const auto& c : d.chunks) {
+    json chunk{{"chunk_id", c.chunk_id}, {"chunk_index", c.chunk_index}, {"page", c.page},
+               {"heading_path", c.heading_path}, {"row", c.row}, {"char_start", c.char_start},
+               {"char_end", c.char_end}, {"text", c.text}};
+    AddOcr(&chunk, c.ocr_confidence);
+    chunks.push_back(std::move(chunk));
+  }
   json out = DocumentJson(d.info);
   out["chunks"] = chunks;
   return out;

@@ -29,6 +29,7 @@ const std::map<std::string, std::set<std::string>>& KnownKeys() {
       {"rerank", {"backend", "model", "base_url", "api_key", "threads", "timeout_seconds", "max_retries", "candidates"}},
       {"ask", {"mode", "k", "min_score", "context_budget", "strategy", "prompts_dir", "neighbors", "check_sources"}},
       {"memory", {"kind", "window"}},
+      {"ingest", {"ocr", "ocr_lang", "ocr_dpi", "tessdata"}},
       {"trace", {"enabled", "file"}},
   };
   return keys;
@@ -165,6 +166,10 @@ Result<Settings> LoadSettings(const std::string& config_path) {
     Take(t, "memory", "kind", &memory);
     if (!memory.empty()) { RAGD_ASSIGN_OR_RETURN(s.memory, ParseMemoryKind(memory)); }
     Take(t, "memory", "window", &s.window);
+    Take(t, "ingest", "ocr", &s.ocr.enabled);
+    Take(t, "ingest", "ocr_lang", &s.ocr.languages);
+    Take(t, "ingest", "ocr_dpi", &s.ocr.dpi);
+    Take(t, "ingest", "tessdata", &s.ocr.tessdata);
     Take(t, "trace", "enabled", &s.trace);
     Take(t, "trace", "file", &s.trace_file);
   }

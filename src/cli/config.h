@@ -36,6 +36,7 @@ struct Settings {
   std::string prompts_dir;   // [ask] prompts_dir
   MemoryKind memory = MemoryKind::kWindow;  // [memory] kind
   int window = 4;                           // [memory] window
+  OcrOptions ocr;             // [ingest] ocr, ocr_lang, ocr_dpi, tessdata
   bool trace = true;          // [trace] enabled
   std::string trace_file;     // [trace] file; empty = <kb dir>/traces.jsonl
   std::string config_path;    // the file read, empty = none

@@ -106,6 +106,13 @@ int main(int argc, char** argv) {
                      "none: every other field)");
   std::vector<std::string> meta;
   ingest->add_option("--meta", meta, "KEY=VALUE attached to every ingested document, for --filter (repeatable)");
+  bool no_ocr = false;
+  std::optional<std::string> ocr_lang;
+  std::optional<int> ocr_dpi;
+  ingest->add_flag("--no-ocr", no_ocr, "do not OCR scanned pages and images (images then fail, image-only pages are skipped)");
+  ingest->add_option("--ocr-lang", ocr_lang,
+                     "Tesseract languages for OCR: auto (by each page's script), eng, chi_sim, eng+chi_sim (default auto)");
+  ingest->add_option("--ocr-dpi", ocr_dpi, "resolution scanned PDF pages are rendered at for OCR (default 300)");
   std::string commit_log;
   ingest->add_option("--commit-log", commit_log,
                      "append one JSON line per committed batch (its document ids) to this file, for audits and resumable scripts");
@@ -231,6 +238,15 @@ int main(int argc, char** argv) {
     o.max_file_bytes = max_file_mb << 20;
     o.batch_files = batch_files;
     o.metadata = metadata.value();
+    auto settings = cli::LoadSettings(g.config);
+    if (!settings.ok()) return Fail(settings.status());
+    o.ocr = settings->ocr;
+    if (no_ocr) o.ocr.enabled = false;
+    if (ocr_lang) o.ocr.languages = *ocr_lang;
+    if (ocr_dpi) {
+      if (*ocr_dpi < 70 || *ocr_dpi > 600) return Fail(Status::InvalidArgument("--ocr-dpi must be between 70 and 600"));
+      o.ocr.dpi = *ocr_dpi;
+    }
     std::FILE* log = nullptr;
     if (!commit_log.empty()) {
       log = std::fopen(commit_log.c_str(), "a");

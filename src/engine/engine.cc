@@ -339,7 +339,7 @@ Result<DocumentDetail> Engine::GetDocument(const std::string& kb_name, const std
   RAGD_ASSIGN_OR_RETURN(std::vector<store::ChunkRecord> chunks, kb->ListChunks(doc_id));
   for (auto& c : chunks)
     out.chunks.push_back({c.id, c.chunk_index, c.page, std::move(c.heading_path), c.row, c.char_start, c.char_end,
-                          std::move(c.text)});
+                          std::move(c.text), c.ocr_confidence});
   return out;
 }
 

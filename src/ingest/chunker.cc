@@ -8,7 +8,8 @@ std::vector<store::ChunkWrite> ChunkDocument(const LoadedDocument& doc, const Re
   std::vector<store::ChunkWrite> out;
   int64_t segment_start = 0;  // code points before this segment in the document text
   for (const Segment& seg : doc.segments) {
-    std::vector<Span> spans = splitter.Split(seg.text);
+    const bool table = !seg.table_header.empty();
+    std::vector<Span> spans = table ? splitter.SplitRows(seg.text, seg.table_header.size()) : splitter.Split(seg.text);
     size_t cursor = 0;        // byte position up to which code points are counted
     int64_t cursor_cp = 0;
     for (const Span& s : spans) {
@@ -22,12 +23,16 @@ std::vector<store::ChunkWrite> ChunkDocument(const LoadedDocument& doc, const Re
       }
       store::ChunkWrite c;
       c.text = seg.text.substr(s.begin, s.end - s.begin);
+      const int64_t span_length = text::CodePointCount(c.text);
+      // A table's later chunks repeat its header, which is not in their span.
+      if (table && s.begin != 0) c.text = seg.table_header + "\n" + c.text;
       c.chunk_index = static_cast<int>(out.size());
       c.page = seg.page;
       c.heading_path = seg.heading_path;
       c.row = seg.row;
+      c.ocr_confidence = seg.ocr_confidence;
       c.char_start = segment_start + cursor_cp;
-      c.char_end = c.char_start + text::CodePointCount(c.text);
+      c.char_end = c.char_start + span_length;
       out.push_back(std::move(c));
     }
     segment_start += text::CodePointCount(seg.text) + 2;  // "\n\n" between segments

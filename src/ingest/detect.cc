@@ -15,6 +15,9 @@ const char* DocTypeName(DocType t) {
     case DocType::kHtml: return "html";
     case DocType::kPdf: return "pdf";
     case DocType::kDocx: return "docx";
+    case DocType::kPptx: return "pptx";
+    case DocType::kXlsx: return "xlsx";
+    case DocType::kImage: return "image";
     case DocType::kCsv: return "csv";
     case DocType::kJson: return "json";
     case DocType::kJsonl: return "jsonl";
@@ -61,6 +64,12 @@ Result<DocType> TypeDetector::Detect(std::string_view bytes, const std::string& 
   // A .docx that is not recognised as one still goes to the DOCX loader,
   // which says precisely what is wrong with it.
   if (ext == ".docx") return DocType::kDocx;
+  if (mime == "application/vnd.openxmlformats-officedocument.presentationml.presentation" || ext == ".pptx")
+    return DocType::kPptx;
+  if (mime == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" ||
+      mime == "application/vnd.ms-excel.sheet.macroEnabled.12" || ext == ".xlsx" || ext == ".xlsm")
+    return DocType::kXlsx;
+  if (mime == "image/png" || mime == "image/jpeg" || mime == "image/tiff") return DocType::kImage;
   if (ext == ".pdf") return DocType::kPdf;
   if (mime == "text/html" || mime == "application/xhtml+xml") {
     if (ext == ".md" || ext == ".markdown") return DocType::kMarkdown;
@@ -75,7 +84,7 @@ Result<DocType> TypeDetector::Detect(std::string_view bytes, const std::string& 
   }
   if (!text_like)
     return Status::InvalidArgument(path + " has binary content (" + mime + "), not a supported document type "
-                                   "(.txt .md .html .pdf .docx .csv .json .jsonl)");
+                                   "(.txt .md .html .pdf .docx .pptx .xlsx .xlsm .csv .json .jsonl .png .jpg .tif)");
   if (ext == ".md" || ext == ".markdown") return DocType::kMarkdown;
   if (ext == ".html" || ext == ".htm" || ext == ".xhtml") return DocType::kHtml;
   if (ext == ".csv" || ext == ".tsv") return DocType::kCsv;
@@ -85,13 +94,17 @@ Result<DocType> TypeDetector::Detect(std::string_view bytes, const std::string& 
   return DocType::kText;
 }
 
-Result<LoadedDocument> LoadDocument(std::string_view bytes, DocType type, const std::string& path) {
+Result<LoadedDocument> LoadDocument(std::string_view bytes, DocType type, const std::string& path,
+                                    const LoadOptions& options) {
   switch (type) {
     case DocType::kText: return LoadText(bytes, path);
     case DocType::kMarkdown: return LoadMarkdown(bytes, path);
     case DocType::kHtml: return LoadHtml(bytes, path);
-    case DocType::kPdf: return LoadPdf(bytes, path);
+    case DocType::kPdf: return LoadPdf(bytes, path, options);
     case DocType::kDocx: return LoadDocx(bytes, path);
+    case DocType::kPptx: return LoadPptx(bytes, path);
+    case DocType::kXlsx: return LoadXlsx(bytes, path);
+    case DocType::kImage: return LoadImage(bytes, path, options);
     case DocType::kCsv: return LoadCsv(bytes, path);
     case DocType::kJson: return LoadJson(bytes, path);
     case DocType::kJsonl: return LoadJsonl(bytes, path);

@@ -160,6 +160,12 @@ class Run {
     return Stage(std::move(w));
   }
 
+  // Progress within an item (OCR's pages), not counted as done.
+  void Note(const std::string& current) {
+    prog_.current = current;
+    if (progress_) progress_(prog_);
+  }
+
   // One item seen: counted and reported.
   void Step(const std::string& current) {
     ++report_.files_seen;
@@ -282,6 +288,15 @@ Result<RecursiveSplitter> MakeSplitter(const SplitOptions& split, Embedder& embe
 Status CheckIngestOptions(const IngestOptions& options) {
   if (options.paths.empty()) return Status::InvalidArgument("no files or directories to ingest");
   for (const auto& [key, value] : options.metadata) RAGD_RETURN_IF_ERROR(ValidateMetadata(key, value));
+  // Tesseract language names: letters, digits and '_', joined by '+'.
+  const std::string& langs = options.ocr.languages;
+  bool valid = !langs.empty() && langs.front() != '+' && langs.back() != '+' && langs.find("++") == std::string::npos &&
+               std::all_of(langs.begin(), langs.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+'; });
+  if (!valid)
+    return Status::InvalidArgument("OCR languages '" + langs + "' are not Tesseract language names joined by '+' "
+                                   "(e.g. eng, chi_sim, eng+chi_sim) or auto");
+  if (options.ocr.dpi < 70 || options.ocr.dpi > 600)
+    return Status::InvalidArgument("OCR resolution " + std::to_string(options.ocr.dpi) + " dpi is outside 70..600");
   return Status::OK();
 }
 
@@ -305,7 +320,12 @@ Result<IngestReport> IngestFiles(const IngestTarget& target, const IngestOptions
         RAGD_RETURN_IF_ERROR(run.Document(f.path, DocumentHash(bytes.value(), options.metadata), [&]() -> Result<Loaded> {
           RAGD_ASSIGN_OR_RETURN(DocType type, detector.Detect(bytes.value(), f.path));
           Loaded l;
-          RAGD_ASSIGN_OR_RETURN(l.doc, LoadDocument(bytes.value(), type, f.path));
+          LoadOptions load;
+          load.ocr = options.ocr;
+          load.on_ocr_page = [&](int page, int pages) {
+            run.Note(f.path + " (OCR " + std::to_string(page) + "/" + std::to_string(pages) + ")");
+          };
+          RAGD_ASSIGN_OR_RETURN(l.doc, LoadDocument(bytes.value(), type, f.path, load));
           l.record.source = f.path;
           l.record.mime = l.doc.mime;
           l.record.title = l.doc.title;

@@ -3,6 +3,7 @@
 #include <gumbo.h>
 #include <md4c.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/status_macros.h"
@@ -56,6 +57,13 @@ class SectionBuilder {
     current_.clear();
     has_body_ = false;
   }
+  // A table is a segment of its own (Markdown), so its rows stay whole.
+  void Table(const std::vector<std::vector<std::string>>& rows) {
+    Segment table = MarkdownTable(rows, Path());
+    if (table.text.empty()) return;
+    Flush();
+    segments_.push_back(std::move(table));
+  }
   std::string Path() const { return JoinHeadingPath(stack_); }
   std::vector<Segment> Take() {
     Flush();
@@ -75,6 +83,8 @@ struct MdState {
   int heading_level = 0;  // >0 while inside a heading
   std::string heading_text;
   std::string title;
+  int table_depth = 0;  // >0 inside a table: text goes to its cells
+  std::vector<std::vector<std::string>> table;
 };
 
 int MdEnterBlock(MD_BLOCKTYPE type, void* detail, void* user) {
@@ -82,6 +92,12 @@ int MdEnterBlock(MD_BLOCKTYPE type, void* detail, void* user) {
   if (type == MD_BLOCK_H) {
     st->heading_level = static_cast<MD_BLOCK_H_DETAIL*>(detail)->level;
     st->heading_text.clear();
+  } else if (type == MD_BLOCK_TABLE) {
+    if (st->table_depth++ == 0) st->table.clear();
+  } else if (st->table_depth > 0 && type == MD_BLOCK_TR) {
+    st->table.emplace_back();
+  } else if (st->table_depth > 0 && (type == MD_BLOCK_TH || type == MD_BLOCK_TD) && !st->table.empty()) {
+    st->table.back().emplace_back();
   }
   return 0;
 }
@@ -94,14 +110,14 @@ int MdLeaveBlock(MD_BLOCKTYPE type, void* detail, void* user) {
       st->sections.Heading(st->heading_level, st->heading_text);
       st->heading_level = 0;
       break;
-    case MD_BLOCK_P: case MD_BLOCK_CODE: case MD_BLOCK_QUOTE: case MD_BLOCK_TABLE: case MD_BLOCK_HR:
-      st->sections.Append("\n\n");
+    case MD_BLOCK_TABLE:
+      if (--st->table_depth == 0) st->sections.Table(st->table);
       break;
-    case MD_BLOCK_LI: case MD_BLOCK_TR:
-      st->sections.Append("\n");
+    case MD_BLOCK_P: case MD_BLOCK_CODE: case MD_BLOCK_QUOTE: case MD_BLOCK_HR:
+      if (st->table_depth == 0) st->sections.Append("\n\n");
       break;
-    case MD_BLOCK_TH: case MD_BLOCK_TD:
-      st->sections.Append(" | ");
+    case MD_BLOCK_LI:
+      if (st->table_depth == 0) st->sections.Append("\n");
       break;
     default:
       break;
@@ -117,6 +133,8 @@ int MdText(MD_TEXTTYPE type, const MD_CHAR* text, MD_SIZE size, void* user) {
   if (type == MD_TEXT_NULLCHAR) return 0;
   if (st->heading_level > 0) {
     st->heading_text.append(s);
+  } else if (st->table_depth > 0) {
+    if (!st->table.empty() && !st->table.back().empty()) st->table.back().back().append(s);
   } else {
     st->sections.Append(s);
   }
@@ -183,6 +201,56 @@ void CollectText(const GumboNode* node, std::string* out) {
   for (unsigned i = 0; i < kids.length; ++i) CollectText(static_cast<const GumboNode*>(kids.data[i]), out);
 }
 
+// The tr elements of a table (directly or in thead, tbody, tfoot), not
+// those of tables nested in its cells.
+void CollectRows(const GumboNode* node, std::vector<const GumboNode*>* rows) {
+  const GumboVector& kids = node->v.element.children;
+  for (unsigned i = 0; i < kids.length; ++i) {
+    const auto* kid = static_cast<const GumboNode*>(kids.data[i]);
+    if (kid->type != GUMBO_NODE_ELEMENT) continue;
+    GumboTag t = kid->v.element.tag;
+    if (t == GUMBO_TAG_TR) rows->push_back(kid);
+    else if (t == GUMBO_TAG_THEAD || t == GUMBO_TAG_TBODY || t == GUMBO_TAG_TFOOT) CollectRows(kid, rows);
+  }
+}
+
+int SpanAttribute(const GumboNode* cell, const char* name) {
+  const GumboAttribute* a = gumbo_get_attribute(&cell->v.element.attributes, name);
+  return a ? std::clamp(std::atoi(a->value), 1, 64) : 1;
+}
+
+// A table's cells on a grid: a cell spanning columns or rows fills each
+// place it covers (as docling's conversions show them).
+std::vector<std::vector<std::string>> TableRows(const GumboNode* table) {
+  std::vector<const GumboNode*> trs;
+  CollectRows(table, &trs);
+  std::vector<std::vector<std::string>> rows(trs.size());
+  std::vector<std::vector<bool>> taken(trs.size());
+  for (size_t r = 0; r < trs.size() && r < 10000; ++r) {
+    size_t col = 0;
+    const GumboVector& kids = trs[r]->v.element.children;
+    for (unsigned i = 0; i < kids.length; ++i) {
+      const auto* cell = static_cast<const GumboNode*>(kids.data[i]);
+      if (cell->type != GUMBO_NODE_ELEMENT || (cell->v.element.tag != GUMBO_TAG_TD && cell->v.element.tag != GUMBO_TAG_TH))
+        continue;
+      std::string text;
+      CollectText(cell, &text);
+      while (col < taken[r].size() && taken[r][col]) ++col;
+      const int colspan = SpanAttribute(cell, "colspan"), rowspan = SpanAttribute(cell, "rowspan");
+      for (size_t rr = r; rr < std::min(trs.size(), r + rowspan); ++rr) {
+        for (size_t c = col; c < col + colspan; ++c) {
+          if (rows[rr].size() <= c) rows[rr].resize(c + 1), taken[rr].resize(c + 1);
+          rows[rr][c] = text;
+          taken[rr][c] = true;
+        }
+      }
+      col += colspan;
+    }
+  }
+  rows.erase(std::remove_if(rows.begin(), rows.end(), [](const auto& r) { return r.empty(); }), rows.end());
+  return rows;
+}
+
 struct HtmlWalker {
   SectionBuilder sections;
   std::string title;
@@ -209,11 +277,12 @@ struct HtmlWalker {
         h = text::NormalizeWhitespace(h);
         if (level == 1 && first_h1.empty()) first_h1 = h;
         sections.Heading(level, h);
+      } else if (tag == GUMBO_TAG_TABLE) {
+        sections.Table(TableRows(node));
       } else {
         bool block = IsBlockTag(tag);
         if (block) sections.Append("\n");
         WalkChildren(node);
-        if (tag == GUMBO_TAG_TD || tag == GUMBO_TAG_TH) sections.Append(" | ");
         if (block) sections.Append("\n");
       }
     }

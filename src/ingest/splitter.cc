@@ -127,6 +127,42 @@ std::vector<Span> RecursiveSplitter::Merge(std::string_view text, const std::vec
   return chunks;
 }
 
+std::vector<Span> RecursiveSplitter::SplitRows(std::string_view text, size_t header_end) const {
+  header_end = std::min(header_end, text.size());
+  const std::string header(text.substr(0, header_end));
+  // Whether rows [begin, end) fit in a chunk with the header before them.
+  auto fits = [&](size_t begin, size_t end) {
+    return options_.length(header + "\n" + std::string(text.substr(begin, end - begin))) <= options_.chunk_size;
+  };
+  std::vector<Span> out;
+  Span group;         // rows gathered; the first group starts at 0, with the header
+  bool open = false;
+  for (size_t pos = std::min(text.size(), header_end + 1); pos < text.size();) {
+    size_t eol = std::min(text.find('\n', pos), text.size());
+    Span row{pos, eol};
+    pos = eol + 1;
+    if (text::Trim(text.substr(row.begin, row.end - row.begin)).empty()) continue;
+    if (open) {
+      if (fits(group.begin == 0 ? header_end + 1 : group.begin, row.end)) {
+        group.end = row.end;
+        continue;
+      }
+      out.push_back(group);
+      open = false;
+    }
+    if (fits(row.begin, row.end)) {
+      group = out.empty() ? Span{0, row.end} : row;
+      open = true;
+      continue;
+    }
+    // One row longer than a chunk: cut like text; the pieces get the header.
+    for (Span p : Split(text.substr(row.begin, row.end - row.begin))) out.push_back({row.begin + p.begin, row.begin + p.end});
+  }
+  if (open) out.push_back(group);
+  if (out.empty() && header_end > 0) out.push_back({0, header_end});  // a header without rows
+  return out;
+}
+
 std::vector<Span> RecursiveSplitter::Split(std::string_view text) const {
   std::vector<std::pair<Span, size_t>> pieces;
   if (!text.empty()) SplitRecursive(text, {0, text.size()}, kParagraph, &pieces);

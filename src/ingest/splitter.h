@@ -32,6 +32,12 @@ class RecursiveSplitter {
   explicit RecursiveSplitter(SplitterOptions options);
   // Non-empty chunks, trimmed of surrounding whitespace, in order.
   std::vector<Span> Split(std::string_view text) const;
+  // A Markdown table: its header (and separator) line(s) end at byte
+  // header_end, one row per line after. Rows are packed whole into spans
+  // that fit chunk_size with the header put before them, never cut mid-row
+  // unless one row alone is too long (then it is split like text). The
+  // first span starts at 0 and holds the header; the others hold rows only.
+  std::vector<Span> SplitRows(std::string_view text, size_t header_end) const;
 
  private:
   void SplitRecursive(std::string_view text, Span span, int level, std::vector<std::pair<Span, size_t>>* out) const;

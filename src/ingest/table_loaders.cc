@@ -51,9 +51,11 @@ bool MatchesAny(std::string name, std::initializer_list<const char*> words) {
   return false;
 }
 
+}  // namespace
+
 // The header and rows as a table: unnamed or repeated columns get a name,
 // short rows are padded and long ones widen the table.
-store::TableData CsvTable(const std::vector<std::vector<std::string>>& rows) {
+store::TableData TableFromRows(const std::vector<std::vector<std::string>>& rows) {
   store::TableData t;
   size_t width = 0;
   for (const auto& r : rows) width = std::max(width, r.size());
@@ -72,7 +74,67 @@ store::TableData CsvTable(const std::vector<std::vector<std::string>>& rows) {
   return t;
 }
 
-}  // namespace
+std::vector<Segment> RowSegments(const std::vector<std::vector<std::string>>& rows, const std::vector<int>& numbers,
+                                 const std::string& heading_path) {
+  std::vector<Segment> out_segments;
+  if (rows.empty()) return out_segments;
+  const std::vector<std::string>& header = rows[0];
+  int q_col = -1, a_col = -1;
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (q_col < 0 && MatchesAny(header[i], {"question", "q", "query", "问题", "问", "标准问题", "提问", "常见问题"})) q_col = static_cast<int>(i);
+    if (a_col < 0 && MatchesAny(header[i], {"answer", "a", "response", "reply", "答案", "答", "回答", "解答", "标准答案"})) a_col = static_cast<int>(i);
+  }
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const auto& row = rows[r];
+    std::string out;
+    auto add = [&](size_t c) {
+      if (c >= row.size()) return;
+      std::string_view v = text::Trim(row[c]);
+      if (v.empty()) return;
+      std::string name = c < header.size() && !text::Trim(header[c]).empty() ? std::string(text::Trim(header[c]))
+                                                                                : "column " + std::to_string(c + 1);
+      if (!out.empty()) out += "\n";
+      out += name + ": " + std::string(v);
+    };
+    // An FAQ row reads question first, answer second, then the rest.
+    if (q_col >= 0) add(q_col);
+    if (a_col >= 0) add(a_col);
+    for (size_t c = 0; c < row.size(); ++c)
+      if (static_cast<int>(c) != q_col && static_cast<int>(c) != a_col) add(c);
+    if (out.empty()) continue;
+    Segment seg{std::move(out)};
+    seg.row = r - 1 < numbers.size() ? numbers[r - 1] : static_cast<int>(r);
+    seg.heading_path = heading_path;
+    seg.atomic = true;
+    out_segments.push_back(std::move(seg));
+  }
+  return out_segments;
+}
+
+Segment MarkdownTable(const std::vector<std::vector<std::string>>& rows, const std::string& heading_path) {
+  Segment seg;
+  seg.heading_path = heading_path;
+  size_t width = 0;
+  for (const auto& r : rows) width = std::max(width, r.size());
+  if (rows.empty() || width == 0) return seg;
+  auto line = [&](const std::vector<std::string>& r) {
+    std::string out = "|";
+    for (size_t c = 0; c < width; ++c) {
+      std::string cell = c < r.size() ? r[c] : "";
+      std::replace(cell.begin(), cell.end(), '\n', ' ');
+      cell = text::NormalizeWhitespace(cell);
+      text::ReplaceAll(cell, "|", "\\|");
+      out += " " + cell + " |";
+    }
+    return out;
+  };
+  std::string separator = "|";
+  for (size_t c = 0; c < width; ++c) separator += " --- |";
+  seg.table_header = line(rows[0]) + "\n" + separator;
+  seg.text = seg.table_header;
+  for (size_t r = 1; r < rows.size(); ++r) seg.text += "\n" + line(rows[r]);
+  return seg;
+}
 
 bool IsTabularMime(std::string_view mime) {
   return mime == "text/csv" || mime == "application/json" || mime == "application/x-ndjson";
@@ -107,37 +169,12 @@ Result<LoadedDocument> LoadCsv(std::string_view bytes, const std::string& path) 
                 st.rows.end());
   if (st.rows.size() < 2) return Status::InvalidArgument(path + " has no data rows (a header row and at least one row are needed)");
 
-  const std::vector<std::string>& header = st.rows[0];
-  int q_col = -1, a_col = -1;
-  for (size_t i = 0; i < header.size(); ++i) {
-    if (q_col < 0 && MatchesAny(header[i], {"question", "q", "query", "问题", "问", "标准问题", "提问", "常见问题"})) q_col = static_cast<int>(i);
-    if (a_col < 0 && MatchesAny(header[i], {"answer", "a", "response", "reply", "答案", "答", "回答", "解答", "标准答案"})) a_col = static_cast<int>(i);
-  }
   LoadedDocument doc;
   doc.mime = "text/csv";
-  doc.table = CsvTable(st.rows);
-  for (size_t r = 1; r < st.rows.size(); ++r) {
-    const auto& row = st.rows[r];
-    std::string out;
-    auto add = [&](size_t c) {
-      if (c >= row.size()) return;
-      std::string_view v = text::Trim(row[c]);
-      if (v.empty()) return;
-      std::string name = c < header.size() ? std::string(text::Trim(header[c])) : "column " + std::to_string(c + 1);
-      if (!out.empty()) out += "\n";
-      out += name + ": " + std::string(v);
-    };
-    // An FAQ row reads question first, answer second, then the rest.
-    if (q_col >= 0) add(q_col);
-    if (a_col >= 0) add(a_col);
-    for (size_t c = 0; c < row.size(); ++c)
-      if (static_cast<int>(c) != q_col && static_cast<int>(c) != a_col) add(c);
-    if (out.empty()) continue;
-    Segment seg{std::move(out)};
-    seg.row = static_cast<int>(r);
-    seg.atomic = true;
-    doc.segments.push_back(std::move(seg));
-  }
+  doc.table = TableFromRows(st.rows);
+  std::vector<int> numbers;
+  for (size_t r = 1; r < st.rows.size(); ++r) numbers.push_back(static_cast<int>(r));
+  doc.segments = RowSegments(st.rows, numbers, "");
   if (doc.segments.empty()) return Status::InvalidArgument(path + " has no non-empty data rows");
   return doc;
 }

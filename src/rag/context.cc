@@ -1,6 +1,7 @@
 // Prompt assembly: numbered sources within a token budget, few-shot
 // examples, history, condensing; and reading [n] citations back.
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -240,6 +241,8 @@ std::string SourceLabel(const SearchHit& hit) {
   if (hit.page > 0) name += " p." + std::to_string(hit.page);
   if (hit.row > 0) name += " row " + std::to_string(hit.row);
   if (!hit.heading_path.empty()) name += " > " + hit.heading_path;
+  // Text read by OCR may hold misread characters: a citation says so.
+  if (hit.ocr_confidence >= 0) name += " (OCR " + std::to_string(std::lround(hit.ocr_confidence * 100)) + "%)";
   return name;
 }
 

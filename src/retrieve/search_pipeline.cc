@@ -207,6 +207,7 @@ SearchHit ToHit(const FusedHit& f, store::ChunkRecord&& c, int rank) {
   h.char_start = c.char_start;
   h.char_end = c.char_end;
   h.text = std::move(c.text);
+  h.ocr_confidence = c.ocr_confidence;
   return h;
 }
 

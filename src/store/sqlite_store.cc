@@ -244,6 +244,21 @@ class SqliteStore final : public KbStore {
     sqlite3_close_v2(db_);
   }
 
+  // Columns added after schema version 1 was frozen, the way the tables of
+  // kMetadataSchema are: NULL in older rows, ignored by older readers. Two
+  // processes opening at once may race to add it; the loser finds it there.
+  Status AddColumnIfMissing(const char* table, const char* column, const char* type) {
+    auto has = [&]() -> bool {
+      Stmt q(db_, (std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name = ?").c_str());
+      if (!q.ok()) return false;
+      q.Bind(1, std::string_view(column));
+      return q.Step() == SQLITE_ROW;
+    };
+    if (has()) return Status::OK();
+    Status st = Exec(db_, (std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + type).c_str());
+    return st.ok() || has() ? Status::OK() : st;
+  }
+
   Status Init(const StoreOptions& options, bool fresh) {
     sqlite3_busy_timeout(db_, 10000);
     RAGD_RETURN_IF_ERROR(RegisterFtsTokenizer(db_));
@@ -270,6 +285,7 @@ class SqliteStore final : public KbStore {
     auto version = GetMeta("schema_version");
     if (!version.ok()) return version.status();
     RAGD_RETURN_IF_ERROR(Exec(db_, kMetadataSchema).WithContext(DbPath()));
+    RAGD_RETURN_IF_ERROR(AddColumnIfMissing("chunks", "ocr_confidence", "REAL").WithContext(DbPath()));
     int v = std::atoi(version->c_str());
     if (v > kSchemaVersion)
       return Status::Corruption(DbPath() + " has schema version " + *version + ", newer than this ragd (" +
@@ -498,7 +514,7 @@ class SqliteStore final : public KbStore {
       Stmt ins_doc(db_, "INSERT INTO documents(doc_id, source, mime, title, content_hash, size_bytes, mtime, "
                         "chunk_count, ingested_at) VALUES (?,?,?,?,?,?,?,?,?)");
       Stmt ins_chunk(db_, "INSERT INTO chunks(doc_id, chunk_index, text, page, heading_path, char_start, char_end, "
-                          "row, embedding) VALUES (?,?,?,?,?,?,?,?,?)");
+                          "row, embedding, ocr_confidence) VALUES (?,?,?,?,?,?,?,?,?,?)");
       if (!ids.ok() || !del_chunks.ok() || !del_doc.ok() || !del_meta.ok() || !ins_meta.ok() || !ins_doc.ok() ||
           !ins_chunk.ok() || !del_table.ok() || !ins_table.ok() || !del_summary.ok())
         return SqlError(db_, "prepare commit");
@@ -551,6 +567,7 @@ class SqliteStore final : public KbStore {
           ins_chunk.Bind(1, d.doc_id).Bind(2, c.chunk_index).Bind(3, c.text).Bind(4, c.page).Bind(5, c.heading_path);
           ins_chunk.Bind(6, c.char_start).Bind(7, c.char_end).Bind(8, c.row);
           ins_chunk.BindBlob(9, vec, sizeof(float) * dim_);
+          if (c.ocr_confidence >= 0) ins_chunk.Bind(10, static_cast<double>(c.ocr_confidence));  // else NULL
           if (ins_chunk.Step() != SQLITE_DONE) return SqlError(db_, "insert chunk of " + d.doc_id);
           added.emplace_back(sqlite3_last_insert_rowid(db_), vec);
         }
@@ -643,7 +660,8 @@ class SqliteStore final : public KbStore {
   Result<std::vector<ChunkRecord>> GetChunks(std::span<const int64_t> ids) override {
     std::shared_lock lock(mu_);
     Stmt q(db_, "SELECT c.id, c.doc_id, d.source, d.title, c.chunk_index, c.page, c.heading_path, c.char_start, "
-                "c.char_end, c.row, c.text FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id = ?");
+                "c.char_end, c.row, c.text, c.ocr_confidence FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                "WHERE c.id = ?");
     if (!q.ok()) return SqlError(db_, "read chunks");
     std::vector<ChunkRecord> out;
     out.reserve(ids.size());
@@ -665,6 +683,7 @@ class SqliteStore final : public KbStore {
       c.char_end = q.Int(8);
       c.row = static_cast<int>(q.Int(9));
       c.text = q.Text(10);
+      if (!q.IsNull(11)) c.ocr_confidence = static_cast<float>(q.Double(11));
       out.push_back(std::move(c));
     }
     return out;

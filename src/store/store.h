@@ -29,6 +29,7 @@ struct ChunkWrite {
   int64_t char_start = 0;
   int64_t char_end = 0;
   int row = 0;
+  float ocr_confidence = -1;  // read by OCR with this confidence (0..1); -1 = not
 };
 
 // A document's rows as a table (CSV, JSON records), kept for read-only SQL
@@ -85,6 +86,7 @@ struct ChunkRecord {
   int64_t char_end = 0;
   int row = 0;
   std::string text;
+  float ocr_confidence = -1;
 };
 
 struct StoreStats {

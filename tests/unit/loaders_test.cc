@@ -126,15 +126,21 @@ TEST(Loaders, DocxHeadingsAndTables) {
   auto r = LoadDocx(docx, "card.docx");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->title, "Platinum Credit Card — Product Sheet / 白金信用卡产品说明");
-  bool found_fees = false;
+  bool found_fees = false, found_table = false;
   for (const auto& s : r->segments) {
-    if (s.heading_path.ends_with("Fees / 费用")) {
+    if (!s.heading_path.ends_with("Fees / 费用")) continue;
+    if (s.table_header.empty()) {
       found_fees = true;
       EXPECT_NE(s.text.find("1,200 yuan"), std::string::npos);
-      EXPECT_NE(s.text.find("Primary card annual fee / 主卡年费 | 1,200 yuan"), std::string::npos) << s.text;
+    } else {
+      // The table is a segment of its own, as Markdown.
+      found_table = true;
+      EXPECT_EQ(s.table_header, "| Item / 项目 | Fee / 费用 |\n| --- | --- |");
+      EXPECT_NE(s.text.find("\n| Primary card annual fee / 主卡年费 | 1,200 yuan |\n"), std::string::npos) << s.text;
     }
   }
   EXPECT_TRUE(found_fees);
+  EXPECT_TRUE(found_table);
 }
 
 TEST(Loaders, DocxThatIsNotAZip) {
