@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ragd/status.h"
 
@@ -18,6 +19,16 @@ enum class Backend { kLocal, kOpenAi, kOllama };
 const char* BackendName(Backend backend);  // "local" | "openai" | "ollama"
 // The inverse of BackendName; anything else is InvalidArgument naming the choices.
 Result<Backend> ParseBackend(const std::string& name);
+
+// A LoRA adapter for the local chat model, applied through llama.cpp's
+// adapter API: a GGUF made from a PEFT adapter by llama.cpp's
+// convert_lora_to_gguf.py, for this model's architecture and shapes.
+struct LoraAdapter {
+  std::string path;
+  float scale = 1.0f;  // 0 = no effect, 1 = as trained
+};
+// "adapter.gguf" or "adapter.gguf:0.5" (the scale after the last ':').
+Result<LoraAdapter> ParseLoraAdapter(const std::string& spec);
 
 // Where a model lives and how to reach it. Shared by chat, embeddings and
 // rerank; fields a backend does not use are ignored.
@@ -44,6 +55,8 @@ struct BackendOptions {
   // again. A cache: files that fail to load are ignored and rewritten.
   // Empty = within the process only.
   std::string prompt_cache_dir;
+  // local chat model: LoRA adapters applied together, each with its scale.
+  std::vector<LoraAdapter> lora;
 };
 
 

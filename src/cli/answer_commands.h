@@ -20,6 +20,7 @@ struct AnswerFlags {
   std::optional<int> max_tokens, retries, k, context_budget, ctx, neighbors;
   std::optional<int64_t> seed;
   std::vector<std::string> stop;
+  std::vector<std::string> lora;  // --lora FILE.gguf[:scale], repeatable
   std::string json_schema_file;
   bool no_retrieval = false;
   std::optional<bool> check_sources;

@@ -31,6 +31,16 @@ Result<std::unique_ptr<Run>> Prepare(const CommonFlags& c, const AnswerFlags& f,
   if (f.retries) s.chat.max_retries = *f.retries;
   if (f.ctx) s.chat.context_tokens = *f.ctx;
   if (c.threads > 0) s.chat.threads = c.threads;
+  if (!f.lora.empty()) {
+    s.chat.lora.clear();
+    for (const std::string& spec : f.lora) {
+      RAGD_ASSIGN_OR_RETURN(LoraAdapter a, ParseLoraAdapter(spec));
+      s.chat.lora.push_back(std::move(a));
+    }
+  }
+  // The knowledge base's own adapters ([lora] in ragd.toml) come on top.
+  if (auto it = s.kb_lora.find(f.kb); !f.kb.empty() && it != s.kb_lora.end())
+    s.chat.lora.insert(s.chat.lora.end(), it->second.begin(), it->second.end());
 
   AskOptions& a = run->ask = s.ask;
   a.kb = f.kb;
@@ -134,6 +144,8 @@ void AddModelFlags(CLI::App* cmd, AnswerFlags* f, bool serve) {
   cmd->add_option("--base-url", f->base_url, "remote server, e.g. http://127.0.0.1:8080/v1 (or OPENAI_BASE_URL)");
   cmd->add_option(serve ? "--backend-api-key" : "--api-key", f->api_key, "remote API key (or OPENAI_API_KEY, or .env)");
   cmd->add_option("--chat-template", f->chat_template, "local: template name when the GGUF has none (plain, gemma, chatml...)");
+  cmd->add_option("--lora", f->lora,
+                  "local: a LoRA adapter GGUF for the chat model, FILE.gguf[:scale] (repeatable; replaces [chat] lora)");
   cmd->add_option("--ctx", f->ctx, "local: context window in tokens (default min(trained, 4096))");
   cmd->add_option("--timeout", f->timeout, "remote: seconds to wait for the server (default 120)");
   cmd->add_option("--retries", f->retries, "remote: retries on 429/5xx/connection errors (default 3)");

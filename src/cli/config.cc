@@ -24,7 +24,7 @@ const std::map<std::string, std::set<std::string>>& KnownKeys() {
       {"chat",
        {"backend", "model", "base_url", "api_key", "threads", "context_tokens", "chat_template", "timeout_seconds",
         "connect_timeout_seconds", "max_retries", "retry_backoff_seconds", "temperature", "top_p", "max_tokens", "seed",
-        "stop"}},
+        "stop", "lora"}},
       {"embed", {"backend", "model", "base_url", "api_key", "threads", "timeout_seconds", "max_retries"}},
       {"rerank", {"backend", "model", "base_url", "api_key", "threads", "timeout_seconds", "max_retries", "candidates"}},
       {"ask", {"mode", "k", "min_score", "context_budget", "strategy", "prompts_dir", "neighbors", "check_sources"}},
@@ -39,9 +39,10 @@ Status Check(const toml::table& root, const std::string& path) {
   for (const auto& [k, v] : root) {
     std::string key(k.str());
     if (v.is_table()) {
+      if (key == "lora") continue;  // knowledge-base names as keys
       auto it = KnownKeys().find(key);
       if (it == KnownKeys().end() || key.empty())
-        return Status::InvalidArgument(path + ": unknown table [" + key + "] (known: chat, embed, rerank, ask, memory, trace)");
+        return Status::InvalidArgument(path + ": unknown table [" + key + "] (known: chat, embed, rerank, ask, memory, ingest, lora, trace)");
       for (const auto& [k2, v2] : *v.as_table())
         if (!it->second.count(std::string(k2.str())))
           return Status::InvalidArgument(path + ": unknown key '" + std::string(k2.str()) + "' in [" + key + "]");
@@ -166,6 +167,26 @@ Result<Settings> LoadSettings(const std::string& config_path) {
     Take(t, "memory", "kind", &memory);
     if (!memory.empty()) { RAGD_ASSIGN_OR_RETURN(s.memory, ParseMemoryKind(memory)); }
     Take(t, "memory", "window", &s.window);
+    // LoRA adapters: strings "file.gguf[:scale]", relative to the file's folder.
+    auto adapters = [&](const toml::node_view<const toml::node>& list, const std::string& where,
+                        std::vector<LoraAdapter>* out) -> Status {
+      if (!list) return Status::OK();
+      const toml::array* arr = list.as_array();
+      if (!arr) return Status::InvalidArgument(path + ": " + where + " must be a list of \"file.gguf[:scale]\" strings");
+      for (const auto& x : *arr) {
+        auto spec = x.value<std::string>();
+        if (!spec) return Status::InvalidArgument(path + ": " + where + " must be a list of \"file.gguf[:scale]\" strings");
+        RAGD_ASSIGN_OR_RETURN(LoraAdapter a, ParseLoraAdapter(*spec));
+        if (!a.path.starts_with('/')) a.path = (fs::path(path).parent_path() / a.path).lexically_normal().string();
+        out->push_back(std::move(a));
+      }
+      return Status::OK();
+    };
+    const toml::table& ct = t;
+    RAGD_RETURN_IF_ERROR(adapters(ct["chat"]["lora"], "[chat] lora", &s.chat.lora));
+    if (const toml::table* kbs = ct["lora"].as_table())
+      for (const auto& [kb, list] : *kbs)
+        RAGD_RETURN_IF_ERROR(adapters(ct["lora"][kb.str()], "[lora] " + std::string(kb.str()), &s.kb_lora[std::string(kb.str())]));
     Take(t, "ingest", "ocr", &s.ocr.enabled);
     Take(t, "ingest", "ocr_lang", &s.ocr.languages);
     Take(t, "ingest", "ocr_dpi", &s.ocr.dpi);

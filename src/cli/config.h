@@ -37,6 +37,10 @@ struct Settings {
   MemoryKind memory = MemoryKind::kWindow;  // [memory] kind
   int window = 4;                           // [memory] window
   OcrOptions ocr;             // [ingest] ocr, ocr_lang, ocr_dpi, tessdata
+  // [lora] <knowledge base> = ["adapter.gguf:scale", ...]: adapters the
+  // local chat model takes when answering from that knowledge base (after
+  // [chat] lora, which applies to all).
+  std::map<std::string, std::vector<LoraAdapter>> kb_lora;
   bool trace = true;          // [trace] enabled
   std::string trace_file;     // [trace] file; empty = <kb dir>/traces.jsonl
   std::string config_path;    // the file read, empty = none

@@ -16,6 +16,7 @@
 #include "api/json_forms.h"
 #include "api/search_request.h"
 #include "cli/agent_commands.h"
+#include "cli/dataset_commands.h"
 #include "cli/recommend_commands.h"
 #include "cli/summarize_commands.h"
 #include "cli/answer_commands.h"
@@ -198,6 +199,7 @@ int main(int argc, char** argv) {
   cli::AgentCommands agent_commands(&app, &g);
   cli::SummarizeCommands summarize_commands(&app, &g);
   cli::RecommendCommands recommend_commands(&app, &g);
+  cli::DatasetCommands dataset_commands(&app, &g);
 
   try {
     app.parse(argc, argv);
@@ -210,6 +212,7 @@ int main(int argc, char** argv) {
   if (auto rc = agent_commands.Run()) return *rc;
   if (auto rc = summarize_commands.Run()) return *rc;
   if (auto rc = recommend_commands.Run()) return *rc;
+  if (auto rc = dataset_commands.Run()) return *rc;
 
   if (*ingest) {
     auto unit = ParseUnit(chunk_unit);

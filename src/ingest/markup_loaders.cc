@@ -42,6 +42,7 @@ class SectionBuilder {
     level = std::max(1, std::min(level, 9));
     stack_.resize(level - 1);
     stack_.push_back(std::string(text::Trim(title)));
+    headings_ += stack_.back() + "\n";
     current_ = stack_.back() + "\n\n";
     has_body_ = false;
   }
@@ -67,12 +68,16 @@ class SectionBuilder {
   std::string Path() const { return JoinHeadingPath(stack_); }
   std::vector<Segment> Take() {
     Flush();
+    // A page of headings only (an outline, a navigation bar) is its headings.
+    if (segments_.empty() && !text::NormalizeWhitespace(headings_).empty())
+      segments_.push_back(Segment{text::NormalizeWhitespace(headings_)});
     return std::move(segments_);
   }
   const std::vector<std::string>& stack() const { return stack_; }
 
  private:
   std::vector<std::string> stack_;
+  std::string headings_;  // every heading seen, one per line
   std::string current_;
   bool has_body_ = false;
   std::vector<Segment> segments_;

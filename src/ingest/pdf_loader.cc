@@ -1,14 +1,17 @@
-// The PDF loader (poppler-cpp): each page's text layer, and pages with no
-// usable text layer rendered and read by OCR (ocr.cc).
+// The PDF loader (poppler-cpp): each page's text layer, its tables found
+// from where the words sit (as Markdown segments), and pages with no usable
+// text layer rendered and read by OCR (ocr.cc).
 #include <poppler-document.h>
 #include <poppler-global.h>
 #include <poppler-image.h>
 #include <poppler-page-renderer.h>
 #include <poppler-page.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "core/status_macros.h"
 #include "core/text.h"
@@ -41,6 +44,142 @@ Result<OcrText> OcrPdfPage(poppler::page& page, const OcrOptions& options, const
   GrayImage gray{reinterpret_cast<const uint8_t*>(image.const_data()), image.width(), image.height(),
                  image.bytes_per_row(), static_cast<int>(dpi)};
   return OcrPage(gray, options, what);
+}
+
+// Tables in a page's text layer, found from where its words sit: lines of
+// words, cut into cells at gaps wider than the line is tall; three or more
+// lines in a row with two or more cells whose edges line up make a table.
+// Prose in two columns also lines up, so cells must be short (a table's
+// cells are words and figures, not sentences).
+struct PdfWord {
+  std::string text;
+  double x0, y0, x1, y1;
+};
+struct PdfCell {
+  std::string text;
+  double x0, x1;
+};
+struct PdfLine {
+  double y0, y1;
+  std::vector<PdfWord> words;
+  std::vector<PdfCell> cells;
+  double height() const { return y1 - y0; }
+};
+
+std::vector<PdfLine> PageLines(poppler::page& page) {
+  std::vector<PdfWord> words;
+  for (const poppler::text_box& box : page.text_list()) {
+    if (box.rotation() != 0) continue;  // turned text: not a table row
+    auto utf8 = box.text().to_utf8();
+    std::string t(utf8.begin(), utf8.end());
+    if (text::Trim(t).empty() || text::FindInvalidUtf8(t) != std::string::npos) continue;
+    poppler::rectf r = box.bbox();
+    words.push_back({std::move(t), r.left(), r.top(), r.right(), r.bottom()});
+  }
+  std::sort(words.begin(), words.end(), [](const PdfWord& a, const PdfWord& b) { return a.y0 + a.y1 < b.y0 + b.y1; });
+  std::vector<PdfLine> lines;
+  for (PdfWord& w : words) {
+    const double mid = (w.y0 + w.y1) / 2;
+    if (!lines.empty() && mid > lines.back().y0 && mid < lines.back().y1) {
+      lines.back().y0 = std::min(lines.back().y0, w.y0);
+      lines.back().y1 = std::max(lines.back().y1, w.y1);
+      lines.back().words.push_back(std::move(w));
+    } else {
+      lines.push_back({w.y0, w.y1, {std::move(w)}, {}});
+    }
+  }
+  for (PdfLine& line : lines) {
+    std::sort(line.words.begin(), line.words.end(), [](const PdfWord& a, const PdfWord& b) { return a.x0 < b.x0; });
+    const double gap = std::max(line.height(), 1.0);
+    for (const PdfWord& w : line.words) {
+      if (line.cells.empty() || w.x0 - line.cells.back().x1 > gap) {
+        line.cells.push_back({w.text, w.x0, w.x1});
+      } else {
+        line.cells.back().text += " " + w.text;
+        line.cells.back().x1 = std::max(line.cells.back().x1, w.x1);
+      }
+    }
+  }
+  return lines;
+}
+
+// The column a cell belongs to: one whose left edge, right edge or centre
+// lines up with it, or -1.
+int ColumnOf(const PdfCell& cell, const std::vector<PdfCell>& columns, double tolerance) {
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const PdfCell& col = columns[c];
+    if (std::abs(cell.x0 - col.x0) < tolerance || std::abs(cell.x1 - col.x1) < tolerance ||
+        std::abs((cell.x0 + cell.x1) - (col.x0 + col.x1)) / 2 < tolerance)
+      return static_cast<int>(c);
+  }
+  return -1;
+}
+
+struct PdfTable {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row_texts;  // each row's words joined by single spaces
+};
+
+std::vector<PdfTable> FindTables(const std::vector<PdfLine>& lines) {
+  std::vector<PdfTable> tables;
+  size_t i = 0;
+  while (i < lines.size()) {
+    const std::vector<PdfCell>& columns = lines[i].cells;
+    size_t end = i + 1;
+    if (columns.size() >= 2) {
+      const double tolerance = std::max(lines[i].height(), 2.0);
+      while (end < lines.size()) {
+        const PdfLine& line = lines[end];
+        const double spacing = line.y0 - lines[end - 1].y1;
+        if (line.cells.size() < 2 || line.cells.size() > columns.size() || spacing > 2.5 * line.height()) break;
+        bool aligned = std::all_of(line.cells.begin(), line.cells.end(),
+                                   [&](const PdfCell& c) { return ColumnOf(c, columns, tolerance) >= 0; });
+        if (!aligned) break;
+        ++end;
+      }
+    }
+    size_t chars = 0, cells = 0;
+    for (size_t l = i; l < end; ++l)
+      for (const PdfCell& c : lines[l].cells) chars += static_cast<size_t>(text::CodePointCount(c.text)), ++cells;
+    if (end - i >= 3 && cells > 0 && chars / cells <= 30) {
+      PdfTable t;
+      const double tolerance = std::max(lines[i].height(), 2.0);
+      for (size_t l = i; l < end; ++l) {
+        std::vector<std::string> row(columns.size());
+        std::string joined;
+        for (const PdfCell& c : lines[l].cells) {
+          int col = ColumnOf(c, columns, tolerance);
+          row[col] += (row[col].empty() ? "" : " ") + c.text;
+        }
+        for (const PdfWord& w : lines[l].words) joined += (joined.empty() ? "" : " ") + w.text;
+        t.rows.push_back(std::move(row));
+        t.row_texts.push_back(std::move(joined));
+      }
+      tables.push_back(std::move(t));
+      i = end;
+    } else {
+      ++i;
+    }
+  }
+  return tables;
+}
+
+// The page's text without the lines that are rows of its tables (they come
+// back as Markdown), when the text layer has them as lines of their own.
+std::string WithoutRows(const std::string& page_text, const std::vector<PdfTable>& tables) {
+  std::set<std::string> rows;
+  for (const PdfTable& t : tables)
+    for (const std::string& r : t.row_texts) rows.insert(text::NormalizeWhitespace(r));
+  std::string out;
+  size_t pos = 0;
+  while (pos <= page_text.size()) {
+    size_t eol = std::min(page_text.find('\n', pos), page_text.size());
+    std::string line = page_text.substr(pos, eol - pos);
+    std::string norm = text::NormalizeWhitespace(line);
+    if (norm.empty() || !rows.count(norm)) out += line + "\n";
+    pos = eol + 1;
+  }
+  return text::NormalizeWhitespace(out);
 }
 
 }  // namespace
@@ -80,8 +219,20 @@ Result<LoadedDocument> LoadPdf(std::string_view bytes, const std::string& path, 
     if (!UsableTextLayer(layer[i])) scanned.push_back(i);
   }
   std::vector<Segment> read(pages);
-  for (int i = 0; i < pages; ++i)
-    if (!layer[i].empty()) read[i] = Segment{std::move(layer[i]), i + 1};
+  std::vector<std::vector<Segment>> tables(pages);
+  for (int i = 0; i < pages; ++i) {
+    if (layer[i].empty()) continue;
+    if (std::unique_ptr<poppler::page> page(pdf->create_page(i)); page && UsableTextLayer(layer[i])) {
+      std::vector<PdfTable> found = FindTables(PageLines(*page));
+      for (const PdfTable& t : found) {
+        Segment table = MarkdownTable(t.rows);
+        table.page = i + 1;
+        tables[i].push_back(std::move(table));
+      }
+      if (!found.empty()) layer[i] = WithoutRows(layer[i], found);
+    }
+    read[i] = Segment{std::move(layer[i]), i + 1};
+  }
   if (options.ocr.enabled) {
     for (size_t n = 0; n < scanned.size(); ++n) {
       const int i = scanned[n];
@@ -94,8 +245,10 @@ Result<LoadedDocument> LoadPdf(std::string_view bytes, const std::string& path, 
       read[i].ocr_confidence = ocr.confidence;
     }
   }
-  for (Segment& s : read)
-    if (!s.text.empty()) doc.segments.push_back(std::move(s));
+  for (int i = 0; i < pages; ++i) {
+    if (!read[i].text.empty()) doc.segments.push_back(std::move(read[i]));
+    for (Segment& t : tables[i]) doc.segments.push_back(std::move(t));
+  }
   if (doc.segments.empty()) {
     if (!options.ocr.enabled)
       return Status::InvalidArgument(path + " has no text layer (" + std::to_string(pages) +

@@ -38,7 +38,9 @@ unsigned char SniffDelimiter(std::string_view text, const std::string& path) {
   size_t commas = std::count(first.begin(), first.end(), ',');
   size_t tabs = std::count(first.begin(), first.end(), '\t');
   size_t semis = std::count(first.begin(), first.end(), ';');
-  if (tabs > commas && tabs >= semis) return '\t';
+  size_t pipes = std::count(first.begin(), first.end(), '|');
+  if (tabs > commas && tabs >= semis && tabs >= pipes) return '\t';
+  if (pipes > commas && pipes > semis) return '|';
   if (semis > commas) return ';';
   return ',';
 }

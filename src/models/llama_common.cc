@@ -3,24 +3,57 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 
+#include "core/text.h"
 #include "ragd/embedder.h"
 
 namespace ragd::llama {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// While set on a thread, llama.cpp's error lines on that thread are kept
+// here: its loaders report why they fail only in the log.
+thread_local std::string* captured_errors = nullptr;
+
+void Log(ggml_log_level level, const char* text, void*) {
+  if (captured_errors && level == GGML_LOG_LEVEL_ERROR) captured_errors->append(text);
+  static const bool show = std::getenv("RAGD_LLAMA_LOG") != nullptr;
+  if (show) std::fputs(text, stderr);
+}
+
+}  // namespace
+
 void InitOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
-    // The library never prints: llama.cpp's log goes nowhere unless asked.
-    if (!std::getenv("RAGD_LLAMA_LOG")) llama_log_set([](ggml_log_level, const char*, void*) {}, nullptr);
+    // The library never prints: llama.cpp's log goes nowhere unless asked
+    // (RAGD_LLAMA_LOG).
+    llama_log_set(Log, nullptr);
     llama_backend_init();
   });
+}
+
+Result<llama_adapter_lora*> LoadLoraAdapter(llama_model* model, const std::string& path) {
+  InitOnce();
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return Status::NotFound("LoRA adapter file not found: " + path);
+  std::string errors;
+  captured_errors = &errors;
+  llama_adapter_lora* adapter = llama_adapter_lora_init(model, path.c_str());
+  captured_errors = nullptr;
+  if (adapter) return adapter;
+  // "llama_adapter_lora_init: failed to apply lora adapter: <why>\n"
+  std::string why(text::Trim(errors));
+  if (size_t at = why.rfind("adapter: "); at != std::string::npos) why = why.substr(at + 9);
+  return Status::InvalidArgument("cannot load the LoRA adapter " + path + " for this chat model: " +
+                                 (why.empty() ? "not a LoRA GGUF" : why));
 }
 
 std::string MetaString(const llama_model* model, const char* key) {

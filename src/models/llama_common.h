@@ -28,6 +28,11 @@ Result<std::string> ResolveModelPath(const std::string& name_or_path, const std:
 // for the error ("chat model").
 Result<llama_model*> LoadModel(const std::string& path, const std::string& what);
 
+// Loads a LoRA adapter (GGUF) for model. llama.cpp's reason for refusing
+// one (another architecture, a tensor of the wrong shape, named) is in the
+// error.
+Result<llama_adapter_lora*> LoadLoraAdapter(llama_model* model, const std::string& path);
+
 // Tokenizes text; special tokens in the text are parsed when parse_special.
 Result<std::vector<llama_token>> Tokenize(const llama_vocab* vocab, const std::string& text, bool add_special,
                                           bool parse_special);

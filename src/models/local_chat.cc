@@ -153,6 +153,13 @@ class OutputReader {
   std::vector<std::string> ids_;
 };
 
+// "0.5", not "0.500000".
+std::string ScaleText(float scale) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(scale));
+  return buf;
+}
+
 class LocalChatModel final : public ChatModel {
  public:
   ~LocalChatModel() override {
@@ -177,6 +184,23 @@ class LocalChatModel final : public ChatModel {
     if (!ctx_) return Status::Unavailable("cannot create a llama.cpp context of " + std::to_string(n_ctx_) +
                                           " tokens for " + path + " (out of memory?)");
     n_ctx_ = static_cast<int>(llama_n_ctx(ctx_));
+    // LoRA adapters change every key and value: part of the state's key.
+    std::string adapters_key;
+    if (!options.lora.empty()) {
+      std::vector<llama_adapter_lora*> adapters;
+      std::vector<float> scales;
+      for (const LoraAdapter& a : options.lora) {
+        RAGD_ASSIGN_OR_RETURN(llama_adapter_lora * adapter, llama::LoadLoraAdapter(model_, a.path));
+        adapters.push_back(adapter);
+        scales.push_back(a.scale);
+        std::error_code ec;
+        adapters_key += "|lora:" + std::filesystem::absolute(a.path, ec).string() + "@" + std::to_string(a.scale) + "#" +
+                        std::to_string(std::filesystem::file_size(a.path, ec)) + "#" +
+                        std::to_string(std::filesystem::last_write_time(a.path, ec).time_since_epoch().count());
+      }
+      if (llama_set_adapters_lora(ctx_, adapters.data(), adapters.size(), scales.data()) != 0)
+        return Status::Internal("llama.cpp refused to apply the LoRA adapters to the context");
+    }
     prompt_cache_dir_ = options.prompt_cache_dir;
     {
       // What a saved state is valid for: this file (as it is now) and context.
@@ -184,10 +208,12 @@ class LocalChatModel final : public ChatModel {
       auto size = std::filesystem::file_size(path, ec);
       auto mtime = std::filesystem::last_write_time(path, ec).time_since_epoch().count();
       state_key_ = std::filesystem::absolute(path, ec).string() + "|" + std::to_string(size) + "|" +
-                   std::to_string(mtime) + "|" + std::to_string(n_ctx_) + "|" + std::to_string(cp.n_ubatch);
+                   std::to_string(mtime) + "|" + std::to_string(n_ctx_) + "|" + std::to_string(cp.n_ubatch) + adapters_key;
     }
     name_ = llama::MetaString(model_, "general.name");
     if (name_.empty()) name_ = std::filesystem::path(path).stem().string();
+    for (const LoraAdapter& a : options.lora)
+      name_ += " + " + std::filesystem::path(a.path).stem().string() + (a.scale != 1.0f ? "@" + ScaleText(a.scale) : "");
 
     // The template: the caller's, else the GGUF's, else plain. A base
     // (pre-trained only) model has none; measured on Gemma 3 270M base,

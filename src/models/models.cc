@@ -2,6 +2,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include <cmath>
+#include <cstdlib>
+
 #include "core/text.h"
 #include "models/model_factory.h"
 
@@ -21,6 +24,24 @@ Result<Backend> ParseBackend(const std::string& name) {
   if (name == "openai") return Backend::kOpenAi;
   if (name == "ollama") return Backend::kOllama;
   return Status::InvalidArgument("unknown backend '" + name + "' (use local, openai or ollama)");
+}
+
+Result<LoraAdapter> ParseLoraAdapter(const std::string& spec) {
+  LoraAdapter a;
+  a.path = spec;
+  if (size_t colon = spec.rfind(':'); colon != std::string::npos && colon + 1 < spec.size()) {
+    const std::string number = spec.substr(colon + 1);
+    char* end = nullptr;
+    double scale = std::strtod(number.c_str(), &end);
+    if (end && *end == '\0' && end != number.c_str()) {
+      if (!std::isfinite(scale) || std::abs(scale) > 100)
+        return Status::InvalidArgument("LoRA scale " + number + " in '" + spec + "' is not a number between -100 and 100");
+      a.path = spec.substr(0, colon);
+      a.scale = static_cast<float>(scale);
+    }
+  }
+  if (a.path.empty()) return Status::InvalidArgument("LoRA adapter '" + spec + "' names no file");
+  return a;
 }
 
 bool IsNamedToolChoice(const std::string& c) {
@@ -47,6 +68,9 @@ Status CheckTools(const GenerateOptions& o) {
 }
 
 Result<std::unique_ptr<ChatModel>> OpenChatModel(const BackendOptions& options) {
+  if (!options.lora.empty() && options.backend != Backend::kLocal)
+    return Status::InvalidArgument(std::string("LoRA adapters apply to the local chat backend only, not ") +
+                                   BackendName(options.backend) + " (load them into that server instead)");
   switch (options.backend) {
     case Backend::kOpenAi: return OpenOpenAiChatModel(options);
     case Backend::kOllama: return OpenOllamaChatModel(options);

@@ -167,6 +167,22 @@ std::set<std::string> SupportTerms(store::Analyzer& analyzer, std::string_view t
 
 }  // namespace
 
+double SupportShare(std::string_view text, std::string_view source) {
+  store::Analyzer analyzer;
+  const std::set<std::string> source_terms = SupportTerms(analyzer, source);
+  auto share = [&](const std::set<std::string>& terms) {
+    size_t hit = 0;
+    for (const auto& t : terms) hit += source_terms.count(t);
+    return terms.empty() ? 0.0 : static_cast<double>(hit) / terms.size();
+  };
+  double least = 2;
+  for (std::string_view sentence : text::SplitSentences(text)) {
+    std::set<std::string> terms = SupportTerms(analyzer, sentence);
+    if (terms.size() >= 2) least = std::min(least, share(terms));
+  }
+  return least <= 1 ? least : share(SupportTerms(analyzer, text));
+}
+
 std::string AttributeCitations(std::string_view answer, const std::vector<Source>& sources, double min_overlap,
                                bool* changed) {
   if (changed) *changed = false;

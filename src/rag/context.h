@@ -34,6 +34,12 @@ Result<BuiltPrompt> BuildAnswerPrompt(const Prompts& prompts, ChatModel& model, 
 Result<std::vector<ChatMessage>> BuildCondensePrompt(const Prompts& prompts, const std::string& language,
                                                      const Session& session, const std::string& question);
 
+// How well source supports text, by AttributeCitations' measure: the
+// least share, over text's sentences of two terms or more, of a sentence's
+// terms found in source (a text without such a sentence: the share of all
+// its terms). 0..1.
+double SupportShare(std::string_view text, std::string_view source);
+
 // Post-hoc citation check for models that cite badly (small local ones).
 // For each sentence, the source sharing the largest part of its terms
 // (analyzer terms; character bigrams for Chinese) supports it when that
