@@ -68,6 +68,7 @@ def plain(cell):
     s = re.sub(r"(\*\*|__|\*|`|~~)", "", s)
     s = re.sub(r"(^|\s)[-+] ", " ", s)
     s = re.sub(r"\$[^$]*\$", " ", s)
+    s = re.sub(r"(\d{4}-\d\d-\d\d) 00:00:00", r"\1", s)   # a date cell as a datetime
     return " ".join(s.split())
 
 
@@ -195,7 +196,7 @@ def main():
             question = f"{header[col]} of {named[1]}"
             rc, hits, _ = run_json([args.ragd, "--data-dir", data, "-q", "search", "--kb", fmt, "--json", "-k", "5",
                                     "--filter", f"doc_id={path}", question])
-            flat = lambda s: " ".join(s.replace("\\|", "|").split()).lower()
+            flat = lambda s: "".join(s.replace("\\|", "|").split()).lower()
             found = any(flat(named[1]) in flat(h["text"]) and flat(value) in flat(h["text"])
                         for h in (hits or {}).get("results", []))
             table_rows.append((base, t + 1, question, value, found))

@@ -12,7 +12,12 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ragd::ingest;
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  auto doc = LoadDocument(bytes, DocType::RAGD_FUZZ_TYPE, "fuzz-input");
+  // OCR off: Tesseract takes about a second a page, which would leave the
+  // fuzzer a handful of inputs; the parsers are what is fuzzed here, and
+  // the OCR path is tested on real scans (tests/unit/documents_test.cc).
+  LoadOptions load;
+  load.ocr.enabled = false;
+  auto doc = LoadDocument(bytes, DocType::RAGD_FUZZ_TYPE, "fuzz-input", load);
   if (!doc.ok()) {
     FUZZ_CHECK(!doc.status().message().empty(), "an error carries a message");
     return 0;

@@ -50,6 +50,13 @@ echo "== a question the knowledge base cannot answer"
 
 
 echo
+echo "== documents as people have them: a slide deck, a workbook, a PDF with scanned pages and a scanned image"
+echo "   (examples/documents, read with OCR where there is no text) into knowledge base 'docs'"
+"$RAGD" ingest "$ROOT/examples/documents" --kb docs
+ask fee-schedule.xlsx "380" "What is the annual fee of the Gold card?" docs
+ask branch-notice.pdf "10:00|14:00" "When is the Riverside branch open on Saturdays?" docs
+
+echo
 echo "== Chinese questions with the multilingual embedder (knowledge base 'bank-zh')"
 E5=(--embed-model multilingual-e5-small)
 "$RAGD" "${E5[@]}" ingest "$ROOT/examples/bank-kb" --kb bank-zh

@@ -12,7 +12,7 @@
 set -euo pipefail
 source "$(dirname "$0")/setup/common.sh"
 BUILD_FUZZ="${BUILD_FUZZ:-$ROOT/build-fuzz}"
-TARGETS=(text markdown html pdf docx csv json jsonl detect splitter beir http)
+TARGETS=(text markdown html pdf docx pptx xlsx csv json jsonl detect splitter beir http)
 
 build() {
   command -v clang++-16 >/dev/null || die "clang++-16 missing (Debian package clang-16; make deps installs it)"
@@ -35,7 +35,7 @@ seed_dirs() {
   local dirs=("$ROOT/fuzz/seeds/$t")
   local ext=""
   case $t in
-    pdf) ext=pdf ;; docx) ext=docx ;; csv) ext=csv ;; markdown) ext=md ;; json) ext=json ;;
+    pdf) ext=pdf ;; docx) ext=docx ;; pptx) ext=pptx ;; xlsx) ext=xlsx ;; csv) ext=csv ;; markdown) ext=md ;; json) ext=json ;;
   esac
   if [[ -n "$ext" ]]; then
     local ex="$BUILD_FUZZ/examples/$t"

@@ -69,6 +69,7 @@ struct SynthReport {
   int64_t chunks = 0;        // chunks given to the model
   int64_t generated = 0;     // pairs it wrote
   int64_t malformed = 0;     // output that was not the schema's, or an empty question or answer
+  int64_t not_questions = 0; // a "question" without a question mark, or an answer that repeats it
   int64_t unsupported = 0;   // answers the chunk does not support
   int64_t duplicates = 0;    // near-duplicate questions
   int64_t kept = 0;

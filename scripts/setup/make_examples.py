@@ -14,6 +14,7 @@ from pathlib import Path
 
 from docx import Document
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 from openpyxl import Workbook
 from PIL import Image, ImageDraw, ImageFont
 from pptx import Presentation
@@ -152,6 +153,12 @@ def make_scans(spec: dict, docs_dir: Path, latin: Path, cjk: Path) -> None:
     pdf.ln(4)
     pdf.set_font("latin", size=11)
     pdf.multi_cell(0, 6.5, spec["text_page"][1])
+    pdf.ln(6)
+    with pdf.table(col_widths=(60, 50, 50), text_align="LEFT", headings_style=FontFace(emphasis=None)) as table:
+        for row in spec["table"]:
+            cells = table.row()
+            for value in row:
+                cells.cell(value)
     for scanned in spec["scanned_pages"]:
         image = render_lines(scanned["lines"], cjk if scanned["lang"] == "zh" else latin, scanned["rotate"])
         pdf.add_page()

@@ -96,16 +96,20 @@ int DatasetCommands::Synth() {
   if (f_.json) {
     std::cout << json{{"kb", o.kb}, {"format", DatasetFormatName(*format)}, {"train_file", train_path},
                       {"validation_file", val_path}, {"chunks", r.chunks}, {"generated", r.generated},
-                      {"dropped", {{"malformed", r.malformed}, {"unsupported", r.unsupported}, {"duplicates", r.duplicates}}},
+                      {"dropped",
+                       {{"malformed", r.malformed}, {"not_questions", r.not_questions}, {"unsupported", r.unsupported},
+                        {"duplicates", r.duplicates}}},
                       {"kept", r.kept}, {"train", r.train}, {"validation", r.validation},
                       {"prompt_tokens", r.prompt_tokens}, {"completion_tokens", r.completion_tokens}, {"seconds", r.seconds}}
                      .dump(2)
               << "\n";
     return 0;
   }
-  std::printf("%lld chunks -> %lld pairs written by the model; dropped: %lld malformed, %lld unsupported by their chunk, "
-              "%lld near-duplicate questions; kept %lld (%lld train -> %s, %lld validation -> %s) in %.1fs\n",
+  std::printf("%lld chunks -> %lld pairs written by the model; dropped: %lld malformed, %lld not questions, %lld "
+              "unsupported by their chunk, %lld near-duplicate questions; kept %lld (%lld train -> %s, %lld validation -> "
+              "%s) in %.1fs\n",
               static_cast<long long>(r.chunks), static_cast<long long>(r.generated), static_cast<long long>(r.malformed),
+              static_cast<long long>(r.not_questions),
               static_cast<long long>(r.unsupported), static_cast<long long>(r.duplicates), static_cast<long long>(r.kept),
               static_cast<long long>(r.train), train_path.c_str(), static_cast<long long>(r.validation), val_path.c_str(),
               r.seconds);

@@ -91,6 +91,15 @@ bool IsValidation(const std::string& question, double fraction) {
   return static_cast<double>(std::stoul(h.substr(0, 6), nullptr, 16) % 10000) < fraction * 10000;
 }
 
+// A question ends with a question mark (ASCII or full-width), and its
+// answer says more than the question: small models copy the prompt's
+// wording or the question into either.
+bool IsQuestion(const std::string& question, const std::string& answer) {
+  const bool marked = question.ends_with("?") || question.ends_with("？");
+  return marked && answer.find(question.substr(0, question.size() - (question.ends_with("?") ? 1 : 3))) ==
+                       std::string::npos;
+}
+
 }  // namespace
 
 Result<SynthReport> SynthesizeDataset(Engine& engine, ChatModel& model, const Prompts& prompts, const SynthOptions& o,
@@ -117,7 +126,9 @@ Result<SynthReport> SynthesizeDataset(Engine& engine, ChatModel& model, const Pr
     if (!out.is_object() || !out.contains("pairs") || !out["pairs"].is_array()) {
       ++report.malformed;  // cut off by max_tokens, or not the schema's
     } else {
-      for (const json& p : out["pairs"]) {
+      // At most per_chunk: a remote model may not hold to the schema.
+      for (size_t n = 0; n < out["pairs"].size() && n < static_cast<size_t>(o.per_chunk); ++n) {
+        const json& p = out["pairs"][n];
         ++report.generated;
         if (!p.is_object() || !p.contains("question") || !p.contains("answer") || !p["question"].is_string() ||
             !p["answer"].is_string()) {
@@ -129,6 +140,10 @@ Result<SynthReport> SynthesizeDataset(Engine& engine, ChatModel& model, const Pr
         pair.answer = text::NormalizeWhitespace(p["answer"].get<std::string>());
         if (pair.question.empty() || pair.answer.empty()) {
           ++report.malformed;
+          continue;
+        }
+        if (!IsQuestion(pair.question, pair.answer)) {
+          ++report.not_questions;
           continue;
         }
         pair.support = SupportShare(pair.answer, chunk.text);

@@ -202,8 +202,12 @@ void CollectText(const GumboNode* node, std::string* out) {
     return;
   }
   if (node->type != GUMBO_NODE_ELEMENT) return;
+  // A line break or a block inside (a cell's paragraphs) separates words.
+  const bool separate = node->v.element.tag == GUMBO_TAG_BR || IsBlockTag(node->v.element.tag);
+  if (separate) out->push_back(' ');
   const GumboVector& kids = node->v.element.children;
   for (unsigned i = 0; i < kids.length; ++i) CollectText(static_cast<const GumboNode*>(kids.data[i]), out);
+  if (separate) out->push_back(' ');
 }
 
 // The tr elements of a table (directly or in thead, tbody, tfoot), not

@@ -568,9 +568,10 @@ Result<LoadedDocument> LoadXlsx(std::string_view bytes, const std::string& path)
     if (sheet.rows.empty()) continue;
     size_t width = 0;
     for (const auto& [n, cells] : sheet.rows) width = std::max(width, cells.size());
-    // The header: the first row that fills at least half the columns (two
-    // at least) with text, not numbers. Rows above it (a title) go into
-    // the heading path; a sheet without one names its columns A, B, ...
+    // The header: the first row with two or more cells, all text, not
+    // numbers. Rows above it (a title) go into the heading path; a sheet
+    // whose first cells with a number come before any such row has none,
+    // and its columns are named A, B, ...
     auto header = sheet.rows.end();
     for (auto it = sheet.rows.begin(); it != sheet.rows.end(); ++it) {
       size_t filled = 0, numbers = 0;
@@ -579,7 +580,7 @@ Result<LoadedDocument> LoadXlsx(std::string_view bytes, const std::string& path)
         ++filled;
         if (IsNumber(v)) ++numbers;
       }
-      if (filled >= std::max<size_t>(2, (width + 1) / 2) && numbers == 0) {
+      if (filled >= 2 && numbers == 0) {
         header = it;
         break;
       }

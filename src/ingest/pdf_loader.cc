@@ -8,10 +8,10 @@
 #include <poppler-page.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <memory>
 #include <mutex>
-#include <set>
 
 #include "core/status_macros.h"
 #include "core/text.h"
@@ -117,44 +117,69 @@ int ColumnOf(const PdfCell& cell, const std::vector<PdfCell>& columns, double to
 
 struct PdfTable {
   std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> row_texts;  // each row's words joined by single spaces
+  std::vector<std::string> row_texts;  // each line's words joined by single spaces, in order
 };
+
+// A list's bullet or number ("•", "1.", "a)"): a column of these is a list,
+// not a table.
+bool IsListMarker(const std::string& cell) {
+  if (text::CodePointCount(cell) > 3) return false;
+  bool alnum = std::any_of(cell.begin(), cell.end(), [](unsigned char c) { return std::isalnum(c); });
+  return !alnum || cell.back() == '.' || cell.back() == ')';
+}
 
 std::vector<PdfTable> FindTables(const std::vector<PdfLine>& lines) {
   std::vector<PdfTable> tables;
   size_t i = 0;
   while (i < lines.size()) {
     const std::vector<PdfCell>& columns = lines[i].cells;
-    size_t end = i + 1;
-    if (columns.size() >= 2) {
-      const double tolerance = std::max(lines[i].height(), 2.0);
-      while (end < lines.size()) {
-        const PdfLine& line = lines[end];
-        const double spacing = line.y0 - lines[end - 1].y1;
-        if (line.cells.size() < 2 || line.cells.size() > columns.size() || spacing > 2.5 * line.height()) break;
-        bool aligned = std::all_of(line.cells.begin(), line.cells.end(),
-                                   [&](const PdfCell& c) { return ColumnOf(c, columns, tolerance) >= 0; });
-        if (!aligned) break;
-        ++end;
-      }
+    if (columns.size() < 2) {
+      ++i;
+      continue;
     }
+    const double tolerance = std::max(lines[i].height(), 2.0);
+    PdfTable t;
     size_t chars = 0, cells = 0;
-    for (size_t l = i; l < end; ++l)
-      for (const PdfCell& c : lines[l].cells) chars += static_cast<size_t>(text::CodePointCount(c.text)), ++cells;
-    if (end - i >= 3 && cells > 0 && chars / cells <= 30) {
-      PdfTable t;
-      const double tolerance = std::max(lines[i].height(), 2.0);
-      for (size_t l = i; l < end; ++l) {
-        std::vector<std::string> row(columns.size());
-        std::string joined;
-        for (const PdfCell& c : lines[l].cells) {
-          int col = ColumnOf(c, columns, tolerance);
-          row[col] += (row[col].empty() ? "" : " ") + c.text;
-        }
-        for (const PdfWord& w : lines[l].words) joined += (joined.empty() ? "" : " ") + w.text;
-        t.rows.push_back(std::move(row));
-        t.row_texts.push_back(std::move(joined));
+    auto add_row = [&](const PdfLine& line) {
+      std::vector<std::string> row(columns.size());
+      for (const PdfCell& c : line.cells) {
+        int col = ColumnOf(c, columns, tolerance);
+        row[col] += (row[col].empty() ? "" : " ") + c.text;
+        chars += static_cast<size_t>(text::CodePointCount(c.text));
+        ++cells;
       }
+      t.rows.push_back(std::move(row));
+    };
+    auto line_text = [](const PdfLine& line) {
+      std::string joined;
+      for (const PdfWord& w : line.words) joined += (joined.empty() ? "" : " ") + w.text;
+      return joined;
+    };
+    add_row(lines[i]);
+    t.row_texts.push_back(line_text(lines[i]));
+    size_t end = i + 1;
+    for (; end < lines.size(); ++end) {
+      const PdfLine& line = lines[end];
+      if (line.y0 - lines[end - 1].y1 > 2.5 * line.height()) break;
+      const bool aligned = line.cells.size() <= columns.size() &&
+                           std::all_of(line.cells.begin(), line.cells.end(),
+                                       [&](const PdfCell& c) { return ColumnOf(c, columns, tolerance) >= 0; });
+      const int first = ColumnOf(line.cells.front(), columns, tolerance);
+      if (aligned && line.cells.size() >= 2) {
+        add_row(line);
+      } else if (first > 0 && line.cells.front().x0 > columns.front().x1) {
+        // A cell's text running onto the next line (or a list inside a
+        // cell): it belongs to the row above, in the column it starts in.
+        std::string& cell = t.rows.back()[first];
+        for (const PdfCell& c : line.cells) cell += (cell.empty() ? "" : " ") + c.text;
+      } else {
+        break;
+      }
+      t.row_texts.push_back(line_text(line));
+    }
+    const bool list = std::all_of(t.rows.begin(), t.rows.end(),
+                                  [](const std::vector<std::string>& r) { return r[0].empty() || IsListMarker(r[0]); });
+    if (t.rows.size() >= 3 && cells > 0 && chars / cells <= 30 && !list) {
       tables.push_back(std::move(t));
       i = end;
     } else {
@@ -164,21 +189,52 @@ std::vector<PdfTable> FindTables(const std::vector<PdfLine>& lines) {
   return tables;
 }
 
-// The page's text without the lines that are rows of its tables (they come
-// back as Markdown), when the text layer has them as lines of their own.
-std::string WithoutRows(const std::string& page_text, const std::vector<PdfTable>& tables) {
-  std::set<std::string> rows;
-  for (const PdfTable& t : tables)
-    for (const std::string& r : t.row_texts) rows.insert(text::NormalizeWhitespace(r));
+// The page's text without its tables' words, which come back as Markdown:
+// each table's words, row by row, are looked for as one run of the text's
+// words (line breaks between cells ignored) and cut out. A table the text
+// layer orders otherwise (column by column) stays in the text as well.
+std::string WithoutTables(const std::string& page_text, const std::vector<PdfTable>& tables) {
+  struct Word {
+    std::string_view text;
+    size_t begin, end;
+  };
+  auto split = [](std::string_view s, size_t offset) {
+    std::vector<Word> words;
+    size_t i = 0;
+    while (i < s.size()) {
+      while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+      size_t start = i;
+      while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+      if (i > start) words.push_back({s.substr(start, i - start), offset + start, offset + i});
+    }
+    return words;
+  };
+  const std::vector<Word> words = split(page_text, 0);
+  std::vector<std::pair<size_t, size_t>> cuts;  // byte spans to drop
+  for (const PdfTable& t : tables) {
+    std::string all;
+    for (const std::string& r : t.row_texts) all += r + " ";
+    const std::vector<Word> want = split(all, 0);
+    if (want.empty() || want.size() > words.size()) continue;
+    for (size_t k = 0; k + want.size() <= words.size(); ++k) {
+      size_t m = 0;
+      while (m < want.size() && words[k + m].text == want[m].text) ++m;
+      if (m == want.size()) {
+        cuts.emplace_back(words[k].begin, words[k + m - 1].end);
+        break;
+      }
+    }
+  }
+  if (cuts.empty()) return page_text;
+  std::sort(cuts.begin(), cuts.end());
   std::string out;
   size_t pos = 0;
-  while (pos <= page_text.size()) {
-    size_t eol = std::min(page_text.find('\n', pos), page_text.size());
-    std::string line = page_text.substr(pos, eol - pos);
-    std::string norm = text::NormalizeWhitespace(line);
-    if (norm.empty() || !rows.count(norm)) out += line + "\n";
-    pos = eol + 1;
+  for (const auto& [b, e] : cuts) {
+    if (b < pos) continue;
+    out += page_text.substr(pos, b - pos) + "\n";
+    pos = e;
   }
+  out += page_text.substr(pos);
   return text::NormalizeWhitespace(out);
 }
 
@@ -229,7 +285,7 @@ Result<LoadedDocument> LoadPdf(std::string_view bytes, const std::string& path, 
         table.page = i + 1;
         tables[i].push_back(std::move(table));
       }
-      if (!found.empty()) layer[i] = WithoutRows(layer[i], found);
+      if (!found.empty()) layer[i] = WithoutTables(layer[i], found);
     }
     read[i] = Segment{std::move(layer[i]), i + 1};
   }

@@ -66,6 +66,29 @@ def make(kind, path):
                 block = b"<" * (1 << 20)
                 for _ in range(1024):
                     f.write(block)
+    elif kind == "zip_bomb_xlsx":
+        # The same bomb in a workbook's sheet.
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("xl/workbook.xml", '<workbook><sheets><sheet name="s" r:id="rId1"/></sheets></workbook>')
+            z.writestr("xl/_rels/workbook.xml.rels", '<Relationships><Relationship Id="rId1" '
+                       'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+                       'Target="worksheets/sheet1.xml"/></Relationships>')
+            with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
+                block = b"<" * (1 << 20)
+                for _ in range(1024):
+                    f.write(block)
+    elif kind == "broken_pptx":
+        # A deck whose slide is not XML.
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("ppt/presentation.xml", '<p:presentation xmlns:p="p" xmlns:r="r"><p:sldIdLst>'
+                       '<p:sldId id="256" r:id="rId2"/></p:sldIdLst></p:presentation>')
+            z.writestr("ppt/_rels/presentation.xml.rels", '<Relationships><Relationship Id="rId2" '
+                       'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/slide" '
+                       'Target="slides/slide1.xml"/></Relationships>')
+            z.writestr("ppt/slides/slide1.xml", "<p:sld><unclosed")
+    elif kind == "truncated_png":
+        png = open(os.path.join(os.path.dirname(example_pdf()), "..", "documents", "rate-card.png"), "rb").read()
+        write(path, png[: len(png) // 4])
     elif kind == "junk":
         write(path, random.Random(7).randbytes(64 << 10))
     elif kind == "bad_utf8_json":

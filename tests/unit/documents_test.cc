@@ -89,24 +89,38 @@ TEST(Spreadsheets, SheetsBecomeRowsUnderTheirHeader) {
 TEST(Ocr, ScannedPagesInsideADigitalPdf) {
   auto r = LoadPdf(Fixture("branch-notice.pdf"), "notice.pdf");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  ASSERT_EQ(r->segments.size(), 3u);
-  // Page 1 has a text layer: read as it is, not by OCR.
+  ASSERT_EQ(r->segments.size(), 4u);
+  // Page 1 has a text layer: read as it is, not by OCR, and its table,
+  // found from where the words sit, comes out as Markdown.
   EXPECT_EQ(r->segments[0].ocr_confidence, -1);
   EXPECT_NE(r->segments[0].text.find("Riverside branch changes its opening hours"), std::string::npos);
+  EXPECT_EQ(r->segments[0].text.find("Cash deposits"), std::string::npos) << "the table's rows left in the text";
+  EXPECT_EQ(r->segments[1].page, 1);
+  EXPECT_EQ(r->segments[1].text,
+            "| Service | Weekdays | Saturday |\n| --- | --- | --- |\n| Cash deposits | 9:00 to 17:30 | 10:00 to 14:00 |\n"
+            "| Mortgage advice | by appointment | closed |\n| Safe deposit boxes | 9:00 to 16:00 | closed |");
   // Page 2 is an image: OCR, with its confidence.
-  EXPECT_EQ(r->segments[1].page, 2);
-  EXPECT_GT(r->segments[1].ocr_confidence, 0.6f);
-  EXPECT_NE(r->segments[1].text.find("Saturday: 10:00 to 14:00"), std::string::npos) << r->segments[1].text;
+  EXPECT_EQ(r->segments[2].page, 2);
+  EXPECT_GT(r->segments[2].ocr_confidence, 0.6f);
+  EXPECT_NE(r->segments[2].text.find("Saturday: 10:00 to 14:00"), std::string::npos) << r->segments[2].text;
   // Page 3 is Chinese and upside down: the script picks chi_sim, OSD turns it.
-  EXPECT_EQ(r->segments[2].page, 3);
-  EXPECT_NE(r->segments[2].text.find("河滨支行"), std::string::npos) << r->segments[2].text;
-  EXPECT_NE(r->segments[2].text.find("保管箱"), std::string::npos) << r->segments[2].text;
+  EXPECT_EQ(r->segments[3].page, 3);
+  EXPECT_NE(r->segments[3].text.find("河滨支行"), std::string::npos) << r->segments[3].text;
+  EXPECT_NE(r->segments[3].text.find("保管箱"), std::string::npos) << r->segments[3].text;
 
   LoadOptions off;
   off.ocr.enabled = false;
   auto text_only = LoadPdf(Fixture("branch-notice.pdf"), "notice.pdf", off);
   ASSERT_TRUE(text_only.ok());
-  EXPECT_EQ(text_only->segments.size(), 1u);  // the scanned pages are skipped
+  EXPECT_EQ(text_only->segments.size(), 2u);  // the scanned pages are skipped
+}
+
+TEST(Tables, PdfListsAndProseAreNotTables) {
+  // The example policy PDF is prose in one column with short bilingual
+  // headings: no table may be found in it.
+  auto r = LoadPdf(ReadAll(ragd::testing::ExamplePath("credit-card-policy.pdf")), "policy.pdf");
+  ASSERT_TRUE(r.ok());
+  for (const auto& s : r->segments) EXPECT_TRUE(s.table_header.empty()) << s.text;
 }
 
 TEST(Ocr, ImagesAndImageOnlyPdfs) {
