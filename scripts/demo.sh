@@ -54,7 +54,7 @@ echo "== documents as people have them: a slide deck, a workbook, a PDF with sca
 echo "   (examples/documents, read with OCR where there is no text) into knowledge base 'docs'"
 "$RAGD" ingest "$ROOT/examples/documents" --kb docs
 ask fee-schedule.xlsx "380" "What is the annual fee of the Gold card?" docs
-ask branch-notice.pdf "10:00|14:00" "When is the Riverside branch open on Saturdays?" docs
+ask branch-notice.pdf "10:00|14:00" "What are the Saturday opening hours of the Riverside branch?" docs
 
 echo
 echo "== Chinese questions with the multilingual embedder (knowledge base 'bank-zh')"

@@ -62,7 +62,10 @@ struct SynthPair {
   int64_t chunk_id = 0;
   std::string chunk_text;
   double support = 0;  // the least share of an answer sentence's terms in the chunk
+  double similarity = 0;  // cosine to the closest question kept before it
+  std::string closest;    // that question
   bool validation = false;
+  std::string dropped;  // rejected pairs: "malformed", "not a question", "unsupported" or "duplicate"
 };
 
 struct SynthReport {
@@ -85,9 +88,12 @@ using SynthProgressFn = std::function<void(int64_t done, int64_t total)>;
 
 // Writes pairs from the knowledge base's chunks with the model. *pairs gets
 // the kept ones in chunk order. A model call that fails stops the run with
-// its error; pairs kept so far stay in *pairs.
+// its error; pairs kept so far stay in *pairs. *rejected (when given) gets
+// every dropped pair with its reason, for a look at what the filters did
+// (a reply that did not parse has no pairs to give).
 Result<SynthReport> SynthesizeDataset(Engine& engine, ChatModel& model, const Prompts& prompts, const SynthOptions& options,
-                                      std::vector<SynthPair>* pairs, const SynthProgressFn& progress = {});
+                                      std::vector<SynthPair>* pairs, const SynthProgressFn& progress = {},
+                                      std::vector<SynthPair>* rejected = nullptr);
 
 // A kept pair as a training conversation.
 Conversation PairConversation(const SynthPair& pair, bool with_context);

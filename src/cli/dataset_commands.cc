@@ -7,6 +7,7 @@
 #include "cli/answer_setup.h"
 #include "cli/output.h"
 #include "cli/progress.h"
+#include "core/files.h"
 #include "ragd/dataset.h"
 
 namespace ragd::cli {
@@ -41,6 +42,8 @@ DatasetCommands::DatasetCommands(CLI::App* app, CommonFlags* common) : common_(c
                      "least share of each answer sentence's terms found in its chunk (default 0.5, as citations)");
   synth_->add_option("--max-similarity", max_similarity_, "questions this similar (cosine) to a kept one are dropped (default 0.9)");
   synth_->add_option("--validation", validation_, "share of the kept pairs for validation, 0..0.5 (default 0.1)");
+  synth_->add_option("--rejected", rejected_file_,
+                     "also write the dropped pairs, each with its reason, support and closest kept question (JSONL)");
   synth_->add_flag("--with-context", with_context_, "put the chunk before the question in the user turn");
   synth_->add_flag("--json", f_.json, "print the report as JSON");
   AddModelFlags(synth_, &f_);
@@ -77,11 +80,14 @@ int DatasetCommands::Synth() {
   o.validation_fraction = validation_;
   o.with_context = with_context_;
   if (f_.max_tokens) o.max_tokens = *f_.max_tokens;
-  std::vector<SynthPair> pairs;
+  std::vector<SynthPair> pairs, rejected;
   ProgressBar bar("synth", common_->quiet || f_.json);
-  auto report = SynthesizeDataset(*run.engine, *run.model, run.prompts, o, &pairs, [&](int64_t done, int64_t total) {
-    bar.Update(IngestProgress{done, total, static_cast<int64_t>(pairs.size()), "chunk " + std::to_string(done)});
-  });
+  auto report = SynthesizeDataset(
+      *run.engine, *run.model, run.prompts, o, &pairs,
+      [&](int64_t done, int64_t total) {
+        bar.Update(IngestProgress{done, total, static_cast<int64_t>(pairs.size()), "chunk " + std::to_string(done)});
+      },
+      &rejected);
   bar.Finish();
   WarnTrace(run);
   // What was kept is written even when a model call failed part way.
@@ -90,6 +96,15 @@ int DatasetCommands::Synth() {
   auto [train_path, val_path] = SplitPaths(out_);
   if (Status st = WriteConversations(train_path, train, *format); !st.ok()) return Fail(st);
   if (Status st = WriteConversations(val_path, val, *format); !st.ok()) return Fail(st);
+  if (!rejected_file_.empty()) {
+    std::string lines;
+    for (const SynthPair& p : rejected)
+      lines += json{{"reason", p.dropped}, {"question", p.question}, {"answer", p.answer}, {"doc_id", p.doc_id},
+                    {"chunk_id", p.chunk_id}, {"support", p.support}, {"similarity", p.similarity}, {"closest", p.closest}}
+                   .dump(-1, ' ', false, json::error_handler_t::replace) +
+               "\n";
+    if (Status st = files::WriteFileAtomic(rejected_file_, lines); !st.ok()) return Fail(st);
+  }
   if (!report.ok()) return Fail(report.status().WithContext("after " + std::to_string(pairs.size()) +
                                                            " kept pairs (written to " + train_path + ")"));
   const SynthReport& r = *report;

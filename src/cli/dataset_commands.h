@@ -25,7 +25,7 @@ class DatasetCommands {
   AnswerFlags f_;
   CLI::App* synth_ = nullptr;
   CLI::App* export_ = nullptr;
-  std::string out_, format_ = "openai", lang_ = "auto", trace_file_;
+  std::string out_, format_ = "openai", lang_ = "auto", trace_file_, rejected_file_;
   int per_chunk_ = 2, max_chunks_ = 0;
   double min_support_ = 0.5, max_similarity_ = 0.9, validation_ = 0.1;
   bool with_context_ = false, sessions_ = false, traces_ = false;

@@ -103,13 +103,15 @@ bool IsQuestion(const std::string& question, const std::string& answer) {
 }  // namespace
 
 Result<SynthReport> SynthesizeDataset(Engine& engine, ChatModel& model, const Prompts& prompts, const SynthOptions& o,
-                                      std::vector<SynthPair>* pairs, const SynthProgressFn& progress) {
+                                      std::vector<SynthPair>* pairs, const SynthProgressFn& progress,
+                                      std::vector<SynthPair>* rejected) {
   RAGD_RETURN_IF_ERROR(CheckSynthOptions(o));
   const auto t0 = std::chrono::steady_clock::now();
   RAGD_ASSIGN_OR_RETURN(std::vector<ChunkRef> chunks, PickChunks(engine, o));
   RAGD_ASSIGN_OR_RETURN(Embedder * embedder, engine.embedder());
   SynthReport report;
-  std::vector<std::vector<float>> kept_questions;
+  std::vector<std::vector<float>> kept_questions;  // of the pairs from kept_start on
+  const size_t kept_start = pairs->size();
   GenerateOptions g;
   g.json_schema = Schema(o.per_chunk);
   g.max_tokens = o.max_tokens;
@@ -138,31 +140,42 @@ Result<SynthReport> SynthesizeDataset(Engine& engine, ChatModel& model, const Pr
         SynthPair pair;
         pair.question = text::NormalizeWhitespace(p["question"].get<std::string>());
         pair.answer = text::NormalizeWhitespace(p["answer"].get<std::string>());
+        pair.doc_id = chunk.doc_id;
+        pair.chunk_id = chunk.chunk_id;
+        pair.chunk_text = chunk.text;
+        // A dropped pair is counted, and handed back with its reason.
+        auto drop = [&](int64_t* counter, const char* reason) {
+          ++*counter;
+          pair.dropped = reason;
+          if (rejected) rejected->push_back(std::move(pair));
+        };
         if (pair.question.empty() || pair.answer.empty()) {
-          ++report.malformed;
+          drop(&report.malformed, "malformed");
           continue;
         }
         if (!IsQuestion(pair.question, pair.answer)) {
-          ++report.not_questions;
+          drop(&report.not_questions, "not a question");
           continue;
         }
         pair.support = SupportShare(pair.answer, chunk.text);
         if (pair.support < o.min_support) {
-          ++report.unsupported;
+          drop(&report.unsupported, "unsupported");
           continue;
         }
         std::vector<float> v(static_cast<size_t>(embedder->dim()));
         RAGD_RETURN_IF_ERROR(embedder->Embed(std::span<const std::string>(&pair.question, 1), EmbedKind::kQuery, v.data()));
-        bool duplicate = std::any_of(kept_questions.begin(), kept_questions.end(),
-                                     [&](const std::vector<float>& k) { return Cosine(k, v) >= o.max_similarity; });
-        if (duplicate) {
-          ++report.duplicates;
+        for (size_t k = 0; k < kept_questions.size(); ++k) {
+          double similarity = Cosine(kept_questions[k], v);
+          if (similarity > pair.similarity) {
+            pair.similarity = similarity;
+            pair.closest = (*pairs)[kept_start + k].question;
+          }
+        }
+        if (pair.similarity >= o.max_similarity) {
+          drop(&report.duplicates, "duplicate");
           continue;
         }
         kept_questions.push_back(std::move(v));
-        pair.doc_id = chunk.doc_id;
-        pair.chunk_id = chunk.chunk_id;
-        pair.chunk_text = chunk.text;
         pair.validation = IsValidation(pair.question, o.validation_fraction);
         ++report.kept;
         ++(pair.validation ? report.validation : report.train);

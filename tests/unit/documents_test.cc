@@ -94,11 +94,11 @@ TEST(Ocr, ScannedPagesInsideADigitalPdf) {
   // found from where the words sit, comes out as Markdown.
   EXPECT_EQ(r->segments[0].ocr_confidence, -1);
   EXPECT_NE(r->segments[0].text.find("Riverside branch changes its opening hours"), std::string::npos);
-  EXPECT_EQ(r->segments[0].text.find("Cash deposits"), std::string::npos) << "the table's rows left in the text";
+  EXPECT_EQ(r->segments[0].text.find("Coin counting"), std::string::npos) << "the table's rows left in the text";
   EXPECT_EQ(r->segments[1].page, 1);
   EXPECT_EQ(r->segments[1].text,
-            "| Service | Weekdays | Saturday |\n| --- | --- | --- |\n| Cash deposits | 9:00 to 17:30 | 10:00 to 14:00 |\n"
-            "| Mortgage advice | by appointment | closed |\n| Safe deposit boxes | 9:00 to 16:00 | closed |");
+            "| Service | Fee | Note |\n| --- | --- | --- |\n| Cashier's cheque | 10 yuan | per cheque |\n"
+            "| Statement copy | 5 yuan | per month |\n| Coin counting | free | up to 500 coins |");
   // Page 2 is an image: OCR, with its confidence.
   EXPECT_EQ(r->segments[2].page, 2);
   EXPECT_GT(r->segments[2].ocr_confidence, 0.6f);
