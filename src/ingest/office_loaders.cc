@@ -314,6 +314,23 @@ std::string NotesText(pugi::xml_node tree) {
   return text::NormalizeWhitespace(out);
 }
 
+// An Office package opened at its main part: the archive, the part parsed,
+// and the part's relationships.
+struct Package {
+  ZipPtr zip;
+  pugi::xml_document main;
+  std::map<std::string, Relationship> rels;
+};
+
+Status OpenPackage(std::string_view bytes, const std::string& path, const char* kind, const std::string& main_part,
+                   Package* out) {
+  RAGD_ASSIGN_OR_RETURN(out->zip, OpenZip(bytes, path, kind));
+  RAGD_ASSIGN_OR_RETURN(std::string xml, ReadZipEntry(out->zip.get(), main_part, path, true, kind));
+  RAGD_RETURN_IF_ERROR(ParseXml(xml, &out->main, path, main_part));
+  RAGD_ASSIGN_OR_RETURN(out->rels, Relationships(out->zip.get(), main_part, path, kind));
+  return Status::OK();
+}
+
 std::string CoreTitle(zip_t* zip, const std::string& path) {
   auto core = ReadZipEntry(zip, "docProps/core.xml", path, false);
   if (!core.ok() || core->empty()) return "";
@@ -325,22 +342,20 @@ std::string CoreTitle(zip_t* zip, const std::string& path) {
 }  // namespace
 
 Result<LoadedDocument> LoadPptx(std::string_view bytes, const std::string& path) {
-  RAGD_ASSIGN_OR_RETURN(ZipPtr zip, OpenZip(bytes, path, "PPTX"));
-  const std::string presentation_part = "ppt/presentation.xml";
-  RAGD_ASSIGN_OR_RETURN(std::string presentation, ReadZipEntry(zip.get(), presentation_part, path, true, "PPTX"));
-  pugi::xml_document pres;
-  RAGD_RETURN_IF_ERROR(ParseXml(presentation, &pres, path, presentation_part));
-  RAGD_ASSIGN_OR_RETURN(auto rels, Relationships(zip.get(), presentation_part, path, "PPTX"));
+  Package package;
+  RAGD_RETURN_IF_ERROR(OpenPackage(bytes, path, "PPTX", "ppt/presentation.xml", &package));
+  zip_t* zip = package.zip.get();
+  const auto& rels = package.rels;
   LoadedDocument doc;
   doc.mime = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
-  doc.title = CoreTitle(zip.get(), path);
+  doc.title = CoreTitle(zip, path);
   int number = 0;
-  for (pugi::xml_node id : pres.child("p:presentation").child("p:sldIdLst").children("p:sldId")) {
+  for (pugi::xml_node id : package.main.child("p:presentation").child("p:sldIdLst").children("p:sldId")) {
     ++number;  // the slide's number as shown, hidden slides included
     auto rel = rels.find(id.attribute("r:id").value());
     if (rel == rels.end()) continue;
     const std::string& part = rel->second.target;
-    RAGD_ASSIGN_OR_RETURN(std::string slide_xml, ReadZipEntry(zip.get(), part, path, false, "PPTX"));
+    RAGD_ASSIGN_OR_RETURN(std::string slide_xml, ReadZipEntry(zip, part, path, false, "PPTX"));
     if (slide_xml.empty()) continue;
     pugi::xml_document slide;
     RAGD_RETURN_IF_ERROR(ParseXml(slide_xml, &slide, path, part));
@@ -348,10 +363,10 @@ Result<LoadedDocument> LoadPptx(std::string_view bytes, const std::string& path)
     SlideShapes(slide.child("p:sld").child("p:cSld").child("p:spTree"), &content);
     // Speaker notes: the notesSlide the slide's relationships name.
     std::string notes;
-    RAGD_ASSIGN_OR_RETURN(auto slide_rels, Relationships(zip.get(), part, path, "PPTX"));
+    RAGD_ASSIGN_OR_RETURN(auto slide_rels, Relationships(zip, part, path, "PPTX"));
     for (const auto& [rid, r] : slide_rels) {
       if (r.type != "notesSlide") continue;
-      RAGD_ASSIGN_OR_RETURN(std::string notes_xml, ReadZipEntry(zip.get(), r.target, path, false, "PPTX"));
+      RAGD_ASSIGN_OR_RETURN(std::string notes_xml, ReadZipEntry(zip, r.target, path, false, "PPTX"));
       pugi::xml_document notes_doc;
       if (!notes_xml.empty() && notes_doc.load_buffer(notes_xml.data(), notes_xml.size()))
         notes = NotesText(notes_doc.child("p:notes").child("p:cSld").child("p:spTree"));
@@ -533,35 +548,33 @@ std::string ColumnLetters(size_t c) {
 }  // namespace
 
 Result<LoadedDocument> LoadXlsx(std::string_view bytes, const std::string& path) {
-  RAGD_ASSIGN_OR_RETURN(ZipPtr zip, OpenZip(bytes, path, "XLSX"));
-  const std::string workbook_part = "xl/workbook.xml";
-  RAGD_ASSIGN_OR_RETURN(std::string workbook, ReadZipEntry(zip.get(), workbook_part, path, true, "XLSX"));
-  pugi::xml_document book;
-  RAGD_RETURN_IF_ERROR(ParseXml(workbook, &book, path, workbook_part));
-  RAGD_ASSIGN_OR_RETURN(auto rels, Relationships(zip.get(), workbook_part, path, "XLSX"));
+  Package package;
+  RAGD_RETURN_IF_ERROR(OpenPackage(bytes, path, "XLSX", "xl/workbook.xml", &package));
+  zip_t* zip = package.zip.get();
+  const auto& rels = package.rels;
   std::vector<std::string> shared;
   std::vector<bool> date_styles;
   for (const auto& [id, r] : rels) {
     if (r.type == "sharedStrings") {
-      RAGD_ASSIGN_OR_RETURN(std::string sst, ReadZipEntry(zip.get(), r.target, path, false, "XLSX"));
+      RAGD_ASSIGN_OR_RETURN(std::string sst, ReadZipEntry(zip, r.target, path, false, "XLSX"));
       pugi::xml_document xml;
       if (!sst.empty()) RAGD_RETURN_IF_ERROR(ParseXml(sst, &xml, path, r.target));
       for (pugi::xml_node si : xml.child("sst").children("si")) shared.push_back(SharedStringText(si));
     } else if (r.type == "styles") {
-      RAGD_ASSIGN_OR_RETURN(std::string styles, ReadZipEntry(zip.get(), r.target, path, false, "XLSX"));
+      RAGD_ASSIGN_OR_RETURN(std::string styles, ReadZipEntry(zip, r.target, path, false, "XLSX"));
       date_styles = DateStyles(styles);
     }
   }
   LoadedDocument doc;
   doc.mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-  doc.title = CoreTitle(zip.get(), path);
+  doc.title = CoreTitle(zip, path);
   int sheets = 0;
   size_t largest = 0;
-  for (pugi::xml_node s : book.child("workbook").child("sheets").children("sheet")) {
+  for (pugi::xml_node s : package.main.child("workbook").child("sheets").children("sheet")) {
     auto rel = rels.find(s.attribute("r:id").value());
     if (rel == rels.end() || rel->second.type != "worksheet") continue;  // chart sheets hold no cells
     ++sheets;
-    RAGD_ASSIGN_OR_RETURN(std::string sheet_xml, ReadZipEntry(zip.get(), rel->second.target, path, false, "XLSX"));
+    RAGD_ASSIGN_OR_RETURN(std::string sheet_xml, ReadZipEntry(zip, rel->second.target, path, false, "XLSX"));
     if (sheet_xml.empty()) continue;
     RAGD_ASSIGN_OR_RETURN(Sheet sheet, ReadSheet(sheet_xml, text::NormalizeWhitespace(s.attribute("name").value()),
                                                  shared, date_styles, path, rel->second.target));

@@ -40,6 +40,14 @@ def example_pdf():
     return os.path.join(SRC, "examples/bank-kb/credit-card-policy.pdf")
 
 
+def write_bomb(z, name):
+    """1 GiB of one byte as the archive's part `name`: about 1 MB compressed."""
+    with z.open(name, "w", force_zip64=True) as f:
+        block = b"<" * (1 << 20)
+        for _ in range(1024):
+            f.write(block)
+
+
 def make(kind, path):
     if kind == "nothing":
         return
@@ -59,13 +67,9 @@ def make(kind, path):
         subprocess.run(["qpdf", "--encrypt", "user-secret", "owner-secret", "256", "--", example_pdf(), path],
                        check=True)
     elif kind == "zip_bomb_docx":
-        # 1 GiB of one byte in word/document.xml: about 1 MB compressed.
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
-            with z.open("word/document.xml", "w", force_zip64=True) as f:
-                block = b"<" * (1 << 20)
-                for _ in range(1024):
-                    f.write(block)
+            write_bomb(z, "word/document.xml")
     elif kind == "zip_bomb_xlsx":
         # The same bomb in a workbook's sheet.
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
@@ -73,10 +77,7 @@ def make(kind, path):
             z.writestr("xl/_rels/workbook.xml.rels", '<Relationships><Relationship Id="rId1" '
                        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
                        'Target="worksheets/sheet1.xml"/></Relationships>')
-            with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
-                block = b"<" * (1 << 20)
-                for _ in range(1024):
-                    f.write(block)
+            write_bomb(z, "xl/worksheets/sheet1.xml")
     elif kind == "broken_pptx":
         # A deck whose slide is not XML.
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
