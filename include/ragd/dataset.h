@@ -46,7 +46,7 @@ struct SynthOptions {
   // this part of its terms with the chunk (the citation check's measure).
   double min_support = 0.5;
   // A question whose embedding is at least this similar (cosine) to a kept
-  // one is a near duplicate.
+  // one, and which shares half its terms with it, is a near duplicate.
   double max_similarity = 0.9;
   // Put the chunk before the question in the user turn (for tuning a model
   // to answer from retrieved context) instead of the question alone.

@@ -24,6 +24,8 @@ using nlohmann::json;
 
 constexpr int kMaxQuestionChars = 300;
 constexpr int kMaxAnswerChars = 600;
+// Share of a question's terms another must hold to be its near duplicate.
+constexpr double kDuplicateOverlap = 0.5;
 
 Status CheckSynthOptions(const SynthOptions& o) {
   if (o.kb.empty()) return Status::InvalidArgument("no knowledge base given");
@@ -164,14 +166,26 @@ Result<SynthReport> SynthesizeDataset(Engine& engine, ChatModel& model, const Pr
         }
         std::vector<float> v(static_cast<size_t>(embedder->dim()));
         RAGD_RETURN_IF_ERROR(embedder->Embed(std::span<const std::string>(&pair.question, 1), EmbedKind::kQuery, v.data()));
+        // A near duplicate is close in meaning and in wording: an
+        // embedder alone puts distinct questions of one language and topic
+        // close (MiniLM scores 如何挂失银行卡？ against 忘记手机银行登录密码？
+        // 0.92), so the words must overlap too.
+        bool duplicate = false;
         for (size_t k = 0; k < kept_questions.size(); ++k) {
-          double similarity = Cosine(kept_questions[k], v);
+          const double similarity = Cosine(kept_questions[k], v);
+          const std::string& other = (*pairs)[kept_start + k].question;
           if (similarity > pair.similarity) {
             pair.similarity = similarity;
-            pair.closest = (*pairs)[kept_start + k].question;
+            pair.closest = other;
+          }
+          if (similarity >= o.max_similarity && SupportShare(pair.question, other) >= kDuplicateOverlap) {
+            duplicate = true;
+            pair.similarity = similarity;
+            pair.closest = other;
+            break;
           }
         }
-        if (pair.similarity >= o.max_similarity) {
+        if (duplicate) {
           drop(&report.duplicates, "duplicate");
           continue;
         }
