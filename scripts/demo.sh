@@ -39,7 +39,7 @@ if missing:
 
 ask platinum-card.docx "1200" "What is the annual fee for the Platinum credit card?"
 ask handbook.md "1|3" "How long does an international wire transfer take?"
-ask faq.csv "400-820-6688" "如何挂失银行卡？"
+ask faq.csv "400-820-6688" "银行卡丢了打什么电话挂失？"
 ask faq.csv "Yes/yes" "Can I take money out of a fixed deposit early?"
 
 echo
