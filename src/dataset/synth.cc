@@ -93,13 +93,15 @@ bool IsValidation(const std::string& question, double fraction) {
   return static_cast<double>(std::stoul(h.substr(0, 6), nullptr, 16) % 10000) < fraction * 10000;
 }
 
+bool EndsWithQuestionMark(const std::string& s) { return s.ends_with("?") || s.ends_with("？"); }
+
 // A question ends with a question mark (ASCII or full-width), and its
-// answer says more than the question: small models copy the prompt's
-// wording or the question into either.
+// answer is not a question and says more than the question: small models
+// copy the prompt's wording or the question into either, or answer with
+// another question.
 bool IsQuestion(const std::string& question, const std::string& answer) {
-  const bool marked = question.ends_with("?") || question.ends_with("？");
-  return marked && answer.find(question.substr(0, question.size() - (question.ends_with("?") ? 1 : 3))) ==
-                       std::string::npos;
+  if (!EndsWithQuestionMark(question) || EndsWithQuestionMark(answer)) return false;
+  return answer.find(question.substr(0, question.size() - (question.ends_with("?") ? 1 : 3))) == std::string::npos;
 }
 
 }  // namespace

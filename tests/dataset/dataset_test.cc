@@ -81,11 +81,12 @@ TEST(DatasetSynth, FiltersDropWhatTheyShouldAndTheRestIsKept) {
       Pairs({{"大额存单起存金额是多少？", "大额存单起存金额为20万元。"},
              {"大额存单起存金额是多少？", "起存金额为20万元。"},
              {"客户可能会问：大额存单可以转让", "大额存单可以在手机银行转让。"},
-             {"大额存单可以转让吗？", "大额存单可以转让吗？"}}),
+             {"大额存单可以转让吗？", "大额存单可以转让吗？"},
+             {"大额存单在哪里转让？", "大额存单起存金额是多少？"}}),
   });
   SynthOptions o;
   o.kb = "kb";
-  o.per_chunk = 4;
+  o.per_chunk = 5;
   o.validation_fraction = 0.5;
   std::vector<SynthPair> pairs;
   std::vector<std::pair<int64_t, int64_t>> progress;
@@ -93,9 +94,9 @@ TEST(DatasetSynth, FiltersDropWhatTheyShouldAndTheRestIsKept) {
                              [&](int64_t done, int64_t total) { progress.emplace_back(done, total); });
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->chunks, 3);
-  EXPECT_EQ(r->generated, 6);
+  EXPECT_EQ(r->generated, 7);
   EXPECT_EQ(r->malformed, 1);
-  EXPECT_EQ(r->not_questions, 2);
+  EXPECT_EQ(r->not_questions, 3);
   EXPECT_EQ(r->unsupported, 1);
   EXPECT_EQ(r->duplicates, 1);
   EXPECT_EQ(r->kept, 2);
@@ -108,8 +109,8 @@ TEST(DatasetSynth, FiltersDropWhatTheyShouldAndTheRestIsKept) {
   EXPECT_EQ(progress.back(), (std::pair<int64_t, int64_t>{3, 3}));
   // The chunk is in the prompt, in its own language; the schema bounds the pairs.
   EXPECT_NE(model.prompts[0].find("380 yuan"), std::string::npos);
-  EXPECT_NE(model.prompts[2].find("请写出4个不同的问题"), std::string::npos);
-  EXPECT_EQ(json::parse(model.schemas[0])["properties"]["pairs"]["maxItems"], 4);
+  EXPECT_NE(model.prompts[2].find("请写出5个不同的问题"), std::string::npos);
+  EXPECT_EQ(json::parse(model.schemas[0])["properties"]["pairs"]["maxItems"], 5);
   // The split is by the question: the same question always lands alike.
   std::vector<SynthPair> again;
   ScriptedModel same({Pairs({{"What is the annual fee of the Gold card?", "The annual fee of the Gold card is 380 yuan."}}),
