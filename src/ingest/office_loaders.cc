@@ -462,7 +462,7 @@ std::string SerialDate(double serial) {
   int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
   int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
   if (m <= 2) ++y;
-  char buf[40];
+  char buf[96];  // room for any int64 the compiler can imagine; dates take 16
   int secs = static_cast<int>(std::lround((serial - static_cast<double>(days)) * 86400));
   if (secs > 0 && secs < 86400)
     std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld %02d:%02d", static_cast<long long>(y), static_cast<long long>(m),
