@@ -262,8 +262,10 @@ Result<LoadedDocument> LoadPdf(std::string_view bytes, const std::string& path, 
   // Pages OCR must read: no usable text layer (scans, or a scanned page in
   // a digital PDF). Counted first so the progress knows the total. What
   // little text such a page has is kept when OCR is off or reads nothing.
+  // A page with a text layer has its tables found from the same page object.
   std::vector<int> scanned;
-  std::vector<std::string> layer(pages);
+  std::vector<Segment> read(pages);
+  std::vector<std::vector<Segment>> tables(pages);
   for (int i = 0; i < pages; ++i) {
     std::unique_ptr<poppler::page> page(pdf->create_page(i));
     if (!page) continue;
@@ -271,23 +273,19 @@ Result<LoadedDocument> LoadPdf(std::string_view bytes, const std::string& path, 
     // default rectangle can clip the ends of long lines.
     auto utf8 = page->text(page->page_rect(poppler::media_box), poppler::page::non_raw_non_physical_layout).to_utf8();
     std::string raw(utf8.begin(), utf8.end());
-    if (text::FindInvalidUtf8(raw) == std::string::npos) layer[i] = text::NormalizeWhitespace(raw);
-    if (!UsableTextLayer(layer[i])) scanned.push_back(i);
-  }
-  std::vector<Segment> read(pages);
-  std::vector<std::vector<Segment>> tables(pages);
-  for (int i = 0; i < pages; ++i) {
-    if (layer[i].empty()) continue;
-    if (std::unique_ptr<poppler::page> page(pdf->create_page(i)); page && UsableTextLayer(layer[i])) {
+    std::string layer = text::FindInvalidUtf8(raw) == std::string::npos ? text::NormalizeWhitespace(raw) : "";
+    if (UsableTextLayer(layer)) {
       std::vector<PdfTable> found = FindTables(PageLines(*page));
       for (const PdfTable& t : found) {
         Segment table = MarkdownTable(t.rows);
         table.page = i + 1;
         tables[i].push_back(std::move(table));
       }
-      if (!found.empty()) layer[i] = WithoutTables(layer[i], found);
+      if (!found.empty()) layer = WithoutTables(layer, found);
+    } else {
+      scanned.push_back(i);
     }
-    read[i] = Segment{std::move(layer[i]), i + 1};
+    read[i] = Segment{std::move(layer), i + 1};
   }
   if (options.ocr.enabled) {
     for (size_t n = 0; n < scanned.size(); ++n) {
