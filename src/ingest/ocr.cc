@@ -119,7 +119,6 @@ Result<OcrText> Recognize(Pix* pix, const std::string& languages, const OcrOptio
   (*api)->SetSourceResolution(pixGetXRes(pix));
   std::unique_ptr<char[]> raw((*api)->GetUTF8Text());
   OcrText out;
-  out.languages = languages;
   if (raw && text::FindInvalidUtf8(raw.get()) == std::string::npos) out.text = text::NormalizeWhitespace(JoinCjk(raw.get()));
   out.confidence = out.text.empty() ? 0.0f : static_cast<float>((*api)->MeanTextConf()) / 100.0f;
   (*api)->Clear();
@@ -136,7 +135,6 @@ Result<OcrText> ReadPix(Pix* pix, const OcrOptions& options, const std::string& 
   PixPtr upright;
   if (o.known && o.degrees % 360 != 0) upright.reset(pixRotateOrth(pix, (4 - o.degrees / 90) % 4));
   RAGD_ASSIGN_OR_RETURN(OcrText best, Recognize(upright ? upright.get() : pix, languages, options, what));
-  best.rotation = upright ? o.degrees : 0;
   if (upright && best.confidence < 0.5f) {
     RAGD_ASSIGN_OR_RETURN(OcrText as_is, Recognize(pix, languages, options, what));
     if (as_is.confidence > best.confidence) best = std::move(as_is);

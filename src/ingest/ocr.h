@@ -26,8 +26,6 @@ struct GrayImage {
 struct OcrText {
   std::string text;        // whitespace-normalised; empty when nothing was read
   float confidence = 0;    // Tesseract's mean word confidence, 0..1
-  int rotation = 0;        // degrees the page was turned clockwise to read it
-  std::string languages;   // the Tesseract languages used ("eng", "chi_sim+eng")
 };
 
 // Reads one page. `what` names it in errors ("scan.pdf page 3"). Keeps one
