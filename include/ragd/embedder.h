@@ -17,6 +17,9 @@ namespace ragd {
 // Retrieval models such as E5 embed queries and passages differently.
 enum class EmbedKind { kPassage, kQuery };
 
+// The packaged embedder used when none is named (docs/RETRIEVAL.md says why).
+inline constexpr const char* kDefaultEmbedModel = "all-MiniLM-L6-v2";
+
 // An embedding model: its backend, and what only embedding needs.
 struct EmbedderOptions {
   // backend.model: local, a path to a GGUF embedding model or the name of a

@@ -80,9 +80,19 @@ class Engine {
   // when it is there (checked under its write lock).
   Result<KbInfo> CreateKnowledgeBase(const std::string& name);
 
+  // Switches a knowledge base's embedder in place (`ragd kb reembed`):
+  // every chunk is embedded with `to`, in committed batches staged beside
+  // the live vectors, which keep serving searches; then all new vectors go
+  // in at once. A killed run keeps what it staged and the next run for the
+  // same model resumes there. Ingests into it wait until it is done.
+  // progress: chunks embedded of those to embed.
+  Result<ReembedReport> ReembedKnowledgeBase(const std::string& kb, const EmbedderOptions& to,
+                                             const ProgressFn& progress = {});
+
   // Per-knowledge-base search defaults: search.fusion (rrf | minmax |
-  // zscore), search.lexical_weight (0..1), search.mmr_lambda (0..1, or
-  // "off"). Unknown keys and bad values are refused.
+  // zscore | dispersion), search.lexical_weight (0..1), search.rrf_k
+  // (1..1000), search.mmr_lambda (0..1, or "off"); tune.* keys hold the
+  // figures `kb tune` chose them on. Unknown keys and bad values are refused.
   Status SetKbSetting(const std::string& kb, const std::string& key, const std::string& value);
   Result<std::map<std::string, std::string>> GetKbSettings(const std::string& kb);
 

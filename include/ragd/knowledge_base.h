@@ -25,6 +25,19 @@ struct KbInfo {
   int64_t bytes_on_disk = 0;
   std::string created_at;       // ISO 8601, UTC
   std::string updated_at;
+  // Engine::GetKnowledgeBase only (not listings): the share of documents
+  // whose text is mostly in each script ("cjk", "latin", "other"), and a
+  // warning when the embedder does not read the documents' language.
+  std::map<std::string, double> scripts;
+  std::string language_warning;
+};
+
+struct ReembedReport {
+  std::string from, to;   // Embedder::model_id() before and after
+  int64_t chunks = 0;     // in the knowledge base
+  int64_t embedded = 0;   // by this run
+  int64_t resumed = 0;    // staged by an earlier run that stopped
+  double seconds = 0;
 };
 
 struct DocumentInfo {

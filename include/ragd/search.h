@@ -22,9 +22,11 @@ const char* SearchModeName(SearchMode mode);
 Result<SearchMode> ParseSearchMode(const std::string& name);
 
 // How hybrid search merges the BM25 and dense lists: weighted reciprocal
-// ranks, or a convex combination of scores normalised by min-max or z-score.
-enum class Fusion { kRrf, kMinMax, kZScore };
-const char* FusionName(Fusion fusion);  // "rrf" | "minmax" | "zscore"
+// ranks, or a convex combination of scores normalised by min-max or z-score;
+// dispersion is z-score with each query's weight set by how far each list's
+// best hit stands out (docs/RETRIEVAL.md), for knowledge bases not tuned.
+enum class Fusion { kRrf, kMinMax, kZScore, kDispersion };
+const char* FusionName(Fusion fusion);  // "rrf" | "minmax" | "zscore" | "dispersion"
 Result<Fusion> ParseFusion(const std::string& name);
 
 struct SearchOptions {
@@ -34,8 +36,9 @@ struct SearchOptions {
   int k = 10;
   // Candidates taken from each list before fusion. 0 = max(100, 2k).
   int candidates = 0;
-  // Reciprocal Rank Fusion constant (Cormack et al. 2009).
-  int rrf_k = 60;
+  // Reciprocal Rank Fusion constant (Cormack et al. 2009). Unset = the
+  // knowledge base's setting (search.rrf_k), else 60.
+  std::optional<int> rrf_k;
   // Hybrid fusion. Unset = the knowledge base's setting (search.fusion),
   // else z-score (measured in docs/RETRIEVAL.md).
   std::optional<Fusion> fusion;

@@ -50,11 +50,15 @@ json SourceJson(const Source& s) {
 }
 
 json KbJson(const KbInfo& k) {
-  return json{{"name", k.name},         {"path", k.path},
-              {"documents", k.documents}, {"chunks", k.chunks},
-              {"embed_model", k.embed_model}, {"schema_version", k.schema_version},
-              {"bytes_on_disk", k.bytes_on_disk}, {"created_at", k.created_at},
-              {"updated_at", k.updated_at}};
+  json j{{"name", k.name},         {"path", k.path},
+         {"documents", k.documents}, {"chunks", k.chunks},
+         {"embed_model", k.embed_model}, {"schema_version", k.schema_version},
+         {"bytes_on_disk", k.bytes_on_disk}, {"created_at", k.created_at},
+         {"updated_at", k.updated_at}};
+  // One knowledge base's details (not listings).
+  if (!k.scripts.empty()) j["scripts"] = k.scripts;
+  if (!k.language_warning.empty()) j["language_warning"] = k.language_warning;
+  return j;
 }
 
 json DocumentJson(const DocumentInfo& d) {

@@ -17,6 +17,7 @@
 #include "api/search_request.h"
 #include "cli/agent_commands.h"
 #include "cli/dataset_commands.h"
+#include "cli/tune_commands.h"
 #include "cli/recommend_commands.h"
 #include "cli/summarize_commands.h"
 #include "cli/answer_commands.h"
@@ -61,6 +62,28 @@ Result<ChunkUnit> ParseUnit(const std::string& s) {
   return Status::InvalidArgument("--chunk-unit must be tokens or chars");
 }
 
+// A knowledge base reaching kAutoTuneChunks that was never tuned and has
+// no fusion set by hand is tuned now with the configured chat model (a
+// few minutes). Its failure is a note: the ingest itself succeeded.
+void MaybeTuneAfterIngest(Engine& engine, const GlobalFlags& g, const std::string& kb, bool json_out) {
+  if (const char* v = std::getenv("RAGD_AUTO_TUNE"); v && std::string(v) == "0") return;
+  auto info = engine.GetKnowledgeBase(kb);
+  auto settings = engine.GetKbSettings(kb);
+  if (!info.ok() || !settings.ok() || info->chunks < kAutoTuneChunks) return;
+  if (settings->contains("tune.at") || settings->contains("search.fusion") || settings->contains("search.lexical_weight"))
+    return;
+  if (!g.quiet)
+    std::fprintf(stderr, "ragd: '%s' has %lld chunks and was never tuned: choosing its fusion from questions the chat "
+                         "model writes (ragd kb tune; skip with --no-tune)\n",
+                 kb.c_str(), static_cast<long long>(info->chunks));
+  cli::AnswerFlags f;
+  f.kb = kb;
+  TuneOptions o;
+  o.kb = kb;
+  if (cli::RunTune(g, f, o, json_out ? cli::TuneOutput::kNote : cli::TuneOutput::kTable) != 0)
+    std::fprintf(stderr, "ragd: '%s' keeps the default fusion; `ragd kb tune %s` tries again\n", kb.c_str(), kb.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,6 +114,9 @@ int main(int argc, char** argv) {
   ingest->add_option("paths", paths, "files or directories (recursed)")->required();
   ingest->add_option("--kb", kb, "knowledge base name (created if missing)")->required();
   ingest->add_flag("--sync", sync, "also remove documents whose files are gone from the given folders");
+  bool no_tune = false;
+  ingest->add_flag("--no-tune", no_tune,
+                   "do not tune the fusion after the first ingest that brings the knowledge base to 1000 chunks");
   ingest->add_option("--chunk-size", chunk_size, "chunk length (default 200 tokens or 1000 chars)");
   ingest->add_option("--chunk-overlap", chunk_overlap, "overlap between chunks (default 15% of the size)");
   ingest->add_option("--chunk-unit", chunk_unit, "tokens (embedding model's tokenizer) or chars");
@@ -154,11 +180,16 @@ int main(int argc, char** argv) {
   std::string kb_name;
   kb_info->add_option("name", kb_name)->required();
   kb_info->add_flag("--json", kb_json, "print as JSON");
-  auto* kb_set = kbcmd->add_subcommand("set", "set a knowledge base's search default (search.fusion, search.lexical_weight, search.mmr_lambda)");
+  auto* kb_set = kbcmd->add_subcommand("set", "set a knowledge base's search default (search.fusion, search.lexical_weight, search.rrf_k, search.mmr_lambda)");
   std::string setting_key, setting_value;
   kb_set->add_option("name", kb_name)->required();
   kb_set->add_option("key", setting_key)->required();
   kb_set->add_option("value", setting_value)->required();
+  auto* kb_reembed = kbcmd->add_subcommand(
+      "reembed", "switch a knowledge base to another embedding model in place (--embed-model M); searchable throughout, "
+                 "and a stopped run resumes");
+  kb_reembed->add_option("name", kb_name)->required();
+  kb_reembed->add_flag("--json", kb_json, "print the report as JSON");
   auto* kb_delete = kbcmd->add_subcommand("delete", "delete a knowledge base and its files");
   kb_delete->add_option("name", kb_name)->required();
   auto* kb_check = kbcmd->add_subcommand("check", "verify that documents, chunks, the full-text and the vector index agree");
@@ -190,9 +221,12 @@ int main(int argc, char** argv) {
   eval_ret->add_option("--mode", mode_name, "bm25, dense or hybrid (default hybrid)");
   eval_ret->add_option("--kb", eval_kb, "knowledge base to build or reuse (default derived from the corpus hash)");
   eval_ret->add_flag("--json", eval_json, "print metrics as JSON");
-  eval_ret->add_option("--fusion", fusion, "hybrid fusion: rrf, minmax or zscore");
+  eval_ret->add_option("--fusion", fusion, "hybrid fusion: rrf, minmax, zscore or dispersion");
   eval_ret->add_option("--lexical-weight", lexical_weight, "weight of BM25 in the fusion, 0..1");
   eval_ret->add_option("--mmr", mmr_lambda, "diversify with MMR, lambda 0..1");
+  bool eval_grid = false;
+  eval_ret->add_flag("--grid", eval_grid,
+                     "score every fusion of the tuning grid on the set's judgements (the oracle, docs/RETRIEVAL.md)");
   cli::AddRetrievalFlags(eval_ret, &filters, &no_rerank, &rerank_candidates);
 
   cli::AnswerCommands answer_commands(&app, &g);
@@ -200,6 +234,7 @@ int main(int argc, char** argv) {
   cli::SummarizeCommands summarize_commands(&app, &g);
   cli::RecommendCommands recommend_commands(&app, &g);
   cli::DatasetCommands dataset_commands(&app, &g);
+  cli::TuneCommands tune_commands(kbcmd, &g);
 
   try {
     app.parse(argc, argv);
@@ -213,6 +248,7 @@ int main(int argc, char** argv) {
   if (auto rc = summarize_commands.Run()) return *rc;
   if (auto rc = recommend_commands.Run()) return *rc;
   if (auto rc = dataset_commands.Run()) return *rc;
+  if (auto rc = tune_commands.Run()) return *rc;
 
   if (*ingest) {
     auto unit = ParseUnit(chunk_unit);
@@ -278,6 +314,7 @@ int main(int argc, char** argv) {
                   static_cast<long long>(rep.files_removed), rep.failures.size(),
                   static_cast<long long>(rep.chunks_written), rep.seconds, cps);
     }
+    if (!no_tune) MaybeTuneAfterIngest(**engine, g, kb, ingest_json);
     return rep.failures.empty() ? 0 : 3;
   }
 
@@ -349,6 +386,16 @@ int main(int argc, char** argv) {
                     i.name.c_str(), i.path.c_str(), static_cast<long long>(i.documents), static_cast<long long>(i.chunks),
                     i.embed_model.c_str(), i.schema_version, i.bytes_on_disk / 1048576.0, i.created_at.c_str(),
                     i.updated_at.c_str());
+        if (!i.scripts.empty()) {
+          std::string line;
+          for (const auto& [script, share] : i.scripts) {
+            char part[48];
+            std::snprintf(part, sizeof part, "%s%s %.0f%%", line.empty() ? "" : ", ", script.c_str(), 100 * share);
+            line += part;
+          }
+          std::printf("scripts:      %s (of the documents)\n", line.c_str());
+        }
+        if (!i.language_warning.empty()) std::printf("warning:      %s\n", i.language_warning.c_str());
         if (auto settings = (*engine)->GetKbSettings(kb_name); settings.ok())
           for (const auto& [k, v] : settings.value()) std::printf("%-13s %s\n", (k + ":").c_str(), v.c_str());
       }
@@ -358,6 +405,31 @@ int main(int argc, char** argv) {
       Status st = (*engine)->SetKbSetting(kb_name, setting_key, setting_value);
       if (!st.ok()) return Fail(st);
       std::printf("%s: %s = %s\n", kb_name.c_str(), setting_key.c_str(), setting_value.c_str());
+      return 0;
+    }
+    if (*kb_reembed) {
+      if (g.embed_model.empty())
+        return Fail(Status::InvalidArgument("give the new model: ragd kb reembed " + kb_name +
+                                            " --embed-model NAME|FILE.gguf"));
+      auto settings = cli::LoadSettings(g.config);
+      if (!settings.ok()) return Fail(settings.status());
+      const EmbedderOptions to = cli::MakeEngineOptions(settings.value(), g).embedder;
+      cli::ProgressBar bar("reembed", g.quiet || kb_json);
+      auto r = (*engine)->ReembedKnowledgeBase(kb_name, to, [&](const IngestProgress& p) { bar.Update(p); });
+      bar.Finish();
+      if (!r.ok()) return Fail(r.status());
+      if (kb_json) {
+        std::cout << json{{"kb", kb_name}, {"from", r->from}, {"to", r->to}, {"chunks", r->chunks},
+                          {"embedded", r->embedded}, {"resumed", r->resumed}, {"seconds", r->seconds}}
+                         .dump(2)
+                  << "\n";
+      } else {
+        std::printf("'%s' now uses %s (was %s): %lld chunks, %lld embedded now%s in %.1fs\n", kb_name.c_str(),
+                    r->to.c_str(), r->from.c_str(), static_cast<long long>(r->chunks),
+                    static_cast<long long>(r->embedded),
+                    r->resumed ? (", " + std::to_string(r->resumed) + " kept from the stopped run").c_str() : "",
+                    r->seconds);
+      }
       return 0;
     }
     if (*kb_delete) {
@@ -428,6 +500,22 @@ int main(int argc, char** argv) {
     o.rerank = !no_rerank;
     o.rerank_candidates = rerank_candidates.value_or(0);
     cli::ProgressBar bar("eval", g.quiet || eval_json);
+    if (eval_grid) {
+      std::string kb;
+      auto t = TuneOnBeir(**engine, o, &kb, [&](const IngestProgress& p) { bar.Update(p); });
+      bar.Finish();
+      if (!t.ok()) return Fail(t.status());
+      if (eval_json) {
+        json out = cli::FusionTuningJson(*t);
+        out["kb"] = kb;
+        out["split"] = split;
+        std::cout << out.dump(2) << "\n";
+      } else {
+        std::printf("fusion grid on %s (%s split, knowledge base '%s')\n", beir_dir.c_str(), split.c_str(), kb.c_str());
+        cli::PrintFusionTuning(*t);
+      }
+      return 0;
+    }
     auto r = EvaluateRetrieval(**engine, o, [&](const IngestProgress& p) { bar.Update(p); });
     bar.Finish();
     if (!r.ok()) return Fail(r.status());

@@ -1,11 +1,13 @@
 #include "core/text.h"
 
+#include <unicode/uchar.h>
 #include <unicode/ucnv.h>
 #include <unicode/normalizer2.h>
 #include <unicode/ucsdet.h>
 #include <unicode/unistr.h>
 
 #include <algorithm>
+#include <cctype>
 #include <memory>
 #include <vector>
 
@@ -60,6 +62,22 @@ bool IsCjk(char32_t c) {
          (c >= 0xAC00 && c <= 0xD7AF) ||   // Hangul
          (c >= 0xF900 && c <= 0xFAFF) ||   // compatibility ideographs
          (c >= 0x20000 && c <= 0x2FFFF);   // extensions B..
+}
+
+std::string_view DominantScript(std::string_view s) {
+  int64_t cjk = 0, latin = 0, other = 0;
+  for (size_t i = 0; i < s.size();) {
+    int len = 1;
+    char32_t c = DecodeAt(s, i, &len);
+    i += len > 0 ? len : 1;
+    if (IsCjk(c)) ++cjk;
+    else if (c < 0x80 ? std::isalpha(static_cast<int>(c)) != 0 : (c < 0x250 && u_isalpha(c))) ++latin;
+    else if (c >= 0x250 && u_isalpha(c)) ++other;
+  }
+  if (cjk + latin + other == 0) return "";
+  // A CJK character carries about a word: weigh it as a Latin word's letters.
+  if (cjk * 4 >= latin && cjk * 4 >= other) return "cjk";
+  return latin >= other ? "latin" : "other";
 }
 
 static Result<std::string> Convert(std::string_view bytes, const char* charset) {

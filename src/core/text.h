@@ -30,6 +30,9 @@ size_t CompleteUtf8Prefix(std::string_view s);
 // Code point at s[i] and its length in bytes (s valid UTF-8, i < size).
 char32_t DecodeAt(std::string_view s, size_t i, int* len);
 bool IsCjk(char32_t c);
+// The script most of a text's letters are in: "cjk" (IsCjk), "latin",
+// "other" (Cyrillic, Arabic, …), or "" when it has no letters.
+std::string_view DominantScript(std::string_view s);
 // Replaces every occurrence of from (non-empty) in s, left to right;
 // replacement text is not searched again.
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/status_macros.h"
+#include "core/text.h"
 #include "engine/kb_lock.h"
 #include "ingest/ingest_pipeline.h"
 #include "models/serialized_models.h"
@@ -62,7 +63,9 @@ struct Engine::Impl {
   std::mutex mu;
   EngineOptions options;
   std::string data_dir;
-  std::unique_ptr<Embedder> embedder;
+  std::unique_ptr<Embedder> embedder;  // the configured (or default) one
+  // Packaged models opened for knowledge bases built with them, by name.
+  std::map<std::string, std::unique_ptr<Embedder>> kb_embedders;
   std::unique_ptr<Reranker> reranker;
   // Shared so that a request keeps its store alive while a delete drops it.
   std::map<std::string, std::shared_ptr<store::KbStore>> stores;
@@ -79,12 +82,15 @@ struct Engine::Impl {
 
   Result<Embedder*> EmbedderLocked() {
     if (!embedder) {
-      RAGD_ASSIGN_OR_RETURN(std::unique_ptr<Embedder> e, OpenEmbedder(options.embedder));
-      if (options.trace)
-        e = TraceEmbedder(std::move(e), BackendName(options.embedder.backend.backend), options.trace, options.trace_tags);
-      embedder = std::make_unique<models::SerializedEmbedder>(std::move(e));
+      RAGD_ASSIGN_OR_RETURN(embedder, OpenWrapped(options.embedder));
     }
     return embedder.get();
+  }
+
+  Result<std::unique_ptr<Embedder>> OpenWrapped(const EmbedderOptions& o) {
+    RAGD_ASSIGN_OR_RETURN(std::unique_ptr<Embedder> e, OpenEmbedder(o));
+    if (options.trace) e = TraceEmbedder(std::move(e), BackendName(o.backend.backend), options.trace, options.trace_tags);
+    return std::unique_ptr<Embedder>(std::make_unique<models::SerializedEmbedder>(std::move(e)));
   }
 
   // What a writer of one knowledge base holds: this process's turn, then
@@ -169,12 +175,33 @@ struct Engine::Impl {
     return kb;
   }
 
-  // The current embedder must be the one the knowledge base was built with.
+  // The embedder a knowledge base was built with. When no model was chosen
+  // (--embed-model, [embed] model), a knowledge base built with another
+  // packaged model gets that one: it keeps its embedder when the default
+  // changes or after `kb reembed`. A chosen model must be the knowledge
+  // base's.
   Result<Embedder*> EmbedderFor(const std::string& name, store::KbStore* kb) {
+    const std::string& built_with = kb->embed_model();
+    const std::string packaged = built_with.substr(0, built_with.find('/'));
+    const bool chosen = !options.embedder.backend.model.empty() || options.embedder.backend.backend != Backend::kLocal;
+    if (!chosen && packaged != kDefaultEmbedModel) {
+      std::lock_guard lock(mu);
+      auto& slot = kb_embedders[packaged];
+      if (!slot) {
+        EmbedderOptions o = options.embedder;
+        o.backend.model = packaged;
+        auto opened = OpenWrapped(o);
+        if (!opened.ok())
+          return opened.status().WithContext("knowledge base '" + name + "' was built with the embedding model " +
+                                             built_with);
+        slot = std::move(opened).value();
+      }
+      if (slot->model_id() == built_with) return slot.get();
+    }
     RAGD_ASSIGN_OR_RETURN(Embedder * e, GetEmbedder());
-    if (kb->embed_model() != e->model_id())
+    if (built_with != e->model_id())
       return Status::InvalidArgument("knowledge base '" + name + "' was built with the embedding model " +
-                                     kb->embed_model() + ", but the current one is " + e->model_id() +
+                                     built_with + ", but the current one is " + e->model_id() +
                                      "; pass the original model with --embed-model, or ingest into a new knowledge base");
     return e;
   }
@@ -189,17 +216,19 @@ struct Engine::Impl {
     ingest::IngestTarget target() const { return {kb.get(), embedder, splitter.get()}; }
   };
 
+  // A knowledge base's counts and dates (no scripts: listings stay cheap).
+  Result<KbInfo> Info(const std::string& name);
+
   Result<Writer> OpenWriter(const std::string& kb_name, const SplitOptions& split) {
     RAGD_RETURN_IF_ERROR(ValidateKbName(kb_name));
-    RAGD_ASSIGN_OR_RETURN(Embedder * e, GetEmbedder());
     std::error_code ec;
     fs::create_directories(KbDir(kb_name), ec);
     if (ec) return Status::IOError("cannot create " + KbDir(kb_name).string() + ": " + ec.message());
     RAGD_ASSIGN_OR_RETURN(WriteLock lock, LockForWriting(kb_name));
-    Writer w{std::move(lock), nullptr, e, nullptr};
+    Writer w{std::move(lock), nullptr, nullptr, nullptr};
     RAGD_ASSIGN_OR_RETURN(w.kb, OpenKb(kb_name, true));
-    RAGD_RETURN_IF_ERROR(EmbedderFor(kb_name, w.kb.get()).status());
-    RAGD_ASSIGN_OR_RETURN(ingest::RecursiveSplitter splitter, ingest::MakeSplitter(split, *e));
+    RAGD_ASSIGN_OR_RETURN(w.embedder, EmbedderFor(kb_name, w.kb.get()));
+    RAGD_ASSIGN_OR_RETURN(ingest::RecursiveSplitter splitter, ingest::MakeSplitter(split, *w.embedder));
     w.splitter = std::make_unique<ingest::RecursiveSplitter>(std::move(splitter));
     return w;
   }
@@ -230,17 +259,57 @@ Result<std::unique_ptr<ChatModel>> Engine::OpenChatModel(const BackendOptions& o
   return model;
 }
 
+namespace {
+
+// Embedders trained on English only: Chinese documents get vectors close to noise.
+bool EnglishOnlyEmbedder(const std::string& model_id) { return model_id.starts_with("all-MiniLM-L6-v2/"); }
+
+// Each document's dominant script, from its first two chunks, as shares.
+Result<std::map<std::string, double>> ScriptShares(store::KbStore& kb) {
+  RAGD_ASSIGN_OR_RETURN(std::vector<store::StoredDocument> docs, kb.ListDocuments());
+  std::map<std::string, double> shares;
+  int64_t counted = 0;
+  for (const auto& d : docs) {
+    RAGD_ASSIGN_OR_RETURN(std::vector<store::ChunkRecord> chunks, kb.GetChunkRange(d.doc_id, 0, 1));
+    std::string head;
+    for (const auto& c : chunks) head += c.text;
+    std::string_view script = text::DominantScript(head);
+    if (script.empty()) continue;
+    shares[std::string(script)] += 1;
+    ++counted;
+  }
+  for (auto& [script, n] : shares) n /= static_cast<double>(counted);
+  return shares;
+}
+
+}  // namespace
+
 Result<KbInfo> Engine::GetKnowledgeBase(const std::string& name) {
+  RAGD_ASSIGN_OR_RETURN(KbInfo info, impl_->Info(name));
   RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(name, false));
+  RAGD_ASSIGN_OR_RETURN(info.scripts, ScriptShares(*kb));
+  auto cjk = info.scripts.find("cjk");
+  if (cjk != info.scripts.end() && cjk->second >= 0.2 && EnglishOnlyEmbedder(info.embed_model)) {
+    char share[16];
+    std::snprintf(share, sizeof share, "%.0f%%", 100 * cjk->second);
+    info.language_warning = std::string(share) + " of the documents are Chinese, Japanese or Korean, but " +
+                            info.embed_model + " reads English only (dense search cannot find them): " +
+                            "`ragd kb reembed " + name + " --embed-model multilingual-e5-small`";
+  }
+  return info;
+}
+
+Result<KbInfo> Engine::Impl::Info(const std::string& name) {
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, OpenKb(name, false));
   RAGD_ASSIGN_OR_RETURN(store::StoreStats s, kb->Stats());
   KbInfo info;
   info.name = name;
-  info.path = impl_->KbDir(name).string();
+  info.path = KbDir(name).string();
   info.documents = s.documents;
   info.chunks = s.chunks;
   info.embed_model = s.embed_model;
   info.schema_version = s.schema_version;
-  info.bytes_on_disk = DirBytes(impl_->KbDir(name));
+  info.bytes_on_disk = DirBytes(KbDir(name));
   info.created_at = s.created_at;
   info.updated_at = s.updated_at;
   return info;
@@ -287,7 +356,7 @@ Result<std::vector<KbInfo>> Engine::ListKnowledgeBases() {
   if (ec) return Status::IOError("cannot list " + impl_->data_dir + ": " + ec.message());
   std::sort(names.begin(), names.end());
   for (const auto& n : names) {
-    auto info = GetKnowledgeBase(n);
+    auto info = impl_->Info(n);
     if (!info.ok()) return info.status();
     out.push_back(std::move(info).value());
   }
@@ -432,6 +501,47 @@ Result<SearchResponse> Engine::Search(const SearchOptions& options) {
   RAGD_ASSIGN_OR_RETURN(SearchResponse resp, retrieve::Search(*kb, options, models));
   resp.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return resp;
+}
+
+Result<ReembedReport> Engine::ReembedKnowledgeBase(const std::string& kb_name, const EmbedderOptions& to,
+                                                   const ProgressFn& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
+  RAGD_ASSIGN_OR_RETURN(std::unique_ptr<Embedder> embedder, impl_->OpenWrapped(to));
+  ReembedReport r;
+  r.to = embedder->model_id();
+  RAGD_ASSIGN_OR_RETURN(Impl::WriteLock lock, impl_->LockForWriting(kb_name));
+  RAGD_RETURN_IF_ERROR(kb->Refresh());
+  r.from = kb->embed_model();
+  if (r.from == r.to)
+    return Status::InvalidArgument("knowledge base '" + kb_name + "' already uses the embedding model " + r.to);
+  RAGD_ASSIGN_OR_RETURN(std::vector<int64_t> todo, kb->ChunksToStage(r.to));
+  RAGD_ASSIGN_OR_RETURN(store::StoreStats stats, kb->Stats());
+  r.chunks = stats.chunks;
+  r.resumed = r.chunks - static_cast<int64_t>(todo.size());
+  // Batches of 64 chunks: each is one commit, so a stop loses at most one.
+  constexpr size_t kBatch = 64;
+  const int dim = embedder->dim();
+  IngestProgress p{0, static_cast<int64_t>(todo.size()), 0, r.to};
+  for (size_t i = 0; i < todo.size(); i += kBatch) {
+    std::span<const int64_t> ids(todo.data() + i, std::min(kBatch, todo.size() - i));
+    RAGD_ASSIGN_OR_RETURN(std::vector<store::ChunkRecord> chunks, kb->GetChunks(ids));
+    if (chunks.size() != ids.size())
+      return Status::Corruption("knowledge base '" + kb_name + "': chunks vanished while re-embedding");
+    std::vector<std::string> texts;
+    for (auto& c : chunks) texts.push_back(std::move(c.text));
+    std::vector<float> vecs(texts.size() * static_cast<size_t>(dim));
+    RAGD_RETURN_IF_ERROR(embedder->Embed(texts, EmbedKind::kPassage, vecs.data()));
+    RAGD_RETURN_IF_ERROR(kb->StageVectors(r.to, dim, ids, vecs));
+    r.embedded += static_cast<int64_t>(ids.size());
+    p.done = r.embedded;
+    p.chunks = r.embedded;
+    if (progress) progress(p);
+  }
+  RAGD_RETURN_IF_ERROR(kb->SwapStagedVectors(r.to, dim).WithContext("knowledge base '" + kb_name + "'"));
+  RAGD_RETURN_IF_ERROR(kb->Flush());
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
 }
 
 Status Engine::SetKbSetting(const std::string& kb_name, const std::string& key, const std::string& value) {

@@ -208,7 +208,7 @@ Result<std::string> FindPackagedModel(const std::string& file_name) {
 }
 
 Result<std::unique_ptr<Embedder>> OpenLocalEmbedder(const EmbedderOptions& options) {
-  auto path = llama::ResolveModelPath(options.backend.model.empty() ? "all-MiniLM-L6-v2" : options.backend.model,
+  auto path = llama::ResolveModelPath(options.backend.model.empty() ? kDefaultEmbedModel : options.backend.model,
                                      "embedding model");
   if (!path.ok()) return path.status();
   auto e = std::make_unique<LocalEmbedder>();

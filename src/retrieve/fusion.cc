@@ -121,6 +121,48 @@ std::vector<size_t> Mmr(const std::vector<double>& relevance,
   return picked;
 }
 
+double TopZScore(const std::vector<store::ScoredId>& list) {
+  if (list.size() < 2) return 0;
+  double sum = 0, top = list[0].score;
+  for (const auto& x : list) sum += x.score, top = std::max<double>(top, x.score);
+  const double mean = sum / list.size();
+  double var = 0;
+  for (const auto& x : list) var += (x.score - mean) * (x.score - mean);
+  const double sd = std::sqrt(var / list.size());
+  return sd > 0 ? (top - mean) / sd : 0;
+}
+
+namespace {
+
+// The expected largest of n standard normal draws (Cramér's asymptotic
+// form): what TopZScore gives for a list that singles nothing out.
+double ExpectedMaxZ(size_t n) {
+  if (n < 3) return 0;
+  const double l = std::log(static_cast<double>(n)), a = std::sqrt(2 * l);
+  return a - (std::log(l) + std::log(4 * M_PI)) / (2 * a);
+}
+
+}  // namespace
+
+double DispersionWeight(const std::vector<store::ScoredId>& lexical, const std::vector<store::ScoredId>& dense) {
+  const double gl = std::max(0.0, TopZScore(lexical) - ExpectedMaxZ(lexical.size()));
+  const double gd = std::max(0.0, TopZScore(dense) - ExpectedMaxZ(dense.size()));
+  if (lexical.empty()) return 0;
+  if (dense.empty()) return 1;
+  return gl + gd > 0 ? gl / (gl + gd) : 0.5;
+}
+
+std::vector<FusedHit> FuseLists(const FusionSettings& settings, const std::vector<store::ScoredId>& lexical,
+                                const std::vector<store::ScoredId>& dense) {
+  switch (settings.fusion) {
+    case Fusion::kRrf: return WeightedRrf(lexical, dense, settings.rrf_k, settings.lexical_weight);
+    case Fusion::kMinMax: return ConvexFusion(lexical, dense, ScoreNorm::kMinMax, settings.lexical_weight);
+    case Fusion::kZScore: break;
+    case Fusion::kDispersion: return ConvexFusion(lexical, dense, ScoreNorm::kZScore, DispersionWeight(lexical, dense));
+  }
+  return ConvexFusion(lexical, dense, ScoreNorm::kZScore, settings.lexical_weight);
+}
+
 std::vector<FusedHit> FromLexical(const std::vector<store::ScoredId>& lexical) {
   std::vector<FusedHit> out;
   for (size_t r = 0; r < lexical.size(); ++r) out.push_back({lexical[r].id, lexical[r].score, static_cast<int>(r) + 1, 0, lexical[r].score, 0});

@@ -5,6 +5,7 @@
 #include <functional>
 #include <vector>
 
+#include "ragd/search.h"
 #include "store/vector_index.h"
 
 namespace ragd::retrieve {
@@ -43,6 +44,31 @@ std::vector<FusedHit> ConvexFusion(const std::vector<store::ScoredId>& lexical,
 // candidate indexes. Returns candidate indexes in pick order.
 std::vector<size_t> Mmr(const std::vector<double>& relevance,
                         const std::function<double(size_t, size_t)>& similarity, double lambda, size_t k);
+
+// How far a list's best score stands above its other candidates: the top
+// score's z-score over the list (0 for fewer than two candidates or no
+// spread). A retriever that singles out a winner scores high; one that
+// cannot tell the candidates apart (an English-only embedder on Chinese)
+// stays near the z-score the best of that many random draws would get.
+double TopZScore(const std::vector<store::ScoredId>& list);
+
+// The dispersion rule's BM25 weight for one query: each list counts by how
+// much its winner stands out beyond what a flat list of that size gives
+// (TopZScore minus its expected maximum), so it does not assume either
+// retriever is the stronger one. 0.5 when neither stands out.
+double DispersionWeight(const std::vector<store::ScoredId>& lexical, const std::vector<store::ScoredId>& dense);
+
+// A hybrid search's fusion, resolved: the query's, else the knowledge
+// base's settings, else the defaults.
+struct FusionSettings {
+  Fusion fusion = Fusion::kZScore;
+  double lexical_weight = 0.7;  // of BM25; unused by dispersion
+  int rrf_k = 60;
+};
+
+// Both lists merged by the settings' method, best first.
+std::vector<FusedHit> FuseLists(const FusionSettings& settings, const std::vector<store::ScoredId>& lexical,
+                                const std::vector<store::ScoredId>& dense);
 
 // One list passed through unchanged (single-mode search), with its ranks.
 std::vector<FusedHit> FromLexical(const std::vector<store::ScoredId>& lexical);

@@ -35,6 +35,7 @@ const char* FusionName(Fusion fusion) {
     case Fusion::kRrf: return "rrf";
     case Fusion::kMinMax: return "minmax";
     case Fusion::kZScore: return "zscore";
+    case Fusion::kDispersion: return "dispersion";
   }
   return "?";
 }
@@ -43,7 +44,8 @@ Result<Fusion> ParseFusion(const std::string& name) {
   if (name == "rrf") return Fusion::kRrf;
   if (name == "minmax") return Fusion::kMinMax;
   if (name == "zscore") return Fusion::kZScore;
-  return Status::InvalidArgument("unknown fusion '" + name + "' (rrf, minmax or zscore)");
+  if (name == "dispersion") return Fusion::kDispersion;
+  return Status::InvalidArgument("unknown fusion '" + name + "' (rrf, minmax, zscore or dispersion)");
 }
 
 namespace retrieve {
@@ -52,10 +54,10 @@ namespace {
 // The fusion defaults, measured in docs/RETRIEVAL.md.
 constexpr Fusion kDefaultFusion = Fusion::kZScore;
 constexpr double kDefaultLexicalWeight = 0.7;
+constexpr int kDefaultRrfK = 60;
 
 struct SearchSettings {
-  Fusion fusion = kDefaultFusion;
-  double lexical_weight = kDefaultLexicalWeight;
+  FusionSettings fusion{kDefaultFusion, kDefaultLexicalWeight, kDefaultRrfK};
   double mmr_lambda = -1;  // off
 };
 
@@ -77,6 +79,11 @@ Status CheckMmrLambda(double lambda) {
   return Status::OK();
 }
 
+Status CheckRrfK(double k) {
+  if (!(k >= 1 && k <= 1000)) return Status::InvalidArgument("the RRF k must be a whole number between 1 and 1000");
+  return Status::OK();
+}
+
 double ParseMmrLambda(const std::string& v) { return v.empty() || v == "off" ? -1 : ParseNumber(v); }
 
 // The query's options, else the knowledge base's settings, else defaults.
@@ -85,13 +92,17 @@ Result<SearchSettings> ResolveSearchSettings(store::KbStore& kb, const SearchOpt
   RAGD_ASSIGN_OR_RETURN(auto stored, kb.GetSettings());
   auto setting = [&](const char* key) { auto it = stored.find(key); return it == stored.end() ? std::string() : it->second; };
   if (o.fusion) {
-    s.fusion = *o.fusion;
+    s.fusion.fusion = *o.fusion;
   } else if (std::string f = setting("search.fusion"); !f.empty()) {
-    RAGD_ASSIGN_OR_RETURN(s.fusion, ParseFusion(f));
+    RAGD_ASSIGN_OR_RETURN(s.fusion.fusion, ParseFusion(f));
   }
   std::string weight = setting("search.lexical_weight");
-  s.lexical_weight = o.lexical_weight ? *o.lexical_weight : (weight.empty() ? kDefaultLexicalWeight : ParseNumber(weight));
-  RAGD_RETURN_IF_ERROR(CheckLexicalWeight(s.lexical_weight));
+  s.fusion.lexical_weight =
+      o.lexical_weight ? *o.lexical_weight : (weight.empty() ? kDefaultLexicalWeight : ParseNumber(weight));
+  RAGD_RETURN_IF_ERROR(CheckLexicalWeight(s.fusion.lexical_weight));
+  std::string rrf_k = setting("search.rrf_k");
+  s.fusion.rrf_k = o.rrf_k ? *o.rrf_k : rrf_k.empty() ? kDefaultRrfK : static_cast<int>(ParseNumber(rrf_k));
+  RAGD_RETURN_IF_ERROR(CheckRrfK(s.fusion.rrf_k));
   s.mmr_lambda = o.mmr_lambda ? *o.mmr_lambda : ParseMmrLambda(setting("search.mmr_lambda"));
   RAGD_RETURN_IF_ERROR(CheckMmrLambda(s.mmr_lambda));
   return s;
@@ -173,19 +184,14 @@ Status ExpandWithNeighbours(store::KbStore& kb, int n, SearchHit* h) {
   return Status::OK();
 }
 
-std::vector<FusedHit> Fuse(SearchMode mode, const SearchSettings& settings, int rrf_k,
-                           const std::vector<store::ScoredId>& lexical, const std::vector<store::ScoredId>& dense) {
+std::vector<FusedHit> Fuse(SearchMode mode, const SearchSettings& settings, const std::vector<store::ScoredId>& lexical,
+                           const std::vector<store::ScoredId>& dense) {
   switch (mode) {
     case SearchMode::kBm25: return FromLexical(lexical);
     case SearchMode::kDense: return FromDense(dense);
     case SearchMode::kHybrid: break;
   }
-  switch (settings.fusion) {
-    case Fusion::kRrf: return WeightedRrf(lexical, dense, rrf_k, settings.lexical_weight);
-    case Fusion::kMinMax: return ConvexFusion(lexical, dense, ScoreNorm::kMinMax, settings.lexical_weight);
-    case Fusion::kZScore: break;
-  }
-  return ConvexFusion(lexical, dense, ScoreNorm::kZScore, settings.lexical_weight);
+  return FuseLists(settings.fusion, lexical, dense);
 }
 
 SearchHit ToHit(const FusedHit& f, store::ChunkRecord&& c, int rank) {
@@ -230,6 +236,7 @@ Status CheckSearchOptions(const SearchOptions& o) {
     return Status::InvalidArgument("rerank_candidates must be between 0 and 1000");
   if (o.lexical_weight) RAGD_RETURN_IF_ERROR(CheckLexicalWeight(*o.lexical_weight));
   if (o.mmr_lambda) RAGD_RETURN_IF_ERROR(CheckMmrLambda(*o.mmr_lambda));
+  if (o.rrf_k) RAGD_RETURN_IF_ERROR(CheckRrfK(*o.rrf_k));
   for (const auto& f : AllFilters(o)) RAGD_RETURN_IF_ERROR(ValidateFilterCondition(f));
   return Status::OK();
 }
@@ -239,7 +246,14 @@ Status CheckSearchSetting(const std::string& key, const std::string& value) {
   if (key == "search.fusion") st = ParseFusion(value).status();
   else if (key == "search.lexical_weight") st = CheckLexicalWeight(ParseNumber(value));
   else if (key == "search.mmr_lambda") st = CheckMmrLambda(ParseMmrLambda(value));
-  else return Status::InvalidArgument("unknown setting '" + key + "' (search.fusion, search.lexical_weight, search.mmr_lambda)");
+  else if (key == "search.rrf_k") st = CheckRrfK(ParseNumber(value));
+  else if (key.starts_with("tune.") && key.size() <= 64) {
+    // The figures `kb tune` keeps beside its choice: shown, never read.
+    if (value.size() > 4096 || text::FindInvalidUtf8(value) != std::string::npos)
+      st = Status::InvalidArgument("must be valid UTF-8 of at most 4096 bytes");
+  }
+  else return Status::InvalidArgument("unknown setting '" + key +
+                                      "' (search.fusion, search.lexical_weight, search.rrf_k, search.mmr_lambda)");
   return st.WithContext(key + " = '" + value + "'");
 }
 
@@ -295,7 +309,7 @@ Result<SearchResponse> Search(store::KbStore& kb, const SearchOptions& options, 
   resp.embed_model = kb.embed_model();
   for (const auto& d : dense) resp.best_dense_score = std::max(resp.best_dense_score, static_cast<double>(d.score));
   RAGD_ASSIGN_OR_RETURN(SearchSettings settings, ResolveSearchSettings(kb, options));
-  std::vector<FusedHit> fused = Fuse(options.mode, settings, options.rrf_k, lexical, dense);
+  std::vector<FusedHit> fused = Fuse(options.mode, settings, lexical, dense);
   // MMR chooses k among more candidates; the reranker reorders more.
   const int want = settings.mmr_lambda >= 0 ? std::max(options.k * 4, 20) : options.k;
   const int fetch = rerank ? std::max(want, rerank_candidates) : want;

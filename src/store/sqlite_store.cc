@@ -153,6 +153,10 @@ CREATE TABLE IF NOT EXISTS interactions(
   item_id TEXT NOT NULL,
   rating REAL,
   time REAL);
+CREATE TABLE IF NOT EXISTS staged_vectors(
+  chunk_id INTEGER PRIMARY KEY,
+  model TEXT NOT NULL,
+  embedding BLOB NOT NULL);
 )sql";
 
 // Filter conditions as an SQL condition over `documents d`, with the values
@@ -291,12 +295,6 @@ class SqliteStore final : public KbStore {
       return Status::Corruption(DbPath() + " has schema version " + *version + ", newer than this ragd (" +
                                 std::to_string(kSchemaVersion) + "); upgrade ragd");
     if (v < 1) return Status::Corruption(DbPath() + " has no valid schema version");
-    auto dim = GetMeta("dim");
-    if (!dim.ok()) return dim.status();
-    dim_ = std::atoi(dim->c_str());
-    auto model = GetMeta("embed_model");
-    if (!model.ok()) return model.status();
-    embed_model_ = *model;
     RAGD_ASSIGN_OR_RETURN(data_version_, DataVersion());
     return LoadVectors();
   }
@@ -766,7 +764,65 @@ class SqliteStore final : public KbStore {
     return s;
   }
 
-  const std::string& embed_model() const override { return embed_model_; }
+  std::string embed_model() const override {
+    std::shared_lock lock(mu_);
+    return embed_model_;
+  }
+
+  Result<std::vector<int64_t>> ChunksToStage(const std::string& model) override {
+    std::shared_lock lock(mu_);
+    Stmt q(db_, "SELECT id FROM chunks WHERE id NOT IN (SELECT chunk_id FROM staged_vectors WHERE model = ?) ORDER BY id");
+    if (!q.ok()) return SqlError(db_, "list chunks to re-embed");
+    q.Bind(1, model);
+    std::vector<int64_t> ids;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) ids.push_back(q.Int(0));
+    if (rc != SQLITE_DONE) return SqlError(db_, "list chunks to re-embed");
+    return ids;
+  }
+
+  Status StageVectors(const std::string& model, int dim, std::span<const int64_t> ids,
+                      std::span<const float> vectors) override {
+    if (dim <= 0 || vectors.size() != ids.size() * static_cast<size_t>(dim))
+      return Status::InvalidArgument("staged vectors do not match their chunks");
+    std::unique_lock lock(mu_);
+    return InTransaction("stage vectors", [&]() -> Status {
+      Stmt drop(db_, "DELETE FROM staged_vectors WHERE model != ?");
+      Stmt ins(db_, "INSERT OR REPLACE INTO staged_vectors(chunk_id, model, embedding) VALUES (?,?,?)");
+      if (!drop.ok() || !ins.ok()) return SqlError(db_, "prepare staging");
+      drop.Bind(1, model);
+      if (drop.Step() != SQLITE_DONE) return SqlError(db_, "drop other staged vectors");
+      for (size_t i = 0; i < ids.size(); ++i) {
+        ins.Reset();
+        ins.Bind(1, ids[i]).Bind(2, model);
+        ins.BindBlob(3, vectors.data() + i * dim, sizeof(float) * dim);
+        if (ins.Step() != SQLITE_DONE) return SqlError(db_, "stage a vector");
+      }
+      return Status::OK();
+    });
+  }
+
+  Status SwapStagedVectors(const std::string& model, int dim) override {
+    std::unique_lock lock(mu_);
+    RAGD_RETURN_IF_ERROR(InTransaction("swap in the staged vectors", [&]() -> Status {
+      Stmt missing(db_, "SELECT count(*) FROM chunks WHERE id NOT IN "
+                        "(SELECT chunk_id FROM staged_vectors WHERE model = ? AND length(embedding) = ?)");
+      if (!missing.ok()) return SqlError(db_, "count staged vectors");
+      missing.Bind(1, model).Bind(2, static_cast<int64_t>(sizeof(float) * dim));
+      if (missing.Step() != SQLITE_ROW) return SqlError(db_, "count staged vectors");
+      if (int64_t n = missing.Int(0); n > 0)
+        return Status::InvalidArgument(std::to_string(n) + " chunks have no vector from " + model + " yet");
+      RAGD_RETURN_IF_ERROR(Exec(db_, "UPDATE chunks SET embedding = "
+                                     "(SELECT embedding FROM staged_vectors s WHERE s.chunk_id = chunks.id); "
+                                     "DELETE FROM staged_vectors;"));
+      RAGD_ASSIGN_OR_RETURN(std::string gen, GetMeta("generation"));
+      RAGD_RETURN_IF_ERROR(SetMeta("generation", std::to_string(std::stoull(gen) + 1)));
+      RAGD_RETURN_IF_ERROR(SetMeta("embed_model", model));
+      RAGD_RETURN_IF_ERROR(SetMeta("dim", std::to_string(dim)));
+      return SetMeta("updated_at", files::NowIso8601());
+    }));
+    return LoadVectors();  // the new generation: the index is rebuilt from the new vectors
+  }
 
   Status CheckConsistency() override {
     std::shared_lock lock(mu_);
@@ -861,6 +917,17 @@ class SqliteStore final : public KbStore {
 
   // The generation and the embeddings are read in one transaction, so a
   // commit by another process in between cannot mix two states.
+  // Runs body inside BEGIN IMMEDIATE … COMMIT; rolls back when it fails.
+  template <typename Body>
+  Status InTransaction(const char* what, Body&& body) {
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+      return SqlError(db_, std::string("cannot start a transaction to ") + what);
+    Status st = body();
+    if (st.ok() && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) st = SqlError(db_, what);
+    if (!st.ok()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
+  }
+
   Status LoadVectors() {
     RAGD_RETURN_IF_ERROR(Exec(db_, "BEGIN").WithContext(DbPath()));
     Status st = LoadVectorsInTransaction();
@@ -872,6 +939,10 @@ class SqliteStore final : public KbStore {
     auto gen = GetMeta("generation");
     if (!gen.ok()) return gen.status();
     generation_ = std::stoull(*gen);
+    // A swap (kb reembed) in another process may have changed both.
+    RAGD_ASSIGN_OR_RETURN(std::string dim, GetMeta("dim"));
+    RAGD_ASSIGN_OR_RETURN(embed_model_, GetMeta("embed_model"));
+    dim_ = std::atoi(dim.c_str());
     VectorIndexOptions opts;
     opts.dim = dim_;
     uint64_t file_gen = 0;

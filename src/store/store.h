@@ -176,8 +176,20 @@ class KbStore {
   // The commit generation this store's view is at (after Refresh): cheap,
   // it keys state derived from the documents.
   virtual uint64_t generation() = 0;
-  // The Embedder::model_id() the knowledge base was built with (cached).
-  virtual const std::string& embed_model() const = 0;
+  // The Embedder::model_id() the knowledge base's vectors come from.
+  virtual std::string embed_model() const = 0;
+  // Re-embedding in place (`kb reembed`): another model's vectors are
+  // staged beside the live ones, in committed batches, so a killed run
+  // resumes where it stopped; searches use the live vectors until
+  // SwapStagedVectors puts every staged one in at once (one transaction,
+  // then the vector index is rebuilt). Staging for one model drops any
+  // other model's staged vectors.
+  // The chunks with no vector staged for model, in id order.
+  virtual Result<std::vector<int64_t>> ChunksToStage(const std::string& model) = 0;
+  virtual Status StageVectors(const std::string& model, int dim, std::span<const int64_t> ids,
+                              std::span<const float> vectors) = 0;
+  // Fails, changing nothing, unless every chunk has a vector staged for model.
+  virtual Status SwapStagedVectors(const std::string& model, int dim) = 0;
   // Checks that documents, chunks, the FTS index and the vectors agree:
   // SQLite's own integrity check, no chunk without its document, chunk
   // counts, FTS5's integrity check, and every chunk (and nothing else) in

@@ -79,6 +79,35 @@ TEST(Fusion, MmrSkipsNearDuplicates) {
   EXPECT_TRUE(retrieve::Mmr({}, sim, 0.5, 3).empty());
 }
 
+// 100 candidates: a clear winner over a gentle slope, or only the slope.
+std::vector<store::ScoredId> Peaked(double top, double base) {
+  std::vector<store::ScoredId> l{{0, static_cast<float>(top)}};
+  for (int i = 1; i < 100; ++i) l.push_back({i, static_cast<float>(base - 0.001 * i)});
+  return l;
+}
+std::vector<store::ScoredId> Flat(double base) {
+  std::vector<store::ScoredId> l;
+  for (int i = 0; i < 100; ++i) l.push_back({i + 1000, static_cast<float>(base - 0.001 * i)});
+  return l;
+}
+
+TEST(Fusion, DispersionWeightFollowsTheListWhoseWinnerStandsOut) {
+  // BM25 singles out one chunk, the dense list is a slope: BM25 leads.
+  EXPECT_GT(retrieve::DispersionWeight(Peaked(25, 5), Flat(0.45)), 0.9);
+  // The other way round (BM25's scores on another language are a slope).
+  EXPECT_LT(retrieve::DispersionWeight(Flat(6), Peaked(0.9, 0.5)), 0.1);
+  // Neither stands out beyond a slope: even.
+  EXPECT_DOUBLE_EQ(retrieve::DispersionWeight(Flat(6), Flat(0.45)), 0.5);
+  // A missing list has no say.
+  EXPECT_DOUBLE_EQ(retrieve::DispersionWeight({}, Peaked(0.9, 0.5)), 0.0);
+  EXPECT_DOUBLE_EQ(retrieve::DispersionWeight(Peaked(25, 5), {}), 1.0);
+  // The top z-score of a list with one outlier among 100: about sqrt(99).
+  EXPECT_NEAR(retrieve::TopZScore(Peaked(100, 0)), std::sqrt(99.0), 0.05);
+  // Dispersion fusion puts the peaked list's winner first.
+  retrieve::FusionSettings s{Fusion::kDispersion, 0.7, 60};
+  EXPECT_EQ(retrieve::FuseLists(s, Flat(6), Peaked(0.9, 0.5))[0].id, 0);
+}
+
 TEST(Metrics, HandComputedValues) {
   eval::Qrels q{{"a", 1}, {"b", 2}};
   std::vector<std::string> ranked{"x", "b", "a"};
