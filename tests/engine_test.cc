@@ -32,7 +32,9 @@ double Dot(const std::vector<float>& a, const std::vector<float>& b) {
 }  // namespace
 
 TEST(Embedder, ParaphrasesScoreAboveUnrelatedPairs) {
-  auto e = OpenEmbedder({});
+  EmbedderOptions mini;
+  mini.backend.model = "all-MiniLM-L6-v2";
+  auto e = OpenEmbedder(mini);
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   Embedder& emb = *e.value();
   EXPECT_EQ(emb.dim(), 384);
@@ -59,9 +61,7 @@ TEST(Embedder, ParaphrasesScoreAboveUnrelatedPairs) {
 }
 
 TEST(Embedder, MultilingualE5RanksChineseAnswersAndFoldsFullWidth) {
-  EmbedderOptions o;
-  o.backend.model = "multilingual-e5-small";
-  auto e = OpenEmbedder(o);
+  auto e = OpenEmbedder({});  // the default
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   Embedder& emb = *e.value();
   EXPECT_EQ(emb.model_id(), "multilingual-e5-small/384");
@@ -208,7 +208,7 @@ TEST_F(EngineTest, FusionMmrThresholdAndNeighboursArePerQueryAndPerKnowledgeBase
   auto b = engine_->Search(bm25);
   ASSERT_TRUE(lex_only.ok() && b.ok());
   for (size_t i = 0; i < b->hits.size(); ++i) EXPECT_EQ(lex_only->hits[i].chunk_id, b->hits[i].chunk_id) << i;
-  EXPECT_EQ(ParseFusion("median").status().ToString(), "invalid argument: unknown fusion 'median' (rrf, minmax or zscore)");
+  EXPECT_EQ(ParseFusion("median").status().ToString(), "invalid argument: unknown fusion 'median' (rrf, minmax, zscore or dispersion)");
   o.lexical_weight = 1.5;
   EXPECT_EQ(engine_->Search(o).status().code(), StatusCode::kInvalidArgument);
   o.lexical_weight = 1.0;

@@ -351,7 +351,9 @@ TEST(LlamaServerEmbeddings, MatchTheLocalEmbedder) {
   o.model = "all-MiniLM-L6-v2";
   auto remote = OpenEmbedder(EmbedderOptions{o});
   ASSERT_TRUE(remote.ok()) << remote.status().ToString();
-  auto local = OpenEmbedder({});
+  EmbedderOptions mini;
+  mini.backend.model = "all-MiniLM-L6-v2";
+  auto local = OpenEmbedder(mini);
   ASSERT_TRUE(local.ok());
   ASSERT_EQ((*remote)->dim(), 384);
   std::vector<std::string> texts = {"How do I report a lost card?", "挂失银行卡", "wire transfer fees"};

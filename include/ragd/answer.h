@@ -128,7 +128,7 @@ struct Answer {
 std::string RefusalReason(const Answer& a);
 
 // The refusal threshold measured for an embedding model (docs/RAG.md):
-// all-MiniLM-L6-v2 0.3, multilingual-e5-small 0.85; others -1 (never refuse).
+// all-MiniLM-L6-v2 0.3, multilingual-e5-small 0.82; others -1 (never refuse).
 double DefaultMinScore(const std::string& embed_model_id);
 
 // How a source is shown: "handbook.md > Wire transfers", "policy.pdf p.2", "faq.csv row 3".

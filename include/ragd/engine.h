@@ -36,7 +36,7 @@ namespace ragd {
 struct EngineOptions {
   // Folder holding one sub-folder per knowledge base. Empty = DefaultDataDir().
   std::string data_dir;
-  // The embedding model (local all-MiniLM-L6-v2 by default), opened on first use.
+  // The embedding model (local multilingual-e5-small by default), opened on first use.
   EmbedderOptions embedder;
   // A cross-encoder reranker (local GGUF or a /rerank server). When set,
   // searches rerank their top candidates (SearchOptions::rerank). Opened on

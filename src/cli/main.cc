@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
   GlobalFlags g;
   app.add_option("--data-dir", g.data_dir, "folder of knowledge bases (default: $RAGD_DATA_DIR or ~/.local/share/ragd)");
-  app.add_option("--embed-model", g.embed_model, "GGUF embedding model (default: packaged all-MiniLM-L6-v2)");
+  app.add_option("--embed-model", g.embed_model, "GGUF embedding model or packaged name (default: multilingual-e5-small; a knowledge base keeps the one it was built with)");
   app.add_option("--reranker", g.reranker, "cross-encoder GGUF that reorders search results (or [rerank] in ragd.toml)");
   app.add_option("--threads", g.threads, "CPU threads for the models (default: all cores)");
   app.add_flag("-q,--quiet", g.quiet, "no progress output");
@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
   std::optional<double> lexical_weight, mmr_lambda, min_score;
   int neighbors = 0;
   for (CLI::App* cmd : {search}) {
-    cmd->add_option("--fusion", fusion, "hybrid fusion: rrf, minmax or zscore (default: the knowledge base's, else zscore)");
+    cmd->add_option("--fusion", fusion, "hybrid fusion: rrf, minmax, zscore or dispersion (default: the knowledge base's, else zscore)");
     cmd->add_option("--lexical-weight", lexical_weight, "weight of BM25 in the fusion, 0..1 (default: the knowledge base's, else 0.7)");
     cmd->add_option("--mmr", mmr_lambda, "diversify with MMR, lambda 0..1 (1 = relevance only)");
   }

@@ -49,7 +49,7 @@ out="$("$RAGD" -q ask "${M[@]}" "How long does an international wire transfer ta
 check "human ask lists sources" $?
 
 # Filters and the reranker reach ask's retrieval.
-"$RAGD" --reranker ragd-test-reranker ask "${M[@]}" "What is the annual fee?" --kb bank --seed 1 --max-tokens 16 \
+"$RAGD" --reranker ragd-test-reranker ask "${M[@]}" "信用卡逾期怎么办？" --kb bank --seed 1 --max-tokens 16 \
     --filter type=pdf -k 3 --json |
   py 'import json,sys; r=json.load(sys.stdin); s=r["sources"]
 assert s and all(x["source"].endswith(".pdf") and x["rerank_score"] is not None for x in s), s'

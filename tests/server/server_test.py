@@ -448,7 +448,7 @@ class ServerTest(unittest.TestCase):
             self.client.chat.completions.create(model="kb:bank", messages=[])
 
     def test_embeddings(self):
-        r = self.client.embeddings.create(model="all-MiniLM-L6-v2/384", input=["wire transfer", "挂失"])
+        r = self.client.embeddings.create(model="multilingual-e5-small/384", input=["wire transfer", "挂失"])
         self.assertEqual(len(r.data), 2)
         self.assertEqual(len(r.data[0].embedding), 384)
         self.assertAlmostEqual(sum(x * x for x in r.data[1].embedding), 1.0, places=3)
