@@ -190,13 +190,11 @@ struct Engine::Impl {
       if (!slot) {
         EmbedderOptions o = options.embedder;
         o.backend.model = packaged;
-        auto opened = OpenWrapped(o);
-        if (!opened.ok())
-          return opened.status().WithContext("knowledge base '" + name + "' was built with the embedding model " +
-                                             built_with);
-        slot = std::move(opened).value();
+        // Not a packaged model here (a file elsewhere, a server): the
+        // message below says to name it.
+        if (auto opened = OpenWrapped(o); opened.ok()) slot = std::move(opened).value();
       }
-      if (slot->model_id() == built_with) return slot.get();
+      if (slot && slot->model_id() == built_with) return slot.get();
     }
     RAGD_ASSIGN_OR_RETURN(Embedder * e, GetEmbedder());
     if (built_with != e->model_id())
