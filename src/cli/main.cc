@@ -62,26 +62,35 @@ Result<ChunkUnit> ParseUnit(const std::string& s) {
   return Status::InvalidArgument("--chunk-unit must be tokens or chars");
 }
 
-// A knowledge base reaching kAutoTuneChunks that was never tuned and has
-// no fusion set by hand is tuned now with the configured chat model (a
-// few minutes). Its failure is a note: the ingest itself succeeded.
+// A knowledge base reaching kAutoTuneChunks that was never tuned (nor
+// tried automatically) and has no fusion set by hand is tuned now with the
+// configured chat model (a few minutes). Its failure is a note and is
+// recorded, so later ingests do not pay for it again: the ingest itself
+// succeeded, and `kb tune` tries again on demand. Checked cheaply: the
+// settings, then the documents' chunk counts (one query).
 void MaybeTuneAfterIngest(Engine& engine, const GlobalFlags& g, const std::string& kb, bool json_out) {
   if (const char* v = std::getenv("RAGD_AUTO_TUNE"); v && std::string(v) == "0") return;
-  auto info = engine.GetKnowledgeBase(kb);
   auto settings = engine.GetKbSettings(kb);
-  if (!info.ok() || !settings.ok() || info->chunks < kAutoTuneChunks) return;
-  if (settings->contains("tune.at") || settings->contains("search.fusion") || settings->contains("search.lexical_weight"))
-    return;
+  if (!settings.ok()) return;
+  for (const char* key : {"tune.at", "tune.auto", "search.fusion", "search.lexical_weight"})
+    if (settings->contains(key)) return;
+  auto docs = engine.ListDocuments(kb);
+  if (!docs.ok()) return;
+  int64_t chunks = 0;
+  for (const auto& d : *docs) chunks += d.chunk_count;
+  if (chunks < kAutoTuneChunks) return;
   if (!g.quiet)
     std::fprintf(stderr, "ragd: '%s' has %lld chunks and was never tuned: choosing its fusion from questions the chat "
                          "model writes (ragd kb tune; skip with --no-tune)\n",
-                 kb.c_str(), static_cast<long long>(info->chunks));
+                 kb.c_str(), static_cast<long long>(chunks));
   cli::AnswerFlags f;
   f.kb = kb;
   TuneOptions o;
   o.kb = kb;
-  if (cli::RunTune(g, f, o, json_out ? cli::TuneOutput::kNote : cli::TuneOutput::kTable) != 0)
+  if (cli::RunTune(g, f, o, json_out ? cli::TuneOutput::kNote : cli::TuneOutput::kTable) != 0) {
+    (void)engine.SetKbSetting(kb, "tune.auto", "failed after ingest; `ragd kb tune " + kb + "` tries again");
     std::fprintf(stderr, "ragd: '%s' keeps the default fusion; `ragd kb tune %s` tries again\n", kb.c_str(), kb.c_str());
+  }
 }
 
 }  // namespace

@@ -247,11 +247,11 @@ Status CheckSearchSetting(const std::string& key, const std::string& value) {
   else if (key == "search.lexical_weight") st = CheckLexicalWeight(ParseNumber(value));
   else if (key == "search.mmr_lambda") st = CheckMmrLambda(ParseMmrLambda(value));
   else if (key == "search.rrf_k") st = CheckRrfK(ParseNumber(value));
-  else if (key.starts_with("tune.") && key.size() <= 64) {
-    // The figures `kb tune` keeps beside its choice: shown, never read.
-    if (value.size() > 4096 || text::FindInvalidUtf8(value) != std::string::npos)
-      st = Status::InvalidArgument("must be valid UTF-8 of at most 4096 bytes");
-  }
+  // The figures `kb tune` keeps beside its choice: shown, never read.
+  else if (key.starts_with("tune.") && key.size() <= 64)
+    st = value.size() > 4096 || text::FindInvalidUtf8(value) != std::string::npos
+             ? Status::InvalidArgument("must be valid UTF-8 of at most 4096 bytes")
+             : Status::OK();
   else return Status::InvalidArgument("unknown setting '" + key +
                                       "' (search.fusion, search.lexical_weight, search.rrf_k, search.mmr_lambda)");
   return st.WithContext(key + " = '" + value + "'");

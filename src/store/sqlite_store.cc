@@ -408,9 +408,7 @@ class SqliteStore final : public KbStore {
 
   Status AddInteractions(std::span<const Interaction> rows) override {
     std::unique_lock lock(mu_);
-    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
-      return SqlError(db_, "cannot start a transaction on " + DbPath());
-    Status st = [&]() -> Status {
+    return InTransaction("interactions", [&]() -> Status {
       Stmt q(db_, "INSERT INTO interactions(user_id, item_id, rating, time) VALUES (?, ?, ?, ?)");
       if (!q.ok()) return SqlError(db_, "add interactions");
       for (const auto& r : rows) {
@@ -421,11 +419,7 @@ class SqliteStore final : public KbStore {
         if (q.Step() != SQLITE_DONE) return SqlError(db_, "add interactions");
       }
       return Status::OK();
-    }();
-    if (st.ok() && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
-      st = SqlError(db_, "commit interactions");
-    if (!st.ok()) (void)sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    return st;
+    });
   }
 
   Result<std::vector<Interaction>> ListInteractions() override {
@@ -498,9 +492,7 @@ class SqliteStore final : public KbStore {
     std::vector<int64_t> removed_ids;
     std::vector<std::pair<int64_t, const float*>> added;
     uint64_t new_generation = 0;
-    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
-      return SqlError(db_, "cannot start a transaction on " + DbPath());
-    Status st = [&]() -> Status {
+    RAGD_RETURN_IF_ERROR(InTransaction("documents", [&]() -> Status {
       Stmt ids(db_, "SELECT id FROM chunks WHERE doc_id = ?");
       Stmt del_chunks(db_, "DELETE FROM chunks WHERE doc_id = ?");
       Stmt del_doc(db_, "DELETE FROM documents WHERE doc_id = ?");
@@ -574,14 +566,8 @@ class SqliteStore final : public KbStore {
       if (!gen.ok()) return gen.status();
       new_generation = std::stoull(*gen) + 1;
       RAGD_RETURN_IF_ERROR(SetMeta("generation", std::to_string(new_generation)));
-      RAGD_RETURN_IF_ERROR(SetMeta("updated_at", now));
-      if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return SqlError(db_, "commit");
-      return Status::OK();
-    }();
-    if (!st.ok()) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      return st;
-    }
+      return SetMeta("updated_at", now);
+    }));
     // Committed. Bring the in-memory index along; if that fails the file is
     // simply left stale and rebuilt from the database next time.
     generation_ = new_generation;
@@ -786,7 +772,7 @@ class SqliteStore final : public KbStore {
     if (dim <= 0 || vectors.size() != ids.size() * static_cast<size_t>(dim))
       return Status::InvalidArgument("staged vectors do not match their chunks");
     std::unique_lock lock(mu_);
-    return InTransaction("stage vectors", [&]() -> Status {
+    return InTransaction("staged vectors", [&]() -> Status {
       Stmt drop(db_, "DELETE FROM staged_vectors WHERE model != ?");
       Stmt ins(db_, "INSERT OR REPLACE INTO staged_vectors(chunk_id, model, embedding) VALUES (?,?,?)");
       if (!drop.ok() || !ins.ok()) return SqlError(db_, "prepare staging");
@@ -804,7 +790,7 @@ class SqliteStore final : public KbStore {
 
   Status SwapStagedVectors(const std::string& model, int dim) override {
     std::unique_lock lock(mu_);
-    RAGD_RETURN_IF_ERROR(InTransaction("swap in the staged vectors", [&]() -> Status {
+    RAGD_RETURN_IF_ERROR(InTransaction("the swap to the staged vectors", [&]() -> Status {
       Stmt missing(db_, "SELECT count(*) FROM chunks WHERE id NOT IN "
                         "(SELECT chunk_id FROM staged_vectors WHERE model = ? AND length(embedding) = ?)");
       if (!missing.ok()) return SqlError(db_, "count staged vectors");
@@ -915,19 +901,20 @@ class SqliteStore final : public KbStore {
     return q.Int(0);
   }
 
-  // The generation and the embeddings are read in one transaction, so a
-  // commit by another process in between cannot mix two states.
-  // Runs body inside BEGIN IMMEDIATE … COMMIT; rolls back when it fails.
+  // Runs body inside BEGIN IMMEDIATE … COMMIT, rolled back when body or the
+  // commit fails. what names the work in errors ("commit " + what).
   template <typename Body>
-  Status InTransaction(const char* what, Body&& body) {
+  Status InTransaction(const std::string& what, Body&& body) {
     if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
-      return SqlError(db_, std::string("cannot start a transaction to ") + what);
+      return SqlError(db_, "cannot start a transaction on " + DbPath());
     Status st = body();
-    if (st.ok() && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) st = SqlError(db_, what);
-    if (!st.ok()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (st.ok() && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) st = SqlError(db_, "commit " + what);
+    if (!st.ok()) (void)sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return st;
   }
 
+  // The generation and the embeddings are read in one transaction, so a
+  // commit by another process in between cannot mix two states.
   Status LoadVectors() {
     RAGD_RETURN_IF_ERROR(Exec(db_, "BEGIN").WithContext(DbPath()));
     Status st = LoadVectorsInTransaction();

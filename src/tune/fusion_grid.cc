@@ -95,7 +95,8 @@ double Ndcg(const std::vector<retrieve::FusedHit>& fused, const Candidates& c) {
 // The grid, the default first so that it wins ties.
 std::vector<FusionChoice> Grid() {
   std::vector<FusionChoice> g{{Fusion::kZScore, 0.7}, {Fusion::kDispersion, 0.5}};
-  for (int i = 0; i <= 10; ++i) g.push_back({Fusion::kZScore, i / 10.0});
+  for (int i = 0; i <= 10; ++i)
+    if (i != 7) g.push_back({Fusion::kZScore, i / 10.0});  // 0.7 is the default, first
   for (int i = 1; i <= 9; ++i) g.push_back({Fusion::kMinMax, i / 10.0});
   for (int k : {10, 30, 60})
     for (int i = 2; i <= 8; ++i) g.push_back({Fusion::kRrf, i / 10.0, k});
