@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc)
 DEMO_DATA  ?= $(BUILD)/demo-data
 RAGD       := $(BUILD)/ragd
 
-.PHONY: all deps build demo test examples model-1.5b clean distclean eval-scifact bench fuzz-build fuzz stress test-asan load
+.PHONY: all deps pg-deps build demo test examples model-1.5b clean distclean eval-scifact bench fuzz-build fuzz stress test-asan load
 
 all: build
 
@@ -22,6 +22,10 @@ deps:
 	@bash scripts/setup/examples.sh
 	@bash scripts/setup/web.sh
 
+# PostgreSQL + pgvector for the PostgreSQL store's tests (not the demo's).
+pg-deps:
+	@bash scripts/setup/postgres.sh
+
 $(BUILD)/build.ninja: CMakeLists.txt
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
 	  -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
@@ -34,7 +38,7 @@ demo: build
 
 # The fuzz targets are built too: the suite replays their kept crash inputs
 # and fuzzes each for a few seconds (test fuzz_smoke).
-test: build fuzz-build
+test: build fuzz-build pg-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # libFuzzer targets (clang-16, ASan + UBSan) in build-fuzz/; make fuzz runs

@@ -3,7 +3,7 @@
 //   engine_bench embed TEXTS.jsonl --batch B [--threads T] [--rounds R] [--model GGUF] [--batch-tokens N]
 //       sentences/s of the packaged embedder at batch size B (the texts are
 //       JSON strings, one per line). Prints one JSON object.
-//   engine_bench search DATA_DIR KB QUERIES.jsonl QRELS.tsv --mode M [--k K]
+//   engine_bench search DATA_DIR KB QUERIES.jsonl QRELS.tsv --mode M [--k K] [--store URL]
 //       each query once through Engine::Search (one process, model loaded
 //       once, a warm-up query first): queries/s, p50/p99 latency, recall@10
 //       by document id (chunk ids map to the document they came from), and
@@ -115,6 +115,7 @@ int Search(int argc, char** argv) {
   if (queries.empty()) return Fail("no judged queries");
   EngineOptions eo;
   eo.data_dir = data_dir;
+  eo.store_url = Flag(argc, argv, "--store", "");  // postgres://... for the PostgreSQL store
   eo.embedder.backend.threads = std::stoi(Flag(argc, argv, "--threads", "0"));
   auto engine = Engine::Open(eo);
   if (!engine.ok()) return Fail(engine.status().ToString());

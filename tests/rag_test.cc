@@ -12,6 +12,7 @@
 #include "rag/context.h"
 #include "ragd/rag.h"
 #include "ragd/trace.h"
+#include "store/store.h"
 #include "test_util.h"
 
 namespace ragd {
@@ -229,7 +230,12 @@ TEST(Sessions, FromMessagesPairsUserAndAssistantTurnsAndLeavesTheQuestionOut) {
 
 TEST(Sessions, RoundTripListAndDelete) {
   TempDir dir;
-  SessionStore store(dir.path());
+  ASSERT_TRUE(store::OpenSqliteStore(dir / "bank", {true, "test/4", 4}).ok());  // an empty knowledge base
+  EngineOptions eo;
+  eo.data_dir = dir.path();
+  auto engine = Engine::Open(eo);
+  ASSERT_TRUE(engine.ok());
+  SessionStore store(**engine, "bank");
   auto s = store.Create("bank", MemoryKind::kSummary, 3);
   ASSERT_TRUE(s.ok());
   s->summary = "摘要";
@@ -245,7 +251,7 @@ TEST(Sessions, RoundTripListAndDelete) {
   EXPECT_EQ(back->turns[0].cited_sources, std::vector<std::string>{"faq.csv row 1"});
   EXPECT_EQ(store.List()->size(), 1u);
   EXPECT_EQ(store.Load("../../etc/passwd").status().code(), StatusCode::kInvalidArgument);
-  testing::WriteFile(dir / "sessions/bad.json", "{not json");
+  testing::WriteFile(dir / "bank/sessions/bad.json", "{not json");
   EXPECT_EQ(store.Load("bad").status().code(), StatusCode::kCorruption);
   EXPECT_TRUE(store.Delete(s->id).ok());
   EXPECT_EQ(store.Load(s->id).status().code(), StatusCode::kNotFound);

@@ -35,7 +35,12 @@ namespace ragd {
 
 struct EngineOptions {
   // Folder holding one sub-folder per knowledge base. Empty = DefaultDataDir().
+  // With a PostgreSQL store it still holds local files: traces, the prompt cache.
   std::string data_dir;
+  // Where knowledge bases live: empty (or "sqlite") = the data directory;
+  // postgres://user[:password]@host:port/db = a PostgreSQL database with
+  // pgvector, shared by every ragd pointed at it (docs/SCALE.md).
+  std::string store_url;
   // The embedding model (local multilingual-e5-small by default), opened on first use.
   EmbedderOptions embedder;
   // A cross-encoder reranker (local GGUF or a /rerank server). When set,
@@ -58,6 +63,9 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   const std::string& data_dir() const;
+  // Where the knowledge bases are: the data directory, or the database's
+  // URL without its password.
+  std::string store() const;
 
   Result<std::vector<KbInfo>> ListKnowledgeBases();
   // Counts rows and bytes on disk: for listings, not per request.
@@ -76,6 +84,14 @@ class Engine {
   Status BackupKnowledgeBase(const std::string& name, const std::string& dest);
   Status RestoreKnowledgeBase(const std::string& backup, const std::string& name);
   Status DeleteKnowledgeBase(const std::string& name);
+  // Copies a knowledge base, with its embeddings (nothing is re-embedded),
+  // settings, tables, kept summaries and interactions, into another store:
+  // `to` is a postgres:// URL or a data directory. The copy gets the name
+  // to_name (empty = the same) and must not exist there; it is checked
+  // (VerifyKnowledgeBase's checks) before this returns. The source is read
+  // under its write lock, so the copy is one consistent state.
+  Result<CopyReport> CopyKnowledgeBase(const std::string& name, const std::string& to, const std::string& to_name,
+                                       const ProgressFn& progress = {});
   // Creates an empty knowledge base for the current embedder; AlreadyExists
   // when it is there (checked under its write lock).
   Result<KbInfo> CreateKnowledgeBase(const std::string& name);
@@ -109,6 +125,13 @@ class Engine {
   Result<std::optional<std::string>> KeptSummary(const std::string& kb, const std::string& doc_id);
   Status KeepSummary(const std::string& kb, const std::string& doc_id, const std::string& summary_json);
 
+  // Chat sessions' JSON bodies, by id (SessionStore in ragd/sessions.h
+  // reads and writes them): in the knowledge base's folder, or in the
+  // database, where every ragd sharing it sees them.
+  Result<std::optional<std::string>> LoadSession(const std::string& kb, const std::string& id);
+  Status SaveSession(const std::string& kb, const std::string& id, const std::string& body);
+  Result<std::vector<std::string>> ListSessions(const std::string& kb);
+  Result<bool> DeleteSession(const std::string& kb, const std::string& id);
   // Appends users' interactions with the knowledge base's items (its
   // documents): checked first, then stored in one transaction (rows whose
   // item is not a document are counted, not stored).

@@ -32,6 +32,14 @@ struct KbInfo {
   std::string language_warning;
 };
 
+struct CopyReport {
+  std::string from, to;   // where: a data directory or a redacted URL, with #name
+  int64_t documents = 0;
+  int64_t chunks = 0;
+  int64_t interactions = 0;
+  double seconds = 0;
+};
+
 struct ReembedReport {
   std::string from, to;   // Embedder::model_id() before and after
   int64_t chunks = 0;     // in the knowledge base

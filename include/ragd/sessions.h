@@ -1,15 +1,17 @@
 // Conversation memory: sessions of question-and-answer turns, kept as JSON
-// files per knowledge base, and the memory kinds that decide what of them a
-// follow-up question sees.
+// per knowledge base (by its store: files in its folder, or rows in
+// PostgreSQL), and the memory kinds that decide what of them a follow-up
+// question sees.
 //
-// SessionStore is thread-compatible; a session file is replaced atomically,
-// so a reader sees the old turns or the new ones.
+// SessionStore is thread-compatible; a session is replaced whole, so a
+// reader sees the old turns or the new ones.
 #pragma once
 
 #include <span>
 #include <string>
 #include <vector>
 
+#include "ragd/engine.h"
 #include "ragd/models.h"
 #include "ragd/status.h"
 
@@ -39,11 +41,11 @@ struct Session {
   std::vector<Turn> turns;
 };
 
-// Sessions of one knowledge base, as JSON files in <kb dir>/sessions/,
-// each replaced atomically.
+// Sessions of one knowledge base, through the engine's store (the engine
+// must outlive this).
 class SessionStore {
  public:
-  explicit SessionStore(std::string kb_dir);
+  SessionStore(Engine& engine, std::string kb);
   Result<Session> Create(const std::string& kb, MemoryKind memory, int window);
   Result<Session> Load(const std::string& id) const;
   Status Save(const Session& session) const;
@@ -51,7 +53,8 @@ class SessionStore {
   Status Delete(const std::string& id) const;
 
  private:
-  std::string dir_;
+  Engine& engine_;
+  std::string kb_;
 };
 
 // A session that lives for one request, from an OpenAI-style message list

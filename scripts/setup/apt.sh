@@ -9,7 +9,7 @@ source "$(dirname "$0")/common.sh"
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config python3-venv
-  libsqlite3-dev libicu-dev libstemmer-dev libmagic-dev libxxhash-dev
+  libsqlite3-dev libpq-dev libicu-dev libstemmer-dev libmagic-dev libxxhash-dev
   libpoppler-cpp-dev libzip-dev libpugixml-dev libgumbo-dev libmd4c-dev libcsv-dev
   libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-osd
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcpp-httplib-dev

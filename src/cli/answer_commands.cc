@@ -217,9 +217,8 @@ int AnswerCommands::Chat() {
   auto prepared = Prepare(*common_, f_, KbNeed::kAlways);
   if (!prepared.ok()) return Fail(prepared.status());
   auto& run = *prepared.value();
-  auto info = run.engine->GetKnowledgeBase(f_.kb);
-  if (!info.ok()) return Fail(info.status());
-  SessionStore store(info->path);
+  if (Status st = run.engine->CheckKnowledgeBase(f_.kb); !st.ok()) return Fail(st);
+  SessionStore store(*run.engine, f_.kb);
   Session session;
   if (!f_.session.empty()) {
     auto s = store.Load(f_.session);
@@ -513,14 +512,10 @@ int AnswerCommands::EvalAnswers() {
 int AnswerCommands::Sessions() {
   auto settings = LoadSettings(common_->config);
   if (!settings.ok()) return Fail(settings.status());
-  EngineOptions eo;
-  eo.data_dir = !common_->data_dir.empty() ? common_->data_dir : settings->data_dir;
-  auto engine = Engine::Open(eo);  // loads no model
+  auto engine = Engine::Open(MakeEngineOptions(*settings, *common_));  // loads no model
   if (!engine.ok()) return Fail(engine.status());
-  auto info = (*engine)->GetKnowledgeBase(f_.kb);  // checks the name and that it exists
-  if (!info.ok()) return Fail(info.status());
-  std::string kb_dir = info->path;
-  SessionStore store(kb_dir);
+  if (Status st = (*engine)->CheckKnowledgeBase(f_.kb); !st.ok()) return Fail(st);  // the name, and that it exists
+  SessionStore store(**engine, f_.kb);
   auto turns_json = [](const Session& s) {
     json turns = json::array();
     for (const auto& t : s.turns)

@@ -31,6 +31,7 @@ const std::map<std::string, std::set<std::string>>& KnownKeys() {
       {"memory", {"kind", "window"}},
       {"ingest", {"ocr", "ocr_lang", "ocr_dpi", "tessdata"}},
       {"trace", {"enabled", "file"}},
+      {"store", {"url"}},
   };
   return keys;
 }
@@ -42,7 +43,7 @@ Status Check(const toml::table& root, const std::string& path) {
       if (key == "lora") continue;  // knowledge-base names as keys
       auto it = KnownKeys().find(key);
       if (it == KnownKeys().end() || key.empty())
-        return Status::InvalidArgument(path + ": unknown table [" + key + "] (known: chat, embed, rerank, ask, memory, ingest, lora, trace)");
+        return Status::InvalidArgument(path + ": unknown table [" + key + "] (known: chat, embed, rerank, ask, memory, ingest, lora, trace, store)");
       for (const auto& [k2, v2] : *v.as_table())
         if (!it->second.count(std::string(k2.str())))
           return Status::InvalidArgument(path + ": unknown key '" + std::string(k2.str()) + "' in [" + key + "]");
@@ -193,6 +194,7 @@ Result<Settings> LoadSettings(const std::string& config_path) {
     Take(t, "ingest", "tessdata", &s.ocr.tessdata);
     Take(t, "trace", "enabled", &s.trace);
     Take(t, "trace", "file", &s.trace_file);
+    Take(t, "store", "url", &s.store_url);
   }
 
   // The environment: a .env file fills in what the process lacks.
@@ -201,16 +203,18 @@ Result<Settings> LoadSettings(const std::string& config_path) {
     RAGD_ASSIGN_OR_RETURN(std::string raw, files::ReadFile(".env", 1 << 20));
     RAGD_ASSIGN_OR_RETURN(env, ParseDotEnv(raw));
   }
-  for (const char* key : {"OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST", "RAGD_DATA_DIR"})
+  for (const char* key : {"OPENAI_BASE_URL", "OPENAI_API_KEY", "OLLAMA_HOST", "RAGD_DATA_DIR", "RAGD_STORE_URL"})
     if (const char* v = std::getenv(key); v && *v) env[key] = v;
   s.env = std::move(env);
   if (s.env.count("RAGD_DATA_DIR") && s.data_dir.empty()) s.data_dir = s.env["RAGD_DATA_DIR"];
+  if (s.env.count("RAGD_STORE_URL") && s.store_url.empty()) s.store_url = s.env["RAGD_STORE_URL"];
   return s;
 }
 
 EngineOptions MakeEngineOptions(const Settings& s, const CommonFlags& c) {
   EngineOptions eo;
   eo.data_dir = !c.data_dir.empty() ? c.data_dir : s.data_dir;
+  eo.store_url = !c.store.empty() ? c.store : s.store_url;
   eo.embedder.backend = s.embed;
   ApplyEnvironment(s, &eo.embedder.backend);
   if (!c.embed_model.empty()) eo.embedder.backend.model = c.embed_model;

@@ -16,6 +16,7 @@ namespace ragd::cli {
 // Flags shared by the program's commands (set in main).
 struct CommonFlags {
   std::string data_dir;
+  std::string store;  // --store: postgres://... (EngineOptions::store_url)
   std::string config;
   std::string embed_model;
   std::string reranker;  // --reranker: a cross-encoder GGUF (or a server's model name)
@@ -27,6 +28,7 @@ struct CommonFlags {
 
 struct Settings {
   std::string data_dir;
+  std::string store_url;     // [store] url, or $RAGD_STORE_URL
   BackendOptions chat;       // [chat]
   GenerateOptions generate;  // [chat] temperature, top_p, max_tokens, seed, stop
   BackendOptions embed;      // [embed]; backend local takes model as the GGUF

@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
   GlobalFlags g;
   app.add_option("--data-dir", g.data_dir, "folder of knowledge bases (default: $RAGD_DATA_DIR or ~/.local/share/ragd)");
+  app.add_option("--store", g.store, "where knowledge bases live: postgres://user@host:port/db (or $RAGD_STORE_URL, [store] url; default: the data directory)");
   app.add_option("--embed-model", g.embed_model, "GGUF embedding model or packaged name (default: multilingual-e5-small; a knowledge base keeps the one it was built with)");
   app.add_option("--reranker", g.reranker, "cross-encoder GGUF that reorders search results (or [rerank] in ragd.toml)");
   app.add_option("--threads", g.threads, "CPU threads for the models (default: all cores)");
@@ -199,6 +200,13 @@ int main(int argc, char** argv) {
                  "and a stopped run resumes");
   kb_reembed->add_option("name", kb_name)->required();
   kb_reembed->add_flag("--json", kb_json, "print the report as JSON");
+  std::string copy_to, copy_as;
+  auto* kb_copy = kbcmd->add_subcommand(
+      "copy", "copy a knowledge base with its embeddings to another store: --to postgres://... or a data directory");
+  kb_copy->add_option("name", kb_name)->required();
+  kb_copy->add_option("--to", copy_to, "postgres://user@host:port/db, or a data directory")->required();
+  kb_copy->add_option("--as", copy_as, "name of the copy (default: the same)");
+  kb_copy->add_flag("--json", kb_json, "print the report as JSON");
   auto* kb_delete = kbcmd->add_subcommand("delete", "delete a knowledge base and its files");
   kb_delete->add_option("name", kb_name)->required();
   auto* kb_check = kbcmd->add_subcommand("check", "verify that documents, chunks, the full-text and the vector index agree");
@@ -374,9 +382,10 @@ int main(int argc, char** argv) {
       if (kb_json) {
         json arr = json::array();
         for (const auto& i : r.value()) arr.push_back(api::KbJson(i));
-        std::cout << json{{"data_dir", (*engine)->data_dir()}, {"knowledge_bases", arr}}.dump(2) << "\n";
+        std::cout << json{{"data_dir", (*engine)->data_dir()}, {"store", (*engine)->store()}, {"knowledge_bases", arr}}.dump(2)
+                  << "\n";
       } else {
-        if (r->empty()) std::printf("no knowledge bases in %s\n", (*engine)->data_dir().c_str());
+        if (r->empty()) std::printf("no knowledge bases in %s\n", (*engine)->store().c_str());
         for (const auto& i : r.value())
           std::printf("%-24s %8lld docs %9lld chunks  %8.1f MiB  %s\n", i.name.c_str(), static_cast<long long>(i.documents),
                       static_cast<long long>(i.chunks), i.bytes_on_disk / 1048576.0, i.embed_model.c_str());
@@ -438,6 +447,23 @@ int main(int argc, char** argv) {
                     static_cast<long long>(r->embedded),
                     r->resumed ? (", " + std::to_string(r->resumed) + " kept from the stopped run").c_str() : "",
                     r->seconds);
+      }
+      return 0;
+    }
+    if (*kb_copy) {
+      cli::ProgressBar bar("copy", g.quiet || kb_json);
+      auto r = (*engine)->CopyKnowledgeBase(kb_name, copy_to, copy_as, [&](const IngestProgress& p) { bar.Update(p); });
+      bar.Finish();
+      if (!r.ok()) return Fail(r.status());
+      if (kb_json) {
+        std::cout << json{{"kb", kb_name}, {"from", r->from}, {"to", r->to}, {"documents", r->documents},
+                          {"chunks", r->chunks}, {"interactions", r->interactions}, {"seconds", r->seconds}}
+                         .dump(2)
+                  << "\n";
+      } else {
+        std::printf("copied '%s' to %s: %lld documents, %lld chunks with their embeddings, checked, in %.1fs\n",
+                    kb_name.c_str(), r->to.c_str(), static_cast<long long>(r->documents),
+                    static_cast<long long>(r->chunks), r->seconds);
       }
       return 0;
     }

@@ -76,8 +76,8 @@ std::string FormatConversation(const Conversation& c, DatasetFormat format) {
 }
 
 Result<std::vector<Conversation>> SessionConversations(Engine& engine, const std::string& kb) {
-  RAGD_ASSIGN_OR_RETURN(KbInfo info, engine.GetKnowledgeBase(kb));
-  RAGD_ASSIGN_OR_RETURN(std::vector<Session> sessions, SessionStore(info.path).List());
+  RAGD_RETURN_IF_ERROR(engine.CheckKnowledgeBase(kb));
+  RAGD_ASSIGN_OR_RETURN(std::vector<Session> sessions, SessionStore(engine, kb).List());
   std::reverse(sessions.begin(), sessions.end());  // oldest first
   std::vector<Conversation> out;
   for (const Session& s : sessions) {

@@ -1,6 +1,6 @@
-// Engine: the registry of knowledge bases (one folder each under the data
-// directory), their stores and write locks, and the models, opened once and
-// shared. The pipelines are the stages' own: ingest/ingest_pipeline,
+// Engine: the registry of knowledge bases (a store::KbCatalog: one folder
+// each under the data directory, or a PostgreSQL database), their stores
+// and write locks, and the models, opened once and shared. The pipelines are the stages' own: ingest/ingest_pipeline,
 // retrieve/search_pipeline, store/backup; this file wires them together.
 #include "ragd/engine.h"
 
@@ -13,12 +13,12 @@
 
 #include "core/status_macros.h"
 #include "core/text.h"
-#include "engine/kb_lock.h"
 #include "ingest/ingest_pipeline.h"
 #include "models/serialized_models.h"
 #include "recommend/recommend_pipeline.h"
 #include "retrieve/search_pipeline.h"
 #include "store/backup.h"
+#include "store/catalog.h"
 #include "store/store.h"
 
 namespace ragd {
@@ -45,13 +45,6 @@ Status ValidateKbName(const std::string& name) {
   return Status::OK();
 }
 
-int64_t DirBytes(const fs::path& dir) {
-  int64_t total = 0;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
-    if (it->is_regular_file(ec)) total += static_cast<int64_t>(it->file_size(ec));
-  return total;
-}
 
 }  // namespace
 
@@ -63,6 +56,7 @@ struct Engine::Impl {
   std::mutex mu;
   EngineOptions options;
   std::string data_dir;
+  std::unique_ptr<store::KbCatalog> catalog;  // where the knowledge bases live
   std::unique_ptr<Embedder> embedder;  // the configured (or default) one
   // Packaged models opened for knowledge bases built with them, by name.
   std::map<std::string, std::unique_ptr<Embedder>> kb_embedders;
@@ -73,7 +67,15 @@ struct Engine::Impl {
   // Each knowledge base's recommendation index, built on first use.
   std::map<std::string, std::shared_ptr<recommend::IndexCache>> rec_indexes;
 
-  fs::path KbDir(const std::string& name) const { return fs::path(data_dir) / name; }
+  // The folder of a knowledge base in the data directory (SQLite store
+  // only: backups and restores work on it).
+  Result<fs::path> KbDir(const std::string& name) const {
+    std::optional<std::string> dir = catalog->Directory(name);
+    if (!dir)
+      return Status::InvalidArgument("knowledge base '" + name + "' is in PostgreSQL (" + catalog->Describe() +
+                                     "): back it up with pg_dump, or copy it out with `ragd kb copy` (docs/SCALE.md)");
+    return fs::path(*dir);
+  }
 
   Result<Embedder*> GetEmbedder() {
     std::lock_guard lock(mu);
@@ -97,7 +99,7 @@ struct Engine::Impl {
   // the file lock that keeps other processes out.
   struct WriteLock {
     std::unique_lock<std::mutex> local;
-    KbLock file;
+    std::unique_ptr<store::CatalogLock> shared;
   };
 
   Result<WriteLock> LockForWriting(const std::string& name) {
@@ -109,8 +111,8 @@ struct Engine::Impl {
       m = slot;  // the map keeps it alive
     }
     std::unique_lock<std::mutex> local(*m);
-    RAGD_ASSIGN_OR_RETURN(KbLock file, KbLock::Acquire(KbDir(name).string(), name));
-    return WriteLock{std::move(local), std::move(file)};
+    RAGD_ASSIGN_OR_RETURN(std::unique_ptr<store::CatalogLock> shared, catalog->LockForWriting(name));
+    return WriteLock{std::move(local), std::move(shared)};
   }
 
   void Forget(const std::string& name) {
@@ -152,11 +154,9 @@ struct Engine::Impl {
         kb = it->second;
       } else {
         store::StoreOptions so;
-        fs::path dir = KbDir(name);
-        std::error_code ec;
-        bool exists = fs::exists(dir / store::kDatabaseFile, ec);
+        RAGD_ASSIGN_OR_RETURN(bool exists, catalog->Exists(name));
         if (!exists && !create)
-          return Status::NotFound("knowledge base '" + name + "' does not exist in " + data_dir +
+          return Status::NotFound("knowledge base '" + name + "' does not exist in " + catalog->Describe() +
                                   " (create it with `ragd ingest PATH --kb " + name + "`)");
         if (!exists) {
           RAGD_ASSIGN_OR_RETURN(Embedder * e, EmbedderLocked());
@@ -164,14 +164,18 @@ struct Engine::Impl {
           so.embed_model = e->model_id();
           so.dim = e->dim();
         }
-        auto opened = store::OpenSqliteStore(dir.string(), so);
+        auto opened = catalog->Open(name, so);
         if (!opened.ok()) return opened.status().WithContext("knowledge base '" + name + "'");
         stores[name] = std::shared_ptr<store::KbStore>(std::move(opened).value());
         return stores[name];
       }
     }
-    // Another process (a `ragd ingest` beside `ragd serve`) may have written it.
-    RAGD_RETURN_IF_ERROR(kb->Refresh().WithContext("knowledge base '" + name + "'"));
+    // Another process (a `ragd ingest` beside `ragd serve`) may have written
+    // it, or deleted it (then the cached store goes too).
+    if (Status st = kb->Refresh(); !st.ok()) {
+      if (st.code() == StatusCode::kNotFound) Forget(name);
+      return st.WithContext("knowledge base '" + name + "'");
+    }
     return kb;
   }
 
@@ -219,9 +223,6 @@ struct Engine::Impl {
 
   Result<Writer> OpenWriter(const std::string& kb_name, const SplitOptions& split) {
     RAGD_RETURN_IF_ERROR(ValidateKbName(kb_name));
-    std::error_code ec;
-    fs::create_directories(KbDir(kb_name), ec);
-    if (ec) return Status::IOError("cannot create " + KbDir(kb_name).string() + ": " + ec.message());
     RAGD_ASSIGN_OR_RETURN(WriteLock lock, LockForWriting(kb_name));
     Writer w{std::move(lock), nullptr, nullptr, nullptr};
     RAGD_ASSIGN_OR_RETURN(w.kb, OpenKb(kb_name, true));
@@ -239,13 +240,20 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->data_dir = options.data_dir.empty() ? DefaultDataDir() : options.data_dir;
-  std::error_code ec;
-  fs::create_directories(impl->data_dir, ec);
-  if (ec) return Status::IOError("cannot create the data directory " + impl->data_dir + ": " + ec.message());
+  if (options.store_url.empty() || options.store_url == "sqlite") {
+    RAGD_ASSIGN_OR_RETURN(impl->catalog, store::OpenDirCatalog(impl->data_dir));
+  } else if (store::IsPostgresUrl(options.store_url)) {
+    RAGD_ASSIGN_OR_RETURN(impl->catalog, store::OpenPgCatalog(options.store_url));
+  } else {
+    return Status::InvalidArgument("unknown store '" + options.store_url +
+                                   "': use postgres://user@host:port/db, or leave it empty for the data directory");
+  }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
 const std::string& Engine::data_dir() const { return impl_->data_dir; }
+
+std::string Engine::store() const { return impl_->catalog->Describe(); }
 
 Result<Embedder*> Engine::embedder() {
   return impl_->GetEmbedder();
@@ -302,12 +310,12 @@ Result<KbInfo> Engine::Impl::Info(const std::string& name) {
   RAGD_ASSIGN_OR_RETURN(store::StoreStats s, kb->Stats());
   KbInfo info;
   info.name = name;
-  info.path = KbDir(name).string();
+  info.path = catalog->Location(name);
   info.documents = s.documents;
   info.chunks = s.chunks;
   info.embed_model = s.embed_model;
   info.schema_version = s.schema_version;
-  info.bytes_on_disk = DirBytes(KbDir(name));
+  info.bytes_on_disk = catalog->BytesUsed(name);
   info.created_at = s.created_at;
   info.updated_at = s.updated_at;
   return info;
@@ -324,13 +332,14 @@ Status Engine::VerifyKnowledgeBase(const std::string& name) {
 
 Status Engine::BackupKnowledgeBase(const std::string& name, const std::string& dest) {
   RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(name, false));
-  return store::BackupKnowledgeBase(*kb, impl_->KbDir(name).string(), dest)
+  RAGD_ASSIGN_OR_RETURN(fs::path dir, impl_->KbDir(name));
+  return store::BackupKnowledgeBase(*kb, dir.string(), dest)
       .WithContext("backup of knowledge base '" + name + "'");
 }
 
 Status Engine::RestoreKnowledgeBase(const std::string& backup, const std::string& name) {
   RAGD_RETURN_IF_ERROR(ValidateKbName(name));
-  const fs::path dir = impl_->KbDir(name);
+  RAGD_ASSIGN_OR_RETURN(const fs::path dir, impl_->KbDir(name));
   const fs::path partial = fs::path(impl_->data_dir) / ("." + name + ".restoring");
   RAGD_RETURN_IF_ERROR(store::CopyBackupInto(backup, dir.string(), partial.string()));
   // Opening rebuilds the vector index from the database; then check it all.
@@ -347,12 +356,7 @@ Status Engine::RestoreKnowledgeBase(const std::string& backup, const std::string
 
 Result<std::vector<KbInfo>> Engine::ListKnowledgeBases() {
   std::vector<KbInfo> out;
-  std::error_code ec;
-  std::vector<std::string> names;
-  for (auto it = fs::directory_iterator(impl_->data_dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
-    if (it->is_directory() && fs::exists(it->path() / store::kDatabaseFile)) names.push_back(it->path().filename().string());
-  if (ec) return Status::IOError("cannot list " + impl_->data_dir + ": " + ec.message());
-  std::sort(names.begin(), names.end());
+  RAGD_ASSIGN_OR_RETURN(std::vector<std::string> names, impl_->catalog->List());
   for (const auto& n : names) {
     auto info = impl_->Info(n);
     if (!info.ok()) return info.status();
@@ -363,25 +367,124 @@ Result<std::vector<KbInfo>> Engine::ListKnowledgeBases() {
 
 Status Engine::DeleteKnowledgeBase(const std::string& name) {
   RAGD_RETURN_IF_ERROR(ValidateKbName(name));
-  fs::path dir = impl_->KbDir(name);
-  std::error_code ec;
-  if (!fs::exists(dir / store::kDatabaseFile, ec))
-    return Status::NotFound("knowledge base '" + name + "' does not exist in " + impl_->data_dir);
+  RAGD_ASSIGN_OR_RETURN(bool exists, impl_->catalog->Exists(name));
+  if (!exists) return Status::NotFound("knowledge base '" + name + "' does not exist in " + impl_->catalog->Describe());
   RAGD_ASSIGN_OR_RETURN(Impl::WriteLock kb_lock, impl_->LockForWriting(name));
   impl_->Forget(name);
-  fs::remove_all(dir, ec);
-  if (ec) return Status::IOError("cannot delete " + dir.string() + ": " + ec.message());
-  return Status::OK();
+  return impl_->catalog->Drop(name);
+}
+
+Result<CopyReport> Engine::CopyKnowledgeBase(const std::string& name, const std::string& to,
+                                             const std::string& to_name, const ProgressFn& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string dest_name = to_name.empty() ? name : to_name;
+  RAGD_RETURN_IF_ERROR(ValidateKbName(dest_name));
+  if (to.empty()) return Status::InvalidArgument("copy where? --to postgres://... or a data directory");
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> src, impl_->OpenKb(name, false));
+  std::unique_ptr<store::KbCatalog> dest_catalog;
+  if (store::IsPostgresUrl(to)) {
+    RAGD_ASSIGN_OR_RETURN(dest_catalog, store::OpenPgCatalog(to));
+  } else {
+    RAGD_ASSIGN_OR_RETURN(dest_catalog, store::OpenDirCatalog(to));
+  }
+  CopyReport r;
+  r.from = impl_->catalog->Location(name);
+  r.to = dest_catalog->Location(dest_name);
+  if (r.from == r.to) return Status::InvalidArgument("a knowledge base cannot be copied onto itself (" + r.from + ")");
+  // The source's writers wait until the copy is done: one consistent state.
+  RAGD_ASSIGN_OR_RETURN(Impl::WriteLock src_lock, impl_->LockForWriting(name));
+  RAGD_ASSIGN_OR_RETURN(std::unique_ptr<store::CatalogLock> dest_lock, dest_catalog->LockForWriting(dest_name));
+  RAGD_ASSIGN_OR_RETURN(bool exists, dest_catalog->Exists(dest_name));
+  if (exists)
+    return Status::AlreadyExists("knowledge base '" + dest_name + "' already exists in " + dest_catalog->Describe() +
+                                 ": delete it there first, or copy under another name (--as)");
+  RAGD_RETURN_IF_ERROR(src->Refresh());
+  RAGD_ASSIGN_OR_RETURN(store::StoreStats stats, src->Stats());
+  store::StoreOptions so;
+  so.create = true;
+  so.embed_model = stats.embed_model;
+  so.dim = stats.dim;
+  RAGD_ASSIGN_OR_RETURN(std::unique_ptr<store::KbStore> dest, dest_catalog->Open(dest_name, so));
+  Status st = [&]() -> Status {
+    RAGD_ASSIGN_OR_RETURN(std::vector<store::StoredDocument> docs, src->ListDocuments());
+    RAGD_ASSIGN_OR_RETURN(std::vector<store::StoredTable> tables, src->ListTables());
+    std::map<std::string, store::TableData> table_of;
+    for (auto& t : tables) table_of[t.doc_id] = std::move(t.data);
+    // Batches of about 512 chunks: each one commit on the other side.
+    std::vector<store::DocumentWrite> batch;
+    size_t batch_chunks = 0;
+    IngestProgress p{0, static_cast<int64_t>(docs.size()), 0, r.to};
+    auto flush = [&]() -> Status {
+      if (batch.empty()) return Status::OK();
+      RAGD_RETURN_IF_ERROR(dest->Commit(batch, {}));
+      batch.clear();
+      batch_chunks = 0;
+      if (progress) progress(p);
+      return Status::OK();
+    };
+    for (const auto& listed : docs) {
+      RAGD_ASSIGN_OR_RETURN(std::optional<store::StoredDocument> d, src->FindDocument(listed.doc_id));
+      if (!d) return Status::Corruption("document " + listed.doc_id + " vanished while copying");
+      RAGD_ASSIGN_OR_RETURN(std::vector<store::ChunkRecord> chunks, src->ListChunks(d->doc_id));
+      std::vector<int64_t> ids;
+      for (const auto& c : chunks) ids.push_back(c.id);
+      store::DocumentWrite w;
+      RAGD_ASSIGN_OR_RETURN(w.embeddings, src->GetVectors(ids));
+      w.doc_id = d->doc_id;
+      w.source = d->source;
+      w.mime = d->mime;
+      w.title = d->title;
+      w.content_hash = d->content_hash;
+      w.size_bytes = d->size_bytes;
+      w.mtime = d->mtime;
+      w.metadata = d->metadata;
+      for (auto& c : chunks)
+        w.chunks.push_back({std::move(c.text), c.chunk_index, c.page, std::move(c.heading_path), c.char_start, c.char_end,
+                            c.row, c.ocr_confidence});
+      if (auto t = table_of.find(d->doc_id); t != table_of.end()) {
+        w.table = std::move(t->second);
+      } else {
+        RAGD_ASSIGN_OR_RETURN(bool recorded, src->HasTable(d->doc_id));
+        if (recorded) w.table = store::TableData{};  // not tabular, and known to be
+      }
+      batch_chunks += w.chunks.size();
+      p.done += 1;
+      p.chunks += static_cast<int64_t>(w.chunks.size());
+      batch.push_back(std::move(w));
+      if (batch_chunks >= 512) RAGD_RETURN_IF_ERROR(flush());
+    }
+    RAGD_RETURN_IF_ERROR(flush());
+    r.documents = p.done;
+    r.chunks = p.chunks;
+    // What Commit does not carry: kept summaries, settings, interactions.
+    for (const auto& d : docs) {
+      RAGD_ASSIGN_OR_RETURN(std::optional<std::string> summary, src->KeptSummary(d.doc_id));
+      if (summary) RAGD_RETURN_IF_ERROR(dest->KeepSummary(d.doc_id, *summary));
+    }
+    RAGD_ASSIGN_OR_RETURN(auto settings, src->GetSettings());
+    for (const auto& [key, value] : settings) RAGD_RETURN_IF_ERROR(dest->SetSetting(key, value));
+    RAGD_ASSIGN_OR_RETURN(std::vector<Interaction> interactions, src->ListInteractions());
+    if (!interactions.empty()) RAGD_RETURN_IF_ERROR(dest->AddInteractions(interactions));
+    r.interactions = static_cast<int64_t>(interactions.size());
+    RAGD_RETURN_IF_ERROR(dest->Flush());
+    return dest->CheckConsistency();
+  }();
+  if (!st.ok()) {
+    // Nothing half-copied stays behind: the source is untouched either way.
+    dest.reset();
+    (void)dest_catalog->Drop(dest_name);
+    return st.WithContext("copy of knowledge base '" + name + "' to " + r.to + " (the partial copy was removed)");
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
 }
 
 Result<KbInfo> Engine::CreateKnowledgeBase(const std::string& name) {
   RAGD_RETURN_IF_ERROR(ValidateKbName(name));
-  std::error_code ec;
-  fs::create_directories(impl_->KbDir(name), ec);
-  if (ec) return Status::IOError("cannot create " + impl_->KbDir(name).string() + ": " + ec.message());
   // Checked under the write lock, so two creators (two processes) cannot both succeed.
   RAGD_ASSIGN_OR_RETURN(Impl::WriteLock kb_lock, impl_->LockForWriting(name));
-  if (fs::exists(impl_->KbDir(name) / store::kDatabaseFile, ec))
+  RAGD_ASSIGN_OR_RETURN(bool exists, impl_->catalog->Exists(name));
+  if (exists)
     return Status::AlreadyExists("knowledge base '" + name + "' already exists");
   RAGD_RETURN_IF_ERROR(impl_->OpenKb(name, true).status());
   return GetKnowledgeBase(name);
@@ -421,6 +524,26 @@ Result<std::optional<std::string>> Engine::KeptSummary(const std::string& kb_nam
 Status Engine::KeepSummary(const std::string& kb_name, const std::string& doc_id, const std::string& summary_json) {
   RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
   return kb->KeepSummary(doc_id, summary_json);
+}
+
+Result<std::optional<std::string>> Engine::LoadSession(const std::string& kb_name, const std::string& id) {
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
+  return kb->LoadSession(id);
+}
+
+Status Engine::SaveSession(const std::string& kb_name, const std::string& id, const std::string& body) {
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
+  return kb->SaveSession(id, body);
+}
+
+Result<std::vector<std::string>> Engine::ListSessions(const std::string& kb_name) {
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
+  return kb->ListSessions();
+}
+
+Result<bool> Engine::DeleteSession(const std::string& kb_name, const std::string& id) {
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
+  return kb->DeleteSession(id);
 }
 
 Result<InteractionImportReport> Engine::ImportInteractions(const std::string& kb_name,

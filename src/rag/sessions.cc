@@ -49,13 +49,13 @@ json ToJson(const Session& s) {
           {"memory", MemoryKindName(s.memory)}, {"window", s.window}, {"summary", s.summary}, {"turns", turns}};
 }
 
-Result<Session> FromJson(const std::string& path, const std::string& raw) {
+Result<Session> FromJson(const std::string& what, const std::string& raw) {
   auto j = json::parse(raw, nullptr, false);
   if (j.is_discarded() || !j.is_object())
-    return Status::Corruption("the session file " + path + " is not valid JSON");
+    return Status::Corruption("session " + what + " is not valid JSON");
   try {
     if (j.value("format", 0) > kSessionFormat)
-      return Status::Corruption("the session file " + path + " was written by a newer ragd (format " +
+      return Status::Corruption("session " + what + " was written by a newer ragd (format " +
                                 std::to_string(j.value("format", 0)) + ")");
     Session s;
     s.id = j.at("id").get<std::string>();
@@ -76,13 +76,13 @@ Result<Session> FromJson(const std::string& path, const std::string& raw) {
     }
     return s;
   } catch (const json::exception& e) {
-    return Status::Corruption("the session file " + path + " is damaged: " + e.what());
+    return Status::Corruption("session " + what + " is damaged: " + e.what());
   }
 }
 
 }  // namespace
 
-SessionStore::SessionStore(std::string kb_dir) : dir_((fs::path(kb_dir) / "sessions").string()) {}
+SessionStore::SessionStore(Engine& engine, std::string kb) : engine_(engine), kb_(std::move(kb)) {}
 
 Result<Session> SessionStore::Create(const std::string& kb, MemoryKind memory, int window) {
   if (window < 1) return Status::InvalidArgument("the memory window must be at least 1 turn");
@@ -98,48 +98,31 @@ Result<Session> SessionStore::Create(const std::string& kb, MemoryKind memory, i
 
 Result<Session> SessionStore::Load(const std::string& id) const {
   RAGD_RETURN_IF_ERROR(ValidateId(id));
-  std::string path = (fs::path(dir_) / (id + ".json")).string();
-  std::error_code ec;
-  if (!fs::exists(path, ec))
-    return Status::NotFound("no session '" + id + "' in this knowledge base (see `ragd sessions list`)");
-  RAGD_ASSIGN_OR_RETURN(std::string raw, files::ReadFile(path, 64 << 20));
-  return FromJson(path, raw);
+  RAGD_ASSIGN_OR_RETURN(std::optional<std::string> raw, engine_.LoadSession(kb_, id));
+  if (!raw) return Status::NotFound("no session '" + id + "' in this knowledge base (see `ragd sessions list`)");
+  return FromJson(id, *raw);
 }
 
 Status SessionStore::Save(const Session& session) const {
   RAGD_RETURN_IF_ERROR(ValidateId(session.id));
-  std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (ec) return Status::IOError("cannot create " + dir_ + ": " + ec.message());
-  return files::WriteFileAtomic((fs::path(dir_) / (session.id + ".json")).string(),
-                                ToJson(session).dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+  return engine_.SaveSession(kb_, session.id, ToJson(session).dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 Result<std::vector<Session>> SessionStore::List() const {
   std::vector<Session> out;
-  std::error_code ec;
-  if (!fs::exists(dir_, ec)) return out;
-  for (const auto& e : fs::directory_iterator(dir_, ec)) {
-    std::string name = e.path().filename().string();
-    if (!name.ends_with(".json")) continue;
-    auto raw = files::ReadFile(e.path().string(), 64 << 20);
-    if (!raw.ok()) return raw.status();
-    auto s = FromJson(e.path().string(), raw.value());
-    if (!s.ok()) return s.status();
-    out.push_back(std::move(s).value());
+  RAGD_ASSIGN_OR_RETURN(std::vector<std::string> bodies, engine_.ListSessions(kb_));
+  for (const std::string& raw : bodies) {
+    RAGD_ASSIGN_OR_RETURN(Session s, FromJson("of knowledge base '" + kb_ + "'", raw));
+    out.push_back(std::move(s));
   }
-  if (ec) return Status::IOError("cannot list " + dir_ + ": " + ec.message());
   std::sort(out.begin(), out.end(), [](const Session& a, const Session& b) { return a.updated_at > b.updated_at; });
   return out;
 }
 
 Status SessionStore::Delete(const std::string& id) const {
   RAGD_RETURN_IF_ERROR(ValidateId(id));
-  std::error_code ec;
-  if (!fs::remove(fs::path(dir_) / (id + ".json"), ec)) {
-    if (ec) return Status::IOError("cannot delete session '" + id + "': " + ec.message());
-    return Status::NotFound("no session '" + id + "' in this knowledge base");
-  }
+  RAGD_ASSIGN_OR_RETURN(bool deleted, engine_.DeleteSession(kb_, id));
+  if (!deleted) return Status::NotFound("no session '" + id + "' in this knowledge base");
   return Status::OK();
 }
 

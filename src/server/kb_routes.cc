@@ -112,17 +112,18 @@ void Server::Impl::ListDocuments(const Req& req, Res& res) {
   SendJson(res, {{"kb", std::string(req.matches[1])}, {"documents", arr}});
 }
 
-// Files are kept under the knowledge base's uploads/ folder: re-uploading
-// a file of the same name replaces its document (same path, new hash).
+// Files are kept under <data dir>/<kb>/uploads/ (the knowledge base's own
+// folder with the SQLite store): re-uploading a file of the same name
+// replaces its document (same path, new hash). Servers sharing a
+// PostgreSQL store need the same --data-dir path for that (docs/SCALE.md).
 void Server::Impl::UploadDocuments(const Req& req, Res& res) {
   const std::string kb = req.matches[1];
   if (!req.is_multipart_form_data()) return SendError(res, 400, "upload files as multipart/form-data (field name 'files')");
-  auto info = engine->GetKnowledgeBase(kb);
-  if (!info.ok()) return SendStatus(res, info.status());
+  if (Status st = engine->CheckKnowledgeBase(kb); !st.ok()) return SendStatus(res, st);
   IngestOptions o;
   o.kb = kb;
   if (Status st = ReadUploadMetadata(req, &o.metadata); !st.ok()) return SendError(res, 422, st.message());
-  const fs::path dir = fs::path(info->path) / "uploads";
+  const fs::path dir = fs::path(engine->data_dir()) / kb / "uploads";
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return SendError(res, 500, "cannot create " + dir.string() + ": " + ec.message());

