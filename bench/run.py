@@ -11,11 +11,16 @@ otherwise, and always with --smoke):
   5. generation  ragd's local backend vs llama-bench (bench/generation.sh)
   6. recommend   ragd eval recommend vs implicit's item-kNN on goodbooks and
                  MovieLens-100K (bench/recommend_bench.py)
+  7. stores      the SQLite store vs the PostgreSQL store (a real PostgreSQL
+                 16 + pgvector started for the run): ingest, search q/s with
+                 p50/p99, and search latency from 10k to 300k chunks
+                 (bench/store_bench; --store-sizes)
 Each ragd/peer pair alternates --rounds times; figures are medians with the
 min-max spread. Writes bench/RESULTS.md (or --results) and --json.
 
   bench/run.py [--rounds 3] [--threads 2] [--smoke] [--peers auto|none]
-               [--only ingest,embed,search,ann,generation,recommend] [--json FILE] [--results FILE] [--merge]
+               [--only ingest,embed,search,ann,generation,recommend,stores] [--json FILE] [--results FILE] [--merge]
+               [--store-sizes 10000,30000,100000,300000]
 """
 import argparse
 import json
@@ -33,6 +38,8 @@ BUILD = os.environ.get("RAGD_BUILD_DIR", os.path.join(ROOT, "build"))
 RAGD = os.path.join(BUILD, "ragd")
 ENGINE_BENCH = os.path.join(BUILD, "bench", "engine_bench")
 ANN_COMPARE = os.path.join(BUILD, "bench", "ann_compare")
+STORE_BENCH = os.path.join(BUILD, "bench", "store_bench")
+PG_SH = os.path.join(ROOT, "scripts", "pg.sh")
 PEER_PY = os.path.join(BUILD, "bench-venv", "bin", "python")
 PEERS = os.path.join(ROOT, "bench", "peers")
 SCIFACT = os.path.join(ROOT, "..", "shared", "data", "beir-scifact")
@@ -235,6 +242,77 @@ def bench_ann(a, data, work, peers):
     return res
 
 
+def bench_stores(a, data, work):
+    """SQLite against PostgreSQL, side by side on one corpus: the same
+    ingest into each, the same queries through the engine, then the growth
+    run on the store interface."""
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    pg_dir = os.path.join("/tmp", f"ragd-bench-pg-{os.getpid()}")
+    url = subprocess.run(["bash", PG_SH, "start", pg_dir, str(port)], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    res = {"ingest": {}, "search": {}, "growth": []}
+    try:
+        d = os.path.join(work, "ragd-data")
+        for name, store in (("sqlite", []), ("postgres", ["--store", url])):
+            kb = "stores"
+            log(f"stores: ingest into {name}")
+            out, wall, _ = run_rss([RAGD, "-q", "--no-trace", "--threads", str(a.threads), "--data-dir", d, *store,
+                                    "ingest", data["corpus"], "--kb", kb, "--chunk-unit", "chars",
+                                    "--chunk-size", str(CHUNK_SIZE), "--chunk-overlap", str(CHUNK_OVERLAP), "--json"])
+            rep = json.loads(out)
+            res["ingest"][name] = {"chunks": rep["chunks"], "chunks_per_s": rep["chunks"] / wall}
+            res["search"][name] = {}
+            for m in ("bm25", "dense", "hybrid"):
+                out, _, _ = run([ENGINE_BENCH, "search", d, kb, data["queries"], data["qrels"], "--mode", m,
+                                 "--threads", str(a.threads), *(["--store", url] if store else [])])
+                res["search"][name][m] = json.loads(out)
+        log("stores: kb copy sqlite -> postgres (no embedding)")
+        out, wall, _ = run_rss([RAGD, "-q", "--data-dir", d, "kb", "copy", "stores", "--to", url, "--as", "copied",
+                                "--json"])
+        res["copy"] = json.loads(out)
+        for name, store in (("sqlite", []), ("postgres", ["--store", url])):
+            log(f"stores: growth on {name} ({a.store_sizes})")
+            out, _, _ = run([STORE_BENCH, "--from", d, "--kb", "stores", "--queries", data["queries"],
+                             "--sizes", a.store_sizes, "--to", os.path.join(work, "grow-data"), *store])
+            res["growth"] += [json.loads(line) for line in out.splitlines() if line.strip()]
+    finally:
+        subprocess.run(["bash", PG_SH, "stop", pg_dir], capture_output=True)
+        shutil.rmtree(pg_dir, ignore_errors=True)
+        shutil.rmtree(os.path.join(work, "grow-data"), ignore_errors=True)
+    return res
+
+
+def stores_report(st):
+    L = ["## 7. Stores: SQLite vs PostgreSQL + pgvector (same machine, same corpus, one run)", "",
+         "| | SQLite | PostgreSQL | ratio PG / SQLite |", "|---|---|---|---|"]
+    ing = st["ingest"]
+    L.append(f"| ingest chunks/s (embedding included) | {ing['sqlite']['chunks_per_s']:.1f} | "
+             f"{ing['postgres']['chunks_per_s']:.1f} | {ing['postgres']['chunks_per_s'] / ing['sqlite']['chunks_per_s']:.2f} |")
+    for m in ("bm25", "dense", "hybrid"):
+        a, b = st["search"]["sqlite"][m], st["search"]["postgres"][m]
+        L.append(f"| {m} search q/s (p50 / p99 ms) | {a['queries_per_second']:.1f} ({a['p50_ms']:.1f} / {a['p99_ms']:.1f}) | "
+                 f"{b['queries_per_second']:.1f} ({b['p50_ms']:.1f} / {b['p99_ms']:.1f}) | {b['queries_per_second'] / a['queries_per_second']:.2f} |")
+        L.append(f"| {m} recall@10 | {a['recall_at_10']:.3f} | {b['recall_at_10']:.3f} | |")
+    c = st.get("copy")
+    if c:
+        L += ["", f"`ragd kb copy` SQLite → PostgreSQL: {c['chunks']} chunks with their embeddings in "
+                  f"{c['seconds']:.1f} s ({c['chunks'] / c['seconds']:.0f} chunks/s, checked)."]
+    L += ["", "Search latency as the corpus grows (`bench/store_bench`: the corpus's chunks and real embeddings "
+              "repeated with distinct ids, vectors moved by noise σ 0.02; per query BM25 top 100, ANN top 100, "
+              "fetching 10 chunks; ms):", "",
+          "| store | chunks | write chunks/s | BM25 p50 / p99 | ANN p50 / p99 | fetch p50 / p99 | total p50 / p99 |",
+          "|---|---|---|---|---|---|---|"]
+    for g in st["growth"]:
+        L.append(f"| {g['store']} | {g['chunks']:,} | {g['write_chunks_per_s']:.0f} | {g['bm25_p50_ms']:.1f} / "
+                 f"{g['bm25_p99_ms']:.1f} | {g['ann_p50_ms']:.2f} / {g['ann_p99_ms']:.2f} | {g['fetch_p50_ms']:.2f} / "
+                 f"{g['fetch_p99_ms']:.2f} | {g['total_p50_ms']:.1f} / {g['total_p99_ms']:.1f} |")
+    return L + [""]
+
+
 def bench_generation(a):
     log("generation: ragd vs llama-bench")
     out, _, _ = run(["bash", os.path.join(ROOT, "bench", "generation.sh"), str(a.threads), str(a.rounds), "--json"])
@@ -421,6 +499,9 @@ def write_report(a, data, results, path):
             if p50 is not None:
                 goals.append((f"recommend@{name}", p50, p50 < GOALS["recommend"][1]))
 
+    if results.get("stores"):
+        L += stores_report(results["stores"])
+
     if goals:
         L += ["## Goals", "", "| goal | measured | met |", "|---|---|---|"]
         for key, value, ok in goals:
@@ -442,7 +523,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--smoke", action="store_true", help="tiny generated corpus, one round (for make test)")
     ap.add_argument("--peers", choices=["auto", "none"], default="auto")
-    ap.add_argument("--only", default="ingest,embed,search,ann,generation,recommend")
+    ap.add_argument("--only", default="ingest,embed,search,ann,generation,recommend,stores")
+    ap.add_argument("--store-sizes", default="10000,30000,100000,300000",
+                    help="corpus sizes (chunks) of the store growth run")
     ap.add_argument("--json", default=None)
     ap.add_argument("--results", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     ap.add_argument("--work", default=os.path.join(BUILD, "bench-work"))
@@ -483,6 +566,10 @@ def main():
         results["generation"] = bench_generation(a)
     if "recommend" in only and not a.smoke:
         results["recommend"] = bench_recommend(a)
+    if "stores" in only:
+        if a.smoke:
+            a.store_sizes = "400,800"
+        results["stores"] = bench_stores(a, data, a.work)
     write_report(a, data, results, a.results)
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:

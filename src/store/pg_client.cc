@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <cctype>
 #include <cstdlib>
 
 namespace ragd::store::pg {
@@ -27,9 +28,17 @@ bool PgResult::IsNull(int row, int col) const { return PQgetisnull(r_, row, col)
 
 namespace {
 
+// libpq's message on one line ("...refused\n\tIs the server running..." ->
+// "...refused; is the server running...").
 std::string Trimmed(const char* msg) {
   std::string s = msg ? msg : "";
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  for (size_t at; (at = s.find("\n\t")) != std::string::npos;) {
+    s.replace(at, 2, "; ");
+    if (at + 2 < s.size()) s[at + 2] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[at + 2])));
+  }
+  for (char& c : s)
+    if (c == '\n') c = ' ';
   return s;
 }
 

@@ -31,8 +31,17 @@ if r.get("ann"):
         info = r["ann"]["libraries"][lib]
         assert vector_bytes < info["bytes_per_vector"] < vector_bytes + 1024, (lib, info)
         assert all(0 <= x["recall"] <= 1 for x in info["rows"]), (lib, info)
+# The store comparison: both stores hold the same chunks and find the same documents.
+st = r["stores"]
+assert st["ingest"]["sqlite"]["chunks"] == st["ingest"]["postgres"]["chunks"] == st["copy"]["chunks"], st["ingest"]
+for mode in ("bm25", "dense", "hybrid"):
+    a, b = st["search"]["sqlite"][mode], st["search"]["postgres"][mode]
+    assert abs(a["recall_at_10"] - b["recall_at_10"]) <= 0.03, (mode, a, b)
+grown = sorted((g["store"], g["chunks"]) for g in st["growth"])
+assert [x[0] for x in grown] == ["postgres", "postgres", "sqlite", "sqlite"], grown
+assert all(g["chunks"] >= 400 and g["total_p99_ms"] >= g["total_p50_ms"] > 0 for g in st["growth"]), st["growth"]
 md = open(f"{work}/RESULTS.md").read()
-for heading in ("## 1. Ingest", "## 2. Embeddings alone", "## 3. Search", "orchestration", "## 4. ANN"):
+for heading in ("## 1. Ingest", "## 2. Embeddings alone", "## 3. Search", "orchestration", "## 4. ANN", "## 7. Stores"):
     assert heading in md, heading
 print("bench smoke: ok")
 PY
