@@ -6,8 +6,10 @@ itself, since it restarts it:
     by a search through server B on its next request;
   * uploads through both servers into one knowledge base at once all land,
     and `ragd kb check` passes;
-  * a chat session started through the CLI on one machine's view is
-    continued by a second CLI process (sessions live in the database);
+  * a chat session started by one `ragd chat` is continued by another
+    with a data directory of its own (sessions live in the database);
+  * `kb copy` to a SQLite data directory and back keeps the embeddings
+    (the same dense ranking and scores on all three) and passes `kb check`;
   * the database stopped under load: searches answer 503 naming
     PostgreSQL (never 500, never a hang); once it is back, the same server
     answers again without a restart.
@@ -128,10 +130,54 @@ def main():
         say(f"$ ragd kb check shared\n{r.stdout.strip()}")
         check(r.returncode == 0, f"kb check failed: {r.stdout}{r.stderr}")
 
-        # Sessions live in the database: another process sees them.
-        r = subprocess.run([RAGD, "sessions", "list", "--kb", "shared", "--json"], env=env, capture_output=True,
-                           text=True, timeout=120)
-        check(r.returncode == 0, f"sessions list failed: {r.stderr}")
+        # Sessions live in the database: a chat started by one process is
+        # continued by another with a data directory of its own.
+        def chat(question, data_dir, session=None):
+            e = dict(env, RAGD_DATA_DIR=os.path.join(work, data_dir))
+            cmd = [RAGD, "-q", "chat", "--kb", "shared", "--json"] + (["--session", session] if session else [])
+            r = subprocess.run(cmd, env=e, input=question + "\n", capture_output=True, text=True, timeout=300)
+            check(r.returncode == 0, f"chat failed: {r.stderr}")
+            return json.loads(r.stdout.strip().splitlines()[-1])
+
+        first = chat("Which number do I call to report a stolen card?", "machine-1")
+        say(f"$ ragd chat --kb shared   # machine 1: session {first['session']}, turn {first['turn']}: "
+            f"{first['answer'][:80]!r}")
+        check("95588" in first["answer"], f"the answer lacks the number: {first['answer']}")
+        second = chat("How long until the new one arrives?", "machine-2", first["session"])
+        say(f"$ ragd chat --kb shared --session {first['session']}   # machine 2 (another data dir): turn "
+            f"{second['turn']}: {second['answer'][:80]!r}")
+        check(second["session"] == first["session"] and second["turn"] == 2, f"the session did not continue: {second}")
+
+        # kb copy: PostgreSQL -> a SQLite data directory -> PostgreSQL again,
+        # embeddings carried over; each copy checked and searchable alike.
+        local = os.path.join(work, "local-data")
+        sqlite_env = clean_env(local)
+        r = subprocess.run([RAGD, "kb", "copy", "shared", "--to", local, "--json"], env=env, capture_output=True,
+                           text=True, timeout=300)
+        check(r.returncode == 0, f"kb copy to SQLite failed: {r.stderr}")
+        copied = json.loads(r.stdout)
+        say(f"$ ragd kb copy shared --to {local}   # {copied['documents']} documents, {copied['chunks']} chunks")
+        r = subprocess.run([RAGD, "kb", "copy", "shared", "--to", url, "--as", "shared-again", "--json"],
+                           env=sqlite_env, capture_output=True, text=True, timeout=300)
+        check(r.returncode == 0, f"kb copy back to PostgreSQL failed: {r.stderr}")
+        say(f"$ ragd --data-dir {local} kb copy shared --to postgres://... --as shared-again")
+        for e, kb in ((sqlite_env, "shared"), (env, "shared-again")):
+            r = subprocess.run([RAGD, "kb", "check", kb], env=e, capture_output=True, text=True, timeout=120)
+            check(r.returncode == 0, f"kb check of the copy {kb} failed: {r.stdout}{r.stderr}")
+        tops = []
+        for e, kb in ((env, "shared"), (sqlite_env, "shared"), (env, "shared-again")):
+            r = subprocess.run([RAGD, "search", "stolen card hotline", "--kb", kb, "--mode", "dense", "-k", "3",
+                                "--json"], env=e, capture_output=True, text=True, timeout=120)
+            check(r.returncode == 0, f"search of {kb} failed: {r.stderr}")
+            tops.append([(h["doc_id"].rsplit("/", 1)[-1], h["score"]) for h in json.loads(r.stdout)["results"]])
+        say("dense top 3 on the original, the SQLite copy and the copy back: " +
+            " / ".join(str([(d, round(x, 4)) for d, x in t]) for t in tops))
+        # The same vectors: the same order, and cosines equal up to the f16 indexes' rounding.
+        check(all([d for d, _ in t] == [d for d, _ in tops[0]] for t in tops), f"the copies rank differently: {tops}")
+        check(all(abs(x - y) <= 0.005 for t in tops for (_, x), (_, y) in zip(t, tops[0])), f"scores differ: {tops}")
+        r = subprocess.run([RAGD, "kb", "copy", "shared", "--to", url, "--as", "shared-again"], env=sqlite_env,
+                           capture_output=True, text=True, timeout=120)
+        check(r.returncode != 0 and "already exists" in r.stderr, f"a copy onto an existing name: {r.stderr}")
 
         # The database goes away under load, then comes back.
         stop_load = threading.Event()

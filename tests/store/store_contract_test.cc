@@ -191,6 +191,9 @@ TEST_P(StoreContract, DocumentsChunksAndVectorsRoundTripExactly) {
 TEST_P(StoreContract, LexicalSearchIsBm25WithTheSameAnalyzer) {
   auto s = Create();
   ASSERT_TRUE(s);
+  auto empty = s->LexicalSearch("annual fee", 10);  // no chunks yet: nothing, not an error
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_TRUE(empty->empty());
   std::vector<float> v{1, 0, 0, 0};
   std::vector<DocumentWrite> docs{
       Doc("fees", {"The annual fee for the gold card is 300 yuan; the fee is waived after 6 purchases."}, {v}),
