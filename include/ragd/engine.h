@@ -8,7 +8,8 @@
 // being ingested into: an ingest parses and embeds without a lock and takes
 // the store alone only to commit each batch. Writers of one knowledge base
 // (ingests, uploads, deletes, settings) take turns: within a process they
-// queue, across processes the later one gets Unavailable. Model calls are
+// queue; across processes the later one gets Unavailable (SQLite store) or
+// waits up to a minute (PostgreSQL store). Model calls are
 // serialised (one llama.cpp context), so concurrent searches share the
 // embedder one call at a time.
 #pragma once
@@ -72,8 +73,8 @@ class Engine {
   Result<KbInfo> GetKnowledgeBase(const std::string& name);
   // Cheap: OK when the knowledge base exists (and its name is valid).
   Status CheckKnowledgeBase(const std::string& name);
-  // Thorough: SQLite's integrity check, and documents, chunks, the FTS
-  // index and the vector index agree (Corruption names the first
+  // Thorough: documents, chunks, the lexical index and the vectors agree
+  // (and SQLite's own integrity check; Corruption names the first
   // disagreement). Reads every row: for operators and tests, not requests.
   Status VerifyKnowledgeBase(const std::string& name);
   // A consistent snapshot of a knowledge base into the new folder dest

@@ -1,7 +1,8 @@
 // Engine: the registry of knowledge bases (a store::KbCatalog: one folder
 // each under the data directory, or a PostgreSQL database), their stores
-// and write locks, and the models, opened once and shared. The pipelines are the stages' own: ingest/ingest_pipeline,
-// retrieve/search_pipeline, store/backup; this file wires them together.
+// and write locks, and the models, opened once and shared. The pipelines
+// are the stages' own: ingest/ingest_pipeline, retrieve/search_pipeline,
+// store/backup; this file wires them together.
 #include "ragd/engine.h"
 
 #include <chrono>
@@ -44,7 +45,6 @@ Status ValidateKbName(const std::string& name) {
       return Status::InvalidArgument("knowledge base name '" + name + "' may contain only letters, digits, '-', '_' and '.'");
   return Status::OK();
 }
-
 
 }  // namespace
 
@@ -96,7 +96,8 @@ struct Engine::Impl {
   }
 
   // What a writer of one knowledge base holds: this process's turn, then
-  // the file lock that keeps other processes out.
+  // the catalog's lock (a flock, or a PostgreSQL advisory lock) that keeps
+  // other processes out.
   struct WriteLock {
     std::unique_lock<std::mutex> local;
     std::unique_ptr<store::CatalogLock> shared;

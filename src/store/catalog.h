@@ -46,7 +46,7 @@ class KbCatalog {
 
 // The data directory: <dir>/<name>/kb.sqlite (+ vectors.idx, LOCK, ...).
 Result<std::unique_ptr<KbCatalog>> OpenDirCatalog(const std::string& dir);
-// postgres://user[:password]@host:port/db (or a libpq key=value string).
+// postgres://user[:password]@host:port/db[?params] (libpq's URL form).
 // Creates ragd's registry (schema `ragd`) and the vector extension if missing.
 Result<std::unique_ptr<KbCatalog>> OpenPgCatalog(const std::string& url);
 // Whether a --store value names PostgreSQL.

@@ -71,8 +71,8 @@ class PgLease {
 
 class PgPool {
  public:
-  // Connects once to check the URL (postgres://user[:password]@host:port/db
-  // or a libpq "key=value" string); the rest connect on demand, up to size.
+  // Connects once to check the URL (postgres://user[:password]@host:port/db,
+  // libpq's form); the rest connect on demand, up to size.
   static Result<std::shared_ptr<PgPool>> Open(const std::string& url, int size = 8);
   ~PgPool();
   PgPool(const PgPool&) = delete;
