@@ -105,7 +105,13 @@ Result<pg_conn*> PgPool::Connect() {
 }
 
 Result<std::shared_ptr<PgPool>> PgPool::Open(const std::string& url, int size) {
-  std::shared_ptr<PgPool> pool(new PgPool(url, size < 1 ? 1 : size));
+  // libpq waits for an unreachable host without end by default: a request
+  // would hang instead of answering 503. 5 s unless the URL says otherwise.
+  std::string with_timeout = url;
+  if (IsPostgresUrl(url) && url.find("connect_timeout=") == std::string::npos)
+    with_timeout += (url.find('?') == std::string::npos ? "?" : "&") + std::string("connect_timeout=5");
+  std::shared_ptr<PgPool> pool(new PgPool(url, size < 1 ? 1 : size));  // messages show the URL as given
+  pool->url_ = with_timeout;
   RAGD_ASSIGN_OR_RETURN(pg_conn * c, pool->Connect());
   pool->idle_.push_back(c);
   pool->open_ = 1;
