@@ -24,29 +24,20 @@
 #include <random>
 #include <sstream>
 
+#include "bench_util.h"
 #include "ragd/embedder.h"
 #include "store/catalog.h"
 #include "store/store.h"
 
 using namespace ragd;
+using ragd::bench::Flag;
+using ragd::bench::Percentile;
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 namespace {
 
 double Ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
-}
-
-std::string Flag(int argc, char** argv, const char* name, const std::string& fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
-  return fallback;
-}
 
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "store_bench: %s\n", msg.c_str());
