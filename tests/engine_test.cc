@@ -154,6 +154,59 @@ TEST_F(EngineTest, HitsCarryCitationMetadata) {
   EXPECT_EQ(h.char_end - h.char_start, static_cast<int64_t>(h.text.size()));  // ASCII: code points = bytes
 }
 
+// A caller's own query vector (LangChain's search by vector, LlamaIndex's
+// query embedding) ranks as the query text does; hits can carry their
+// documents' metadata; FindDocuments answers a filter with ids.
+TEST_F(EngineTest, QueryVectorMetadataAndFindDocuments) {
+  IngestOptions io;
+  io.kb = "t";
+  io.paths = {docs_.path()};
+  io.metadata = {{"team", "cards"}};
+  ASSERT_TRUE(engine_->IngestFiles(io).ok());
+  SearchOptions o;
+  o.kb = "t";
+  o.query = "my card was stolen, what should I do?";
+  o.mode = SearchMode::kDense;
+  o.k = 3;
+  auto by_text = engine_->Search(o);
+  ASSERT_TRUE(by_text.ok()) << by_text.status().ToString();
+  auto e = engine_->embedder();
+  ASSERT_TRUE(e.ok());
+  std::vector<float> q((*e)->dim());
+  ASSERT_TRUE((*e)->Embed({&o.query, 1}, EmbedKind::kQuery, q.data()).ok());
+  for (float& x : q) x *= 3;  // any length: it is normalised
+  o.query_vector = q;
+  o.query.clear();
+  o.with_metadata = true;
+  auto by_vector = engine_->Search(o);
+  ASSERT_TRUE(by_vector.ok()) << by_vector.status().ToString();
+  ASSERT_EQ(by_vector->hits.size(), by_text->hits.size());
+  for (size_t i = 0; i < by_text->hits.size(); ++i) {
+    EXPECT_EQ(by_vector->hits[i].chunk_id, by_text->hits[i].chunk_id);
+    EXPECT_NEAR(by_vector->hits[i].score, by_text->hits[i].score, 1e-5);
+    EXPECT_EQ(by_vector->hits[i].metadata, (std::map<std::string, std::string>{{"team", "cards"}}));
+  }
+  EXPECT_TRUE(by_text->hits[0].metadata.empty());  // only when asked
+  o.query_vector.resize(5);
+  auto bad = engine_->Search(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("has 5 dimensions"), std::string::npos) << bad.status().message();
+  o.mode = SearchMode::kBm25;
+  EXPECT_EQ(engine_->Search(o).status().code(), StatusCode::kInvalidArgument);
+
+  auto all = engine_->FindDocuments("t", {});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 3u);
+  std::vector<FilterCondition> md = {{"type", "=", "md"}};
+  auto md_docs = engine_->FindDocuments("t", md);
+  ASSERT_TRUE(md_docs.ok());
+  ASSERT_EQ(md_docs->size(), 1u);
+  EXPECT_TRUE(md_docs->front().ends_with("cards.md"));
+  std::vector<FilterCondition> bad_filter = {{"modified", ">", "yesterday"}};
+  EXPECT_EQ(engine_->FindDocuments("t", bad_filter).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->FindDocuments("nope", {}).status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(EngineTest, DocumentsAreListedShownWithTheirChunksAndDeleted) {
   Ingest();
   auto docs = engine_->ListDocuments("t");

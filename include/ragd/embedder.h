@@ -78,8 +78,10 @@ class Embedder {
 Result<std::unique_ptr<Embedder>> OpenEmbedder(const EmbedderOptions& options);
 
 // Where packaged models are looked for, first match wins:
-// $RAGD_MODELS_DIR, <executable dir>/../.deps/models, <executable dir>/models,
-// $XDG_DATA_HOME/ragd/models (or ~/.local/share/ragd/models).
+// $RAGD_MODELS_DIR, the .deps/models of the nearest folder above the
+// executable that has one, <executable dir>/models, the same two from the
+// shared object holding libragd when it is not the executable (the Python
+// module), $XDG_DATA_HOME/ragd/models (or ~/.local/share/ragd/models).
 std::vector<std::string> ModelSearchPath();
 // Finds a packaged model file by name (e.g. "all-MiniLM-L6-v2.gguf").
 Result<std::string> FindPackagedModel(const std::string& file_name);

@@ -115,6 +115,9 @@ class Engine {
 
   Result<std::vector<DocumentInfo>> ListDocuments(const std::string& kb);
   Result<DocumentDetail> GetDocument(const std::string& kb, const std::string& doc_id);
+  // The ids of the documents meeting every condition (include/ragd/filter.h;
+  // none = all), in id order.
+  Result<std::vector<std::string>> FindDocuments(const std::string& kb, std::span<const FilterCondition> filter);
   Status DeleteDocument(const std::string& kb, const std::string& doc_id);
   // The tables of a knowledge base's tabular documents (CSV, JSON records),
   // by doc_id. Documents ingested before ragd kept tables are missing until

@@ -68,6 +68,14 @@ struct SearchOptions {
   // k is larger, the hits after them follow in fused order.
   bool rerank = true;
   int rerank_candidates = 0;
+  // Dense and hybrid: search with this vector instead of embedding the
+  // query (the knowledge base's embedder must have made it: its length is
+  // checked against the index). In dense mode the query text may then be
+  // empty; BM25 still needs it.
+  std::vector<float> query_vector;
+  // Fill SearchHit::metadata with each hit's document metadata (one
+  // lookup per distinct document).
+  bool with_metadata = false;
 };
 
 struct SearchHit {
@@ -93,6 +101,7 @@ struct SearchHit {
   double dense_score = 0;    // cosine similarity to the query, 0 = absent
   std::optional<double> rerank_score;  // the cross-encoder's score, when reranked
   std::string context;       // text with neighbouring chunks (SearchOptions::neighbors), else empty
+  std::map<std::string, std::string> metadata;  // the document's (SearchOptions::with_metadata), else empty
 };
 
 struct SearchResponse {

@@ -501,6 +501,13 @@ Result<std::vector<DocumentInfo>> Engine::ListDocuments(const std::string& kb_na
   return out;
 }
 
+Result<std::vector<std::string>> Engine::FindDocuments(const std::string& kb_name,
+                                                       std::span<const FilterCondition> filter) {
+  for (const auto& f : filter) RAGD_RETURN_IF_ERROR(ValidateFilterCondition(f));
+  RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
+  return kb->MatchingDocuments(filter);
+}
+
 Result<DocumentDetail> Engine::GetDocument(const std::string& kb_name, const std::string& doc_id) {
   RAGD_ASSIGN_OR_RETURN(std::shared_ptr<store::KbStore> kb, impl_->OpenKb(kb_name, false));
   RAGD_ASSIGN_OR_RETURN(std::optional<store::StoredDocument> d, kb->FindDocument(doc_id));

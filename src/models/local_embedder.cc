@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include "core/text.h"
@@ -173,6 +174,26 @@ std::string ExecutableDir() {
   return ec ? std::string() : exe.parent_path().string();
 }
 
+// The folder of the shared object holding this code when it is not the
+// executable (the Python module): "" otherwise.
+std::string LibraryDir() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&ExecutableDir), &info) == 0 || info.dli_fname == nullptr) return "";
+  std::error_code ec;
+  fs::path lib = fs::canonical(info.dli_fname, ec);
+  if (ec) return "";
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return !ec && fs::equivalent(lib, exe, ec) ? std::string() : lib.parent_path().string();
+}
+
+// <dir>/.deps/models of the nearest enclosing folder that has one (a source
+// checkout: build/ragd, build/tests/x, a venv under it), or "".
+std::string EnclosingDepsModels(const std::string& start) {
+  for (fs::path p = start; !p.empty() && p != p.root_path(); p = p.parent_path())
+    if (fs::exists(p / ".deps" / "models")) return (p / ".deps" / "models").string();
+  return "";
+}
+
 }  // namespace
 
 std::vector<std::string> ModelSearchPath() {
@@ -180,14 +201,13 @@ std::vector<std::string> ModelSearchPath() {
   if (const char* d = std::getenv("RAGD_MODELS_DIR"); d && *d) dirs.push_back(d);
   std::string exe = ExecutableDir();
   if (!exe.empty()) {
-    // build/ragd, build/tests/x -> <repo>/.deps/models
-    for (fs::path p = exe; !p.empty() && p != p.root_path(); p = p.parent_path()) {
-      if (fs::exists(p / ".deps" / "models")) {
-        dirs.push_back((p / ".deps" / "models").string());
-        break;
-      }
-    }
+    if (std::string d = EnclosingDepsModels(exe); !d.empty()) dirs.push_back(d);
     dirs.push_back((fs::path(exe) / "models").string());
+  }
+  // The Python module: found from where it is installed, as the program is.
+  if (std::string lib = LibraryDir(); !lib.empty()) {
+    if (std::string d = EnclosingDepsModels(lib); !d.empty()) dirs.push_back(d);
+    dirs.push_back((fs::path(lib) / "models").string());
   }
   if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) dirs.push_back((fs::path(x) / "ragd" / "models").string());
   else if (const char* h = std::getenv("HOME"); h && *h)

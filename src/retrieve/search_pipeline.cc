@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <future>
+#include <map>
+#include <optional>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -184,6 +187,42 @@ Status ExpandWithNeighbours(store::KbStore& kb, int n, SearchHit* h) {
   return Status::OK();
 }
 
+// Each hit's document metadata, looked up once per document.
+Status AttachMetadata(store::KbStore& kb, std::vector<SearchHit>* hits) {
+  std::unordered_map<std::string, std::map<std::string, std::string>> by_doc;
+  for (auto& h : *hits) {
+    auto it = by_doc.find(h.doc_id);
+    if (it == by_doc.end()) {
+      RAGD_ASSIGN_OR_RETURN(std::optional<store::StoredDocument> d, kb.FindDocument(h.doc_id));
+      it = by_doc.emplace(h.doc_id, d ? std::move(d->metadata) : std::map<std::string, std::string>{}).first;
+    }
+    h.metadata = it->second;
+  }
+  return Status::OK();
+}
+
+// A caller's query vector, checked against the knowledge base's dimension
+// (the number after the last '/' of its embed_model, "name/384") and
+// L2-normalised as the stored vectors are.
+Result<std::vector<float>> NormalisedQueryVector(const store::KbStore& kb, const std::vector<float>& v) {
+  const std::string model = kb.embed_model();
+  const size_t slash = model.rfind('/');
+  const long dim = slash == std::string::npos ? 0 : std::strtol(model.c_str() + slash + 1, nullptr, 10);
+  if (dim > 0 && static_cast<long>(v.size()) != dim)
+    return Status::InvalidArgument("the query vector has " + std::to_string(v.size()) + " dimensions; the knowledge base's embedder " +
+                                   model + " makes " + std::to_string(dim));
+  double norm = 0;
+  for (float x : v) {
+    if (!std::isfinite(x)) return Status::InvalidArgument("the query vector holds a value that is not a finite number");
+    norm += static_cast<double>(x) * x;
+  }
+  if (norm == 0) return Status::InvalidArgument("the query vector is all zeros");
+  std::vector<float> q(v);
+  const double inv = 1.0 / std::sqrt(norm);
+  for (float& x : q) x = static_cast<float>(x * inv);
+  return q;
+}
+
 std::vector<FusedHit> Fuse(SearchMode mode, const SearchSettings& settings, const std::vector<store::ScoredId>& lexical,
                            const std::vector<store::ScoredId>& dense) {
   switch (mode) {
@@ -228,7 +267,10 @@ std::vector<FilterCondition> AllFilters(const SearchOptions& o) {
 }  // namespace
 
 Status CheckSearchOptions(const SearchOptions& o) {
-  if (text::Trim(o.query).empty()) return Status::InvalidArgument("the query is empty");
+  if (!o.query_vector.empty() && o.mode == SearchMode::kBm25)
+    return Status::InvalidArgument("a query vector needs the dense or hybrid mode (bm25 searches the query's words)");
+  const bool vector_only = !o.query_vector.empty() && o.mode == SearchMode::kDense;
+  if (!vector_only && text::Trim(o.query).empty()) return Status::InvalidArgument("the query is empty");
   if (text::FindInvalidUtf8(o.query) != std::string::npos) return Status::InvalidArgument("the query is not valid UTF-8");
   if (o.k <= 0 || o.k > 10000) return Status::InvalidArgument("k must be between 1 and 10000");
   if (o.neighbors < 0 || o.neighbors > 10) return Status::InvalidArgument("neighbors must be between 0 and 10");
@@ -262,7 +304,8 @@ Result<SearchResponse> Search(store::KbStore& kb, const SearchOptions& options, 
   auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   const auto t0 = Clock::now();
   const std::vector<FilterCondition> filters = AllFilters(options);
-  const bool rerank = options.rerank && models.reranker;
+  // A cross-encoder reads the query's text: a search by vector alone is not reranked.
+  const bool rerank = options.rerank && models.reranker && !text::Trim(options.query).empty();
   const int rerank_candidates = options.rerank_candidates > 0 ? options.rerank_candidates : std::max(options.k, 20);
   int candidates = options.candidates > 0 ? options.candidates : std::max(100, 2 * options.k);
   if (rerank) candidates = std::max(candidates, rerank_candidates);
@@ -287,12 +330,17 @@ Result<SearchResponse> Search(store::KbStore& kb, const SearchOptions& options, 
   }
   if (options.mode != SearchMode::kBm25) {
     Status dense_status = [&]() -> Status {
-      RAGD_ASSIGN_OR_RETURN(Embedder * e, models.embedder());
-      std::vector<float> q(e->dim());
-      std::string query = options.query;
+      std::vector<float> q;
       auto t = Clock::now();
-      RAGD_RETURN_IF_ERROR(e->Embed({&query, 1}, EmbedKind::kQuery, q.data()));
-      resp.timings.embed = since(t);
+      if (!options.query_vector.empty()) {
+        RAGD_ASSIGN_OR_RETURN(q, NormalisedQueryVector(kb, options.query_vector));
+      } else {
+        RAGD_ASSIGN_OR_RETURN(Embedder * e, models.embedder());
+        q.resize(e->dim());
+        std::string query = options.query;
+        RAGD_RETURN_IF_ERROR(e->Embed({&query, 1}, EmbedKind::kQuery, q.data()));
+        resp.timings.embed = since(t);
+      }
       t = Clock::now();
       RAGD_ASSIGN_OR_RETURN(dense, kb.DenseSearch(q, candidates, false, filters));
       resp.timings.vector = since(t);
@@ -343,6 +391,7 @@ Result<SearchResponse> Search(store::KbStore& kb, const SearchOptions& options, 
   }
   if (options.neighbors > 0)
     for (auto& h : resp.hits) RAGD_RETURN_IF_ERROR(ExpandWithNeighbours(kb, options.neighbors, &h));
+  if (options.with_metadata) RAGD_RETURN_IF_ERROR(AttachMetadata(kb, &resp.hits));
   resp.seconds = since(t0);
   return resp;
 }
