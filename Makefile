@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc)
 DEMO_DATA  ?= $(BUILD)/demo-data
 RAGD       := $(BUILD)/ragd
 
-.PHONY: all deps pg-deps build demo test examples model-1.5b clean distclean eval-scifact bench fuzz-build fuzz stress test-asan load
+.PHONY: all deps pg-deps build wheel py-deps demo test examples model-1.5b clean distclean eval-scifact bench fuzz-build fuzz stress test-asan load
 
 all: build
 
@@ -33,12 +33,21 @@ $(BUILD)/build.ninja: CMakeLists.txt
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The Python package (docs/PYTHON.md): dist/ragd-<version>-<tag>.whl, built
+# by scikit-build-core and nanobind from this CMakeLists.txt.
+wheel: deps
+	@bash scripts/setup/wheel.sh
+
+# The Python suite's venv (build/py-venv): pinned frameworks, the wheel installed fresh.
+py-deps: wheel
+	@bash scripts/setup/python_venv.sh $(CURDIR)/$(BUILD)/py-venv
+
 demo: build
 	@bash scripts/demo.sh $(RAGD) $(DEMO_DATA)
 
 # The fuzz targets are built too: the suite replays their kept crash inputs
 # and fuzzes each for a few seconds (test fuzz_smoke).
-test: build fuzz-build pg-deps
+test: build fuzz-build pg-deps py-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # libFuzzer targets (clang-16, ASan + UBSan) in build-fuzz/; make fuzz runs
@@ -73,7 +82,7 @@ load: build
 # ragd side by side with LangChain, sentence-transformers, FAISS and
 # llama-bench; writes bench/RESULTS.md (not part of `make test`).
 BENCH_ARGS ?=
-bench: build
+bench: build wheel
 	@bash scripts/setup/bench_venv.sh $(CURDIR)/$(BUILD)/bench-venv
 	$(BUILD)/bench-venv/bin/python bench/run.py --json $(BUILD)/bench-results.json $(BENCH_ARGS)
 
@@ -87,7 +96,7 @@ eval-scifact: build
 	$(RAGD) eval retrieval ../shared/data/beir-scifact --mode hybrid
 
 clean:
-	rm -rf $(BUILD) build-fuzz build-asan
+	rm -rf $(BUILD) build-fuzz build-asan build-wheel dist
 
 distclean: clean
 	rm -rf .deps
