@@ -296,7 +296,7 @@ NB_MODULE(_ragd, m) {
       .def_rw("max_retries", &BackendOptions::max_retries)
       .def_rw("prompt_cache_dir", &BackendOptions::prompt_cache_dir);
 
-  nb::class_<KbInfo>(m, "KbInfo")
+  nb::class_<KbInfo>(m, "KbInfo", "A knowledge base: counts, size on disk, its embedder, the share of its documents per script.")
       .def_ro("name", &KbInfo::name)
       .def_ro("path", &KbInfo::path)
       .def_ro("documents", &KbInfo::documents)
@@ -312,7 +312,7 @@ NB_MODULE(_ragd, m) {
                ", chunks=" + std::to_string(i.chunks) + ", embed_model='" + i.embed_model + "')";
       });
 
-  nb::class_<DocumentInfo>(m, "DocumentInfo")
+  nb::class_<DocumentInfo>(m, "DocumentInfo", "A document of a knowledge base (metadata: from KnowledgeBase.document only).")
       .def_ro("doc_id", &DocumentInfo::doc_id)
       .def_ro("source", &DocumentInfo::source)
       .def_ro("mime", &DocumentInfo::mime)
@@ -334,7 +334,7 @@ NB_MODULE(_ragd, m) {
       .def_ro("char_start", &ChunkInfo::char_start)
       .def_ro("char_end", &ChunkInfo::char_end)
       .def_ro("text", &ChunkInfo::text);
-  nb::class_<DocumentDetail>(m, "DocumentDetail")
+  nb::class_<DocumentDetail>(m, "DocumentDetail", "A document with its metadata (info) and its chunks in order.")
       .def_ro("info", &DocumentDetail::info)
       .def_ro("chunks", &DocumentDetail::chunks);
 
@@ -358,7 +358,7 @@ NB_MODULE(_ragd, m) {
       .def_prop_ro("message", [](const FileFailure& f) { return f.status.message(); })
       .def_prop_ro("code", [](const FileFailure& f) { return std::string(CodeKey(f.status.code())); })
       .def("__repr__", [](const FileFailure& f) { return "FileFailure('" + f.path + "': " + f.status.ToString() + ")"; });
-  nb::class_<IngestReport>(m, "IngestReport")
+  nb::class_<IngestReport>(m, "IngestReport", "What an ingest did; failures lists the files skipped, each with its reason.")
       .def_ro("files_seen", &IngestReport::files_seen)
       .def_ro("files_added", &IngestReport::files_added)
       .def_ro("files_updated", &IngestReport::files_updated)
@@ -373,7 +373,7 @@ NB_MODULE(_ragd, m) {
                ", removed=" + std::to_string(r.files_removed) + ", chunks_written=" +
                std::to_string(r.chunks_written) + ", failures=" + std::to_string(r.failures.size()) + ")";
       });
-  nb::class_<IngestProgress>(m, "IngestProgress")
+  nb::class_<IngestProgress>(m, "IngestProgress", "Passed to an ingest's progress callback: items done of total, chunks so far, the current file.")
       .def_ro("done", &IngestProgress::done)
       .def_ro("total", &IngestProgress::total)
       .def_ro("chunks", &IngestProgress::chunks)
@@ -399,7 +399,7 @@ NB_MODULE(_ragd, m) {
       .def_rw("query_vector", &SearchOptions::query_vector)
       .def_rw("with_metadata", &SearchOptions::with_metadata);
 
-  nb::class_<SearchHit>(m, "Hit")
+  nb::class_<SearchHit>(m, "Hit", "One search result: a chunk with its score, ranks in each list, document and place (page, heading, row, offsets).")
       .def_ro("rank", &SearchHit::rank)
       .def_ro("score", &SearchHit::score)
       .def_ro("doc_id", &SearchHit::doc_id)
@@ -434,7 +434,7 @@ NB_MODULE(_ragd, m) {
       .def_ro("embed", &SearchResponse::Timings::embed)
       .def_ro("vector", &SearchResponse::Timings::vector)
       .def_ro("rerank", &SearchResponse::Timings::rerank);
-  nb::class_<SearchResponse>(m, "SearchResponse")
+  nb::class_<SearchResponse>(m, "SearchResponse", "The hits of Engine.search with where the time went.")
       .def_ro("hits", &SearchResponse::hits)
       .def_ro("best_dense_score", &SearchResponse::best_dense_score)
       .def_ro("embed_model", &SearchResponse::embed_model)
@@ -469,7 +469,7 @@ NB_MODULE(_ragd, m) {
       .def_ro("id", &ToolCall::id)
       .def_ro("name", &ToolCall::name)
       .def_ro("arguments", &ToolCall::arguments);
-  nb::class_<ChatResult>(m, "ChatResult")
+  nb::class_<ChatResult>(m, "ChatResult", "One model call: its text, tool calls, finish reason, tokens and time.")
       .def_ro("text", &ChatResult::text)
       .def_ro("tool_calls", &ChatResult::tool_calls)
       .def_ro("finish_reason", &ChatResult::finish_reason)
@@ -477,7 +477,7 @@ NB_MODULE(_ragd, m) {
       .def_ro("completion_tokens", &ChatResult::completion_tokens)
       .def_ro("seconds", &ChatResult::seconds)
       .def_ro("first_token_seconds", &ChatResult::first_token_seconds);
-  nb::class_<Source>(m, "Source")
+  nb::class_<Source>(m, "Source", "A source an answer was given: its number [n], the hit, whether the answer cites it.")
       .def_ro("n", &Source::n)
       .def_ro("hit", &Source::hit)
       .def_ro("cited", &Source::cited)
@@ -486,7 +486,7 @@ NB_MODULE(_ragd, m) {
         return "Source(n=" + std::to_string(s.n) + ", label='" + SourceLabel(s.hit) + "', cited=" +
                (s.cited ? "True" : "False") + ")";
       });
-  nb::class_<Answer>(m, "Answer")
+  nb::class_<Answer>(m, "Answer", "An answer with its numbered sources; found is False for a refusal (refusal_reason says why). str() is the text.")
       .def_ro("question", &Answer::question)
       .def_ro("standalone_question", &Answer::standalone_question)
       .def_ro("language", &Answer::language)
@@ -512,13 +512,13 @@ NB_MODULE(_ragd, m) {
                ")";
       });
 
-  nb::class_<Turn>(m, "Turn")
+  nb::class_<Turn>(m, "Turn", "One question and answer of a chat session.")
       .def_ro("time", &Turn::time)
       .def_ro("question", &Turn::question)
       .def_ro("standalone_question", &Turn::standalone_question)
       .def_ro("answer", &Turn::answer)
       .def_ro("cited_sources", &Turn::cited_sources);
-  nb::class_<Session>(m, "Session")
+  nb::class_<Session>(m, "Session", "A stored chat session: its memory kind and turns.")
       .def_ro("id", &Session::id)
       .def_ro("kb", &Session::kb)
       .def_ro("created_at", &Session::created_at)
@@ -528,7 +528,7 @@ NB_MODULE(_ragd, m) {
       .def_ro("summary", &Session::summary)
       .def_ro("turns", &Session::turns);
 
-  nb::class_<AnswerStream>(m, "AnswerStream")
+  nb::class_<AnswerStream>(m, "AnswerStream", "An answer being generated: iterate for its pieces; .answer waits for the whole Answer. Dropping it stops generation.")
       .def("__iter__", [](nb::handle self) { return self; }, nb::rv_policy::reference)
       .def("__next__",
            [](AnswerStream& s) {
