@@ -30,6 +30,7 @@ from . import _ragd
 from ._ragd import (
     Answer,
     AnswerStream,
+    CopyReport,
     DocumentDetail,
     DocumentInfo,
     FilterCondition,
@@ -37,9 +38,13 @@ from ._ragd import (
     IngestProgress,
     IngestReport,
     KbInfo,
+    KbTable,
+    ReembedReport,
     SearchTimings,
     Session,
     Source,
+    Summary,
+    SummaryPart,
     Turn,
 )
 from .errors import (
@@ -265,6 +270,20 @@ class Engine:
         """Deletes a knowledge base and everything in it."""
         self._native.delete_kb(name)
 
+    def restore(self, backup: str | os.PathLike, name: str) -> "KnowledgeBase":
+        """Restores a folder made by :meth:`KnowledgeBase.backup` as the new
+        knowledge base ``name`` and verifies it."""
+        self._native.restore_kb(os.fspath(backup), name)
+        return KnowledgeBase(self, name)
+
+    def summarize_file(self, path: str | os.PathLike, *, strategy: str = "auto", words: int = 150,
+                       language: str = "auto", focus: str = "", max_tokens: int = 0,
+                       progress: Callable[[str, int, int], Any] | None = None) -> Summary:
+        """Summarises a file of any length (read as ingest reads it) with
+        [n] citations of its parts; see :meth:`KnowledgeBase.summarize`."""
+        return self._native.summarize("", "", os.fspath(path), strategy, words, language, focus, max_tokens,
+                                      progress)
+
     def embed(self, texts: Sequence[str], *, query: bool = False) -> list[list[float]]:
         """Embeds texts with the engine's embedder (L2-normalised vectors).
         ``query=True`` embeds them as search queries (E5 models prefix
@@ -309,7 +328,8 @@ class KnowledgeBase:
         return self._e.get_kb(self.name)
 
     def __len__(self) -> int:
-        return self.info().documents
+        """The number of documents."""
+        return len(self.find())
 
     def documents(self) -> list[DocumentInfo]:
         """Every document, by id."""
@@ -345,6 +365,45 @@ class KnowledgeBase:
     def set_setting(self, key: str, value: str) -> None:
         """Sets a search default: search.fusion, search.lexical_weight, search.rrf_k, search.mmr_lambda."""
         self._e.set_setting(self.name, key, str(value))
+
+    def tables(self) -> list[KbTable]:
+        """The rows of the tabular documents (CSV, JSON records), as ingested."""
+        return self._e.tables(self.name)
+
+    def backup(self, dest: str | os.PathLike) -> None:
+        """A consistent snapshot into the new folder ``dest`` (safe while
+        others search or write); :meth:`Engine.restore` brings it back."""
+        self._e.backup_kb(self.name, os.fspath(dest))
+
+    def copy_to(self, to: str | os.PathLike, name: str | None = None) -> CopyReport:
+        """Copies this knowledge base with its embeddings (nothing is
+        re-embedded) into another store: a ``postgres://`` URL or a data
+        directory, as ``name`` (default the same). The copy is checked."""
+        return self._e.copy_kb(self.name, os.fspath(to), name or "")
+
+    def reembed(self, embed_model: Model | str, *,
+                progress: Callable[[IngestProgress], Any] | None = None) -> ReembedReport:
+        """Switches to another embedder in place: every chunk embedded again
+        in committed batches while searches keep using the old vectors; a
+        stopped run resumes."""
+        return self._e.reembed_kb(self.name, _as_model(embed_model)._native(), progress)
+
+    def summarize(self, doc_id: str, *, strategy: str = "auto", words: int = 150, language: str = "auto",
+                  focus: str = "", max_tokens: int = 0,
+                  progress: Callable[[str, int, int], Any] | None = None) -> Summary:
+        """Summarises one document of any length, citing its parts as [n].
+
+        Args:
+            doc_id: the document (see :meth:`documents`).
+            strategy: "auto" (stuff when it fits, else map-reduce), "stuff",
+                "map-reduce" or "refine".
+            words: about this long (Chinese: characters).
+            language: "auto" (the document's), "en" or "zh".
+            focus: what to keep, e.g. "fees and penalties only".
+            max_tokens: the final call's limit (0 = from words).
+            progress: called with (stage, done, total) as parts are summarised.
+        """
+        return self._e.summarize(self.name, doc_id, "", strategy, words, language, focus, max_tokens, progress)
 
     def verify(self) -> None:
         """Checks documents, chunks and both indexes agree; :class:`CorruptionError` names the first disagreement."""
@@ -626,8 +685,9 @@ def model_search_path() -> list[str]:
 
 
 __all__ = [
-    "Answer", "AnswerStream", "Chat", "DocumentDetail", "DocumentInfo", "Engine", "FilterCondition", "Hit", "Hits",
-    "IngestProgress", "IngestReport", "KbInfo", "KnowledgeBase", "Model", "SearchTimings", "Session", "Source", "Turn",
+    "Answer", "AnswerStream", "Chat", "CopyReport", "DocumentDetail", "DocumentInfo", "Engine", "FilterCondition", "Hit", "Hits",
+    "IngestProgress", "IngestReport", "KbInfo", "KbTable", "KnowledgeBase", "Model", "ReembedReport", "SearchTimings",
+    "Session", "Source", "Summary", "SummaryPart", "Turn",
     "default_data_dir", "model_search_path", "open",
     "Error", "NotFoundError", "InvalidArgumentError", "AlreadyExistsError", "UnavailableError", "StorageError",
     "CorruptionError", "CancelledError", "InternalError",

@@ -165,9 +165,8 @@ class RagdVectorStore(VectorStore):
         return self.add_texts([d.page_content for d in documents], [d.metadata for d in documents], **kwargs)
 
     def delete(self, ids: Optional[list[str]] = None, **kwargs: Any) -> Optional[bool]:
-        if ids is None:
-            raise ragd.InvalidArgumentError("delete needs ids (to drop the whole knowledge base use ragd.Engine.delete)")
-        self.kb.delete(ids)
+        # None deletes every document (LangChain's contract); the knowledge base stays.
+        self.kb.delete(self.kb.find() if ids is None else ids)
         return True
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
@@ -182,8 +181,6 @@ class RagdVectorStore(VectorStore):
 
     def _search(self, query: str, k: int, filter: Any = None, **kwargs: Any) -> list[Any]:
         if k <= 0:
-            return []
-        if self.kb.info().documents == 0:
             return []
         return self.kb.search(query, k=k, mode=kwargs.pop("mode", self.mode), filter=filter, one_per_document=True,
                               with_metadata=True, **kwargs)
@@ -203,7 +200,7 @@ class RagdVectorStore(VectorStore):
 
     def similarity_search_by_vector(self, embedding: list[float], k: int = 4, filter: Any = None,
                                     **kwargs: Any) -> list[Document]:
-        if k <= 0 or self.kb.info().documents == 0:
+        if k <= 0:
             return []
         hits = self.kb.search("", mode="dense", k=k, filter=filter, query_vector=embedding, one_per_document=True,
                               with_metadata=True, **kwargs)

@@ -206,8 +206,6 @@ class RagdVectorStore(BasePydanticVectorStore):
             if query.query_embedding is None:
                 raise ragd.InvalidArgumentError("the query has neither text nor an embedding")
             mode, options["query_vector"] = "dense", query.query_embedding
-        if self._kb.info().documents == 0:
-            return VectorStoreQueryResult(nodes=[], similarities=[], ids=[])
         hits = self._kb.search(text, k=query.similarity_top_k, mode=mode, filter=_filters(query.filters),
                                one_per_document=True, with_metadata=True, **options)
         nodes = [_hit_node(h) for h in hits]

@@ -27,6 +27,7 @@
 #include "ragd/engine.h"
 #include "ragd/filter.h"
 #include "ragd/rag.h"
+#include "ragd/summarize.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -115,6 +116,7 @@ class PyEngine {
   }
 
   Engine& engine() { return *engine_; }
+  const Prompts& prompts() const { return prompts_; }
 
   // Runs fn with the chat model held (lock, then load when first needed).
   template <typename Fn>
@@ -512,6 +514,49 @@ NB_MODULE(_ragd, m) {
                ")";
       });
 
+  nb::class_<SummaryPart>(m, "SummaryPart", "A numbered part of a summarised document; the summary cites it as [n].")
+      .def_ro("n", &SummaryPart::n)
+      .def_ro("label", &SummaryPart::label)
+      .def_ro("text", &SummaryPart::text)
+      .def_ro("tokens", &SummaryPart::tokens)
+      .def_ro("page_first", &SummaryPart::page_first)
+      .def_ro("page_last", &SummaryPart::page_last)
+      .def_ro("heading_path", &SummaryPart::heading_path);
+  nb::class_<Summary>(m, "Summary", "A summary with [n] citations of the document's parts. str() is the text.")
+      .def_ro("text", &Summary::text)
+      .def_ro("language", &Summary::language)
+      .def_prop_ro("strategy", [](const Summary& s) { return std::string(SummaryStrategyName(s.strategy)); })
+      .def_ro("parts", &Summary::parts)
+      .def_ro("cited", &Summary::cited)
+      .def_ro("citations_corrected", &Summary::citations_corrected)
+      .def_ro("reduce_levels", &Summary::reduce_levels)
+      .def_ro("model_calls", &Summary::model_calls)
+      .def_ro("prompt_tokens", &Summary::prompt_tokens)
+      .def_ro("completion_tokens", &Summary::completion_tokens)
+      .def_ro("seconds", &Summary::seconds)
+      .def("__str__", [](const Summary& s) { return s.text; });
+
+  nb::class_<CopyReport>(m, "CopyReport", "What a copy to another store moved.")
+      .def_ro("source", &CopyReport::from)
+      .def_ro("to", &CopyReport::to)
+      .def_ro("documents", &CopyReport::documents)
+      .def_ro("chunks", &CopyReport::chunks)
+      .def_ro("interactions", &CopyReport::interactions)
+      .def_ro("seconds", &CopyReport::seconds);
+  nb::class_<ReembedReport>(m, "ReembedReport", "A re-embedding: the embedders before and after, chunks embedded and resumed.")
+      .def_ro("source", &ReembedReport::from)
+      .def_ro("to", &ReembedReport::to)
+      .def_ro("chunks", &ReembedReport::chunks)
+      .def_ro("embedded", &ReembedReport::embedded)
+      .def_ro("resumed", &ReembedReport::resumed)
+      .def_ro("seconds", &ReembedReport::seconds);
+  nb::class_<KbTable>(m, "KbTable", "A tabular document's rows (CSV, JSON records), as ingested.")
+      .def_ro("doc_id", &KbTable::doc_id)
+      .def_ro("source", &KbTable::source)
+      .def_ro("title", &KbTable::title)
+      .def_ro("columns", &KbTable::columns)
+      .def_ro("rows", &KbTable::rows);
+
   nb::class_<Turn>(m, "Turn", "One question and answer of a chat session.")
       .def_ro("time", &Turn::time)
       .def_ro("question", &Turn::question)
@@ -706,6 +751,61 @@ NB_MODULE(_ragd, m) {
              return stream;
            },
            "session_id"_a, "memory"_a, "window"_a, "question"_a, "options"_a, nb::keep_alive<0, 1>())
+      .def("summarize",
+           [](PyEngine& e, const std::string& kb, const std::string& doc_id, const std::string& path,
+              const std::string& strategy, int words, const std::string& language, const std::string& focus,
+              int max_tokens, nb::object progress) {
+             SummarizeOptions o;
+             o.strategy = Take(ParseSummaryStrategy(strategy));
+             o.words = words;
+             o.language = language;
+             o.focus = focus;
+             o.generate.max_tokens = max_tokens;
+             Check(CheckSummarizeOptions(o));
+             PyCallback cb(std::move(progress));
+             SummaryProgressFn fn;
+             if (!cb.empty()) fn = [&cb](const SummaryProgress& p) { cb(p.stage, p.done, p.total); };
+             Result<Summary> r = [&]() -> Result<Summary> {
+               nb::gil_scoped_release release;
+               Result<SummaryInput> in = path.empty() ? KbSummaryInput(e.engine(), kb, doc_id) : LoadSummaryInput(path);
+               if (!in.ok()) return in.status();
+               return e.WithModel([&](ChatModel& model) { return Summarizer(&model, &e.prompts()).Summarize(*in, o, fn); });
+             }();
+             cb.RethrowIfFailed();
+             return Take(std::move(r));
+           },
+           "kb"_a, "doc_id"_a, "path"_a, "strategy"_a, "words"_a, "language"_a, "focus"_a, "max_tokens"_a,
+           "progress"_a.none())
+      .def("tables", [](PyEngine& e, const std::string& kb) { return Take(e.engine().ListTables(kb)); },
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("backup_kb",
+           [](PyEngine& e, const std::string& kb, const std::string& dest) { Check(e.engine().BackupKnowledgeBase(kb, dest)); },
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("restore_kb",
+           [](PyEngine& e, const std::string& backup, const std::string& kb) {
+             Check(e.engine().RestoreKnowledgeBase(backup, kb));
+           },
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("copy_kb",
+           [](PyEngine& e, const std::string& kb, const std::string& to, const std::string& to_name) {
+             return Take(e.engine().CopyKnowledgeBase(kb, to, to_name));
+           },
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("reembed_kb",
+           [](PyEngine& e, const std::string& kb, const BackendOptions& to, nb::object progress) {
+             EmbedderOptions eo;
+             eo.backend = to;
+             PyCallback cb(std::move(progress));
+             ProgressFn fn;
+             if (!cb.empty()) fn = [&cb](const IngestProgress& p) { cb(p); };
+             Result<ReembedReport> r = [&] {
+               nb::gil_scoped_release release;
+               return e.engine().ReembedKnowledgeBase(kb, eo, fn);
+             }();
+             cb.RethrowIfFailed();
+             return Take(std::move(r));
+           },
+           "kb"_a, "to"_a, "progress"_a.none())
       .def("load_session",
            [](PyEngine& e, const std::string& kb, const std::string& id) { return Take(SessionStore(e.engine(), kb).Load(id)); },
            nb::call_guard<nb::gil_scoped_release>())

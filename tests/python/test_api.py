@@ -162,3 +162,38 @@ def test_embed(engine):
 def test_model_search_path_finds_packaged_models():
     paths = ragd.model_search_path()
     assert any((__import__("pathlib").Path(p) / "multilingual-e5-small.gguf").exists() for p in paths), paths
+
+
+def test_backup_restore_copy_and_reembed(engine, kb, tmp_path):
+    kb.add_texts(["Platinum annual fee 1200 yuan", "Report a lost card at 95588", "Open an account with an ID card"],
+                 [{"n": 1}, {"n": 2}, {"n": 3}], ids=["a", "b", "c"])
+    before = [(h.doc_id, round(h.score, 5)) for h in kb.search("stolen card", k=3)]
+    kb.backup(tmp_path / "snap")
+    restored = engine.restore(tmp_path / "snap", kb.name + "-restored")
+    assert [(h.doc_id, round(h.score, 5)) for h in restored.search("stolen card", k=3)] == before
+    report = kb.copy_to(tmp_path / "other-data")
+    assert (report.documents, report.chunks) == (3, 3)
+    other = ragd.Engine(tmp_path / "other-data").open(kb.name, create=False)
+    assert [(h.doc_id, round(h.score, 5)) for h in other.search("stolen card", k=3)] == before
+    assert other.document("b").info.metadata == {"n": "2"}
+    seen = []
+    r = kb.reembed("all-MiniLM-L6-v2", progress=seen.append)
+    assert (r.source, r.to, r.embedded) == ("multilingual-e5-small/384", "all-MiniLM-L6-v2/384", 3)
+    assert seen and seen[-1].done == 3
+    assert kb.info().embed_model == "all-MiniLM-L6-v2/384"
+    assert kb.search("stolen card", mode="dense", k=1)[0].doc_id == "b"
+
+
+def test_tables_and_summary(bank):
+    faq = [t for t in bank.tables() if t.source.endswith("faq.csv")]
+    assert len(faq) == 1 and len(faq[0].rows) > 3 and all(len(r) == len(faq[0].columns) for r in faq[0].rows)
+    handbook = next(d for d in bank.documents() if d.source.endswith("handbook.md"))
+    stages = []
+    s = bank.summarize(handbook.doc_id, words=60, language="en", progress=lambda *p: stages.append(p))
+    assert s.text and s.language == "en" and s.strategy in ("stuff", "map-reduce")
+    assert s.parts and set(s.cited) <= {p.n for p in s.parts}
+    assert stages and s.model_calls >= 1
+    with pytest.raises(ragd.NotFoundError):
+        bank.summarize("no-such-document")
+    with pytest.raises(ragd.InvalidArgumentError, match="strategy"):
+        bank.summarize(handbook.doc_id, strategy="skim")
