@@ -15,11 +15,16 @@ otherwise, and always with --smoke):
                  16 + pgvector started for the run): ingest, search q/s with
                  p50/p99, and search latency from 10k to 300k chunks
                  (bench/store_bench; --store-sizes)
+  8. python      the Python package (the wheel, in the bench venv): its
+                 overhead per search over the engine's own time of the same
+                 call, beside engine_bench in C++; LangChain's RagdRetriever
+                 vs its EnsembleRetriever (BM25 + FAISS), q/s and recall@10;
+                 RetrievalQA end to end on each (bench/peers/python_bench.py)
 Each ragd/peer pair alternates --rounds times; figures are medians with the
 min-max spread. Writes bench/RESULTS.md (or --results) and --json.
 
   bench/run.py [--rounds 3] [--threads 2] [--smoke] [--peers auto|none]
-               [--only ingest,embed,search,ann,generation,recommend,stores] [--json FILE] [--results FILE] [--merge]
+               [--only ingest,embed,search,ann,generation,recommend,stores,python] [--json FILE] [--results FILE] [--merge]
                [--store-sizes 10000,30000,100000,300000]
 """
 import argparse
@@ -54,6 +59,7 @@ GOALS = {  # the issue's goals, as ratio thresholds (ragd / peer unless noted)
     "overhead": ("orchestration overhead < 1 ms per query", 1.0),
     "ttft": ("cached-prefix TTFT ≤ 0.5× uncached", 0.5),
     "recommend": ("a recommendation without the LLM re-rank, for a user with ~200 interactions, < 20 ms", 20.0),
+    "python": ("Python overhead per search < 0.1 ms", 0.1),
 }
 
 
@@ -313,6 +319,49 @@ def stores_report(st):
     return L + [""]
 
 
+def bench_python(a, data, work):
+    """The Python package in the bench venv on the search section's knowledge
+    base, beside engine_bench's in-process C++ search of the same queries."""
+    res = {"cpp": {}}
+    for m in ("bm25", "dense", "hybrid"):
+        out, _, _ = run([ENGINE_BENCH, "search", os.path.join(work, "ragd-data"), "bench", data["queries"],
+                         data["qrels"], "--mode", m, "--threads", str(a.threads)])
+        res["cpp"][m] = json.loads(out)
+    log("python: the wheel's overhead, RagdRetriever vs EnsembleRetriever, RetrievalQA")
+    out, _, _ = run([PEER_PY, os.path.join(PEERS, "python_bench.py"), os.path.join(work, "ragd-data"), "bench",
+                     data["queries"], data["qrels"], os.path.join(work, "langchain-index"),
+                     "--qa", "2" if a.smoke else "5", "--threads", str(a.threads)])
+    res.update(json.loads(out.strip().splitlines()[-1]))
+    return res
+
+
+def python_report(py):
+    L = ["## 8. Python: the wheel's overhead, and LangChain on ragd vs LangChain's own retrieval (one run)", "",
+         "Each search timed from Python and by the engine inside the same call (`Hits.seconds`); engine_bench is "
+         "the same search from C++ in its own process:", "",
+         "| mode | Python q/s | engine_bench (C++) q/s | Python wall ms | engine ms | overhead µs mean / p50 / p99 |",
+         "|---|---|---|---|---|---|"]
+    for m in ("bm25", "dense", "hybrid"):
+        o, c = py["overhead"][m], py["cpp"][m]
+        L.append(f"| {m} | {o['queries_per_second']:.1f} | {c['queries_per_second']:.1f} | {o['wall_ms_mean']:.2f} | "
+                 f"{o['engine_ms_mean']:.2f} | {o['overhead_us_mean']:.0f} / {o['overhead_us_p50']:.0f} / "
+                 f"{o['overhead_us_p99']:.0f} |")
+    r = py["retrievers"]
+    L += ["", "LangChain's retriever interface (`retriever.invoke`, 10 documents), on the same queries:", "",
+          "| retriever | q/s | p50 ms | p99 ms | recall@10 |", "|---|---|---|---|---|",
+          f"| RagdRetriever (hybrid) | {r['ragd']['queries_per_second']:.1f} | {r['ragd']['p50_ms']:.1f} | "
+          f"{r['ragd']['p99_ms']:.1f} | {r['ragd']['recall_at_10']:.3f} |",
+          f"| EnsembleRetriever (BM25Retriever + FAISS, MiniLM) | {r['ensemble']['queries_per_second']:.1f} | "
+          f"{r['ensemble']['p50_ms']:.1f} | {r['ensemble']['p99_ms']:.1f} | {r['ensemble']['recall_at_10']:.3f} |",
+          f"| ratio ragd / LangChain | {ratio(r['ragd']['queries_per_second'], r['ensemble']['queries_per_second']):.1f}× | | | |"]
+    q = py["retrievalqa"]
+    L += ["", f"RetrievalQA end to end (4 sources, ChatRagd with the packaged 0.5B model, 64 tokens; "
+              f"{q['ragd']['queries']} queries): RagdRetriever {q['ragd']['queries_per_second']:.3f} q/s "
+              f"(p50 {q['ragd']['p50_ms'] / 1e3:.1f} s), EnsembleRetriever {q['ensemble']['queries_per_second']:.3f} q/s "
+              f"(p50 {q['ensemble']['p50_ms'] / 1e3:.1f} s): generation dominates.", ""]
+    return L
+
+
 def bench_generation(a):
     log("generation: ragd vs llama-bench")
     out, _, _ = run(["bash", os.path.join(ROOT, "bench", "generation.sh"), str(a.threads), str(a.rounds), "--json"])
@@ -502,12 +551,17 @@ def write_report(a, data, results, path):
     if results.get("stores"):
         L += stores_report(results["stores"])
 
+    if results.get("python"):
+        L += python_report(results["python"])
+        over = max(results["python"]["overhead"][m]["overhead_us_mean"] for m in ("bm25", "dense", "hybrid")) / 1e3
+        goals.append(("python", over, over < GOALS["python"][1]))
+
     if goals:
         L += ["## Goals", "", "| goal | measured | met |", "|---|---|---|"]
         for key, value, ok in goals:
             what = "set" if key.startswith("recommend@") else "recall"
             text = GOALS[key.split("@")[0]][0] + (f" ({what} {key.split('@')[1]})" if "@" in key else "")
-            unit = " ms" if key == "overhead" or key.startswith("recommend@") else "×"
+            unit = " ms" if key in ("overhead", "python") or key.startswith("recommend@") else "×"
             L.append(f"| {text} | {value:.2f}{unit} | {'yes' if ok else '**no**'} |")
         L += [""]
     L += ["Commands: `make bench` (all; `make bench BENCH_ARGS=\"--rounds 3\"`), or a part re-run into the last "
@@ -523,7 +577,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--smoke", action="store_true", help="tiny generated corpus, one round (for make test)")
     ap.add_argument("--peers", choices=["auto", "none"], default="auto")
-    ap.add_argument("--only", default="ingest,embed,search,ann,generation,recommend,stores")
+    ap.add_argument("--only", default="ingest,embed,search,ann,generation,recommend,stores,python")
     ap.add_argument("--store-sizes", default="10000,30000,100000,300000",
                     help="corpus sizes (chunks) of the store growth run")
     ap.add_argument("--json", default=None)
@@ -570,6 +624,8 @@ def main():
         if a.smoke:
             a.store_sizes = "400,800"
         results["stores"] = bench_stores(a, data, a.work)
+    if "python" in only and peers:
+        results["python"] = bench_python(a, data, a.work)
     write_report(a, data, results, a.results)
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:

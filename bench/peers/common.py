@@ -1,6 +1,7 @@
 """Shared by the peer scripts: offline Hugging Face, thread count, the model
 directory of the packaged MiniLM (the same weights ragd converts to GGUF)."""
 import importlib.util
+import json
 import os
 import sys
 
@@ -31,3 +32,14 @@ def load_qrels(path: str) -> dict:
             if int(s) > 0:
                 rel.setdefault(q, set()).add(d)
     return rel
+
+
+def load_queries(path: str, rel: dict) -> list:
+    """The queries that have judgements in rel (load_qrels)."""
+    with open(path, encoding="utf-8") as f:
+        return [q for q in (json.loads(line) for line in f if line.strip()) if q["_id"] in rel]
+
+
+def percentile(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(p * (len(v) - 1) + 0.5))]

@@ -14,11 +14,6 @@ import time
 import common
 
 
-def percentile(v, p):
-    v = sorted(v)
-    return v[min(len(v) - 1, int(p * (len(v) - 1) + 0.5))]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("index")
@@ -35,8 +30,7 @@ def main() -> None:
     from langchain_huggingface import HuggingFaceEmbeddings
 
     rel = common.load_qrels(a.qrels)
-    with open(a.queries, encoding="utf-8") as f:
-        queries = [q for q in (json.loads(line) for line in f if line.strip()) if q["_id"] in rel]
+    queries = common.load_queries(a.queries, rel)
     emb = HuggingFaceEmbeddings(model_name=common.minilm_dir(), model_kwargs={"device": "cpu"},
                                 encode_kwargs={"normalize_embeddings": True})
     db = FAISS.load_local(a.index, emb, allow_dangerous_deserialization=True)
@@ -62,7 +56,7 @@ def main() -> None:
             recall += len(set(seen[:10]) & rel[q["_id"]]) / len(rel[q["_id"]])
         total = time.perf_counter() - t0
         print(json.dumps({"mode": mode, "queries": len(queries), "queries_per_second": len(queries) / total,
-                          "p50_ms": percentile(lat, 0.5) * 1e3, "p99_ms": percentile(lat, 0.99) * 1e3,
+                          "p50_ms": common.percentile(lat, 0.5) * 1e3, "p99_ms": common.percentile(lat, 0.99) * 1e3,
                           "recall_at_10": recall / len(queries)}), flush=True)
 
 

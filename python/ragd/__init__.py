@@ -189,7 +189,7 @@ class Hits(list):
     timings: SearchTimings
 
     def __init__(self, response: _ragd.SearchResponse):
-        super().__init__(response.hits)
+        super().__init__(response.take_hits())
         self.best_dense_score = response.best_dense_score
         self.embed_model = response.embed_model
         self.reranker = response.reranker
@@ -520,13 +520,19 @@ class KnowledgeBase:
             o.mmr_lambda = mmr
         if min_score is not None:
             o.min_score = min_score
-        o.neighbors = neighbors
-        o.one_per_document = one_per_document
-        o.rerank = rerank
-        o.candidates = candidates
+        # Only what differs from the defaults: each field set is a call into C++.
+        if neighbors:
+            o.neighbors = neighbors
+        if one_per_document:
+            o.one_per_document = True
+        if not rerank:
+            o.rerank = False
+        if candidates:
+            o.candidates = candidates
         if query_vector is not None:
             o.query_vector = list(query_vector)
-        o.with_metadata = with_metadata
+        if with_metadata:
+            o.with_metadata = True
         return Hits(self._e.search(o))
 
     # --- answers ----------------------------------------------------------

@@ -35,6 +35,7 @@ except ImportError as e:  # pragma: no cover - depends on the install
 
 import ragd
 from ragd import _ragd
+from ragd._integration import existing_documents, open_knowledge_base, scalar_metadata
 
 #: Where a LangChain document's metadata is kept whole, as JSON (so types
 #: round-trip: {"id": 1} comes back as an int). Scalar entries are also
@@ -42,32 +43,15 @@ from ragd import _ragd
 METADATA_KEY = "lc.metadata"
 
 
-def _knowledge_base(knowledge_base: ragd.KnowledgeBase | str | None, engine: ragd.Engine | None) -> ragd.KnowledgeBase:
-    if isinstance(knowledge_base, ragd.KnowledgeBase):
-        return knowledge_base
-    if not knowledge_base:
-        raise ragd.InvalidArgumentError("name the knowledge base: knowledge_base='name' (or a ragd.KnowledgeBase)")
-    return (engine or ragd.Engine()).open(knowledge_base)
-
-
 def _ragd_metadata(meta: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
     """A LangChain metadata dict as (source, ragd metadata): the whole dict as
     JSON, plus each scalar entry ragd accepts as a key of its own."""
-    out = {}
+    out = scalar_metadata(meta or {}, skip=("source",))
     if meta:
         try:
             out[METADATA_KEY] = json.dumps(meta, ensure_ascii=False, sort_keys=True)
         except TypeError as e:
             raise ragd.InvalidArgumentError(f"metadata must be JSON-serialisable: {e}") from None
-    for k, v in (meta or {}).items():
-        if k == "source" or isinstance(v, (dict, list, tuple)) or v is None:
-            continue
-        value = ("true" if v else "false") if isinstance(v, bool) else str(v)
-        try:
-            _ragd.check_metadata(str(k), value)
-        except ragd.InvalidArgumentError:
-            continue  # kept in the JSON only: not a filterable key
-        out[str(k)] = value
     source = meta.get("source") if meta else None
     return (str(source) if source is not None else None), out
 
@@ -87,20 +71,6 @@ def _langchain_metadata(stored: dict[str, str], hit: Any = None) -> dict[str, An
         if hit.row:
             meta["row"] = hit.row
     return meta
-
-
-def _document_text(detail: Any) -> str:
-    """A document's text from its chunks, joined where they overlap."""
-    text, end = "", -1
-    for c in detail.chunks:
-        if end < 0:
-            text = c.text
-        elif c.char_start >= end:
-            text += "\n\n" + c.text
-        elif c.char_end > end:
-            text += c.text[end - c.char_start:]
-        end = max(end, c.char_end)
-    return text
 
 
 def hit_to_document(hit: Any) -> Document:
@@ -139,7 +109,7 @@ class RagdVectorStore(VectorStore):
 
     def __init__(self, knowledge_base: ragd.KnowledgeBase | str, *, engine: ragd.Engine | None = None,
                  mode: str = "hybrid"):
-        self.kb = _knowledge_base(knowledge_base, engine)
+        self.kb = open_knowledge_base(knowledge_base, engine)
         self.mode = mode
 
     @property
@@ -170,14 +140,8 @@ class RagdVectorStore(VectorStore):
         return True
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
-        out = []
-        for i in ids:
-            try:
-                d = self.kb.document(i)
-            except ragd.NotFoundError:
-                continue
-            out.append(Document(page_content=_document_text(d), metadata=_langchain_metadata(d.info.metadata), id=i))
-        return out
+        return [Document(page_content=text, metadata=_langchain_metadata(d.info.metadata), id=i)
+                for i, d, text in existing_documents(self.kb, ids)]
 
     def _search(self, query: str, k: int, filter: Any = None, **kwargs: Any) -> list[Any]:
         if k <= 0:
@@ -247,7 +211,7 @@ class RagdRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
                                 **kwargs: Any) -> list[Document]:
-        kb = _knowledge_base(self.knowledge_base, None)
+        kb = open_knowledge_base(self.knowledge_base, None)
         options = {**self.search_kwargs, **kwargs}
         hits = kb.search(query, k=options.pop("k", self.k), mode=options.pop("mode", self.mode),
                          filter=options.pop("filter", self.filter), with_metadata=True, **options)

@@ -36,7 +36,7 @@ except ImportError as e:  # pragma: no cover - depends on the install
     raise ImportError("ragd.llama_index needs llama-index-core: pip install 'ragd[llamaindex]'") from e
 
 import ragd
-from ragd import _ragd
+from ragd._integration import existing_documents, open_knowledge_base, scalar_metadata
 
 #: Where a node is kept whole (LlamaIndex's own node_to_metadata_dict, as
 #: JSON, without its text: ragd has that). Scalar metadata entries and
@@ -45,28 +45,6 @@ NODE_KEY = "li.node"
 
 _OPS = {FilterOperator.EQ: "=", FilterOperator.NE: "!=", FilterOperator.GT: ">", FilterOperator.GTE: ">=",
         FilterOperator.LT: "<", FilterOperator.LTE: "<="}
-
-
-def _knowledge_base(knowledge_base: Any, engine: Optional[ragd.Engine]) -> ragd.KnowledgeBase:
-    if isinstance(knowledge_base, ragd.KnowledgeBase):
-        return knowledge_base
-    if not knowledge_base:
-        raise ragd.InvalidArgumentError("name the knowledge base: knowledge_base='name' (or a ragd.KnowledgeBase)")
-    return (engine or ragd.Engine()).open(knowledge_base)
-
-
-def _scalar_metadata(meta: dict[str, Any]) -> dict[str, str]:
-    out = {}
-    for k, v in meta.items():
-        if isinstance(v, (dict, list, tuple)) or v is None or k in ("source", "doc_id"):
-            continue
-        value = ("true" if v else "false") if isinstance(v, bool) else str(v)
-        try:
-            _ragd.check_metadata(str(k), value)
-        except ragd.InvalidArgumentError:
-            continue
-        out[str(k)] = value
-    return out
 
 
 def _filters(filters: Optional[MetadataFilters]) -> list[str]:
@@ -108,19 +86,6 @@ def _hit_node(h: Any) -> NodeWithScore:
     return NodeWithScore(node=_node(h.text, h.metadata, f"{h.doc_id}#{h.chunk_index}", extra), score=h.score)
 
 
-def _document_text(detail: Any) -> str:
-    text, end = "", -1
-    for c in detail.chunks:
-        if end < 0:
-            text = c.text
-        elif c.char_start >= end:
-            text += "\n\n" + c.text
-        elif c.char_end > end:
-            text += c.text[end - c.char_start:]
-        end = max(end, c.char_end)
-    return text
-
-
 class RagdVectorStore(BasePydanticVectorStore):
     """LlamaIndex nodes in a ragd knowledge base: one ragd document per node
     (its ``node_id`` the document id), searched by ragd (``mode``: hybrid,
@@ -138,7 +103,7 @@ class RagdVectorStore(BasePydanticVectorStore):
     def __init__(self, knowledge_base: Any = "llama_index", *, engine: Optional[ragd.Engine] = None,
                  mode: str = "hybrid", **kwargs: Any):
         super().__init__(mode=mode, **kwargs)
-        self._kb = _knowledge_base(knowledge_base, engine)
+        self._kb = open_knowledge_base(knowledge_base, engine)
 
     @classmethod
     def class_name(cls) -> str:
@@ -152,7 +117,7 @@ class RagdVectorStore(BasePydanticVectorStore):
         texts, metas, ids = [], [], []
         for n in nodes:
             stored = node_to_metadata_dict(n, remove_text=True, flat_metadata=False)
-            meta = _scalar_metadata(n.metadata)
+            meta = scalar_metadata(n.metadata, skip=("source", "doc_id"))
             meta[NODE_KEY] = json.dumps(stored, ensure_ascii=False)
             if n.ref_doc_id:
                 meta["ref_doc_id"] = n.ref_doc_id
@@ -181,14 +146,8 @@ class RagdVectorStore(BasePydanticVectorStore):
         allowed = set(self._kb.find(_filters(filters))) if filters is not None else None
         ids = node_ids if node_ids is not None else self._kb.find()
         ids = [i for i in ids if allowed is None or i in allowed]
-        out = []
-        for i in ids:
-            try:
-                d = self._kb.document(i)
-            except ragd.NotFoundError:
-                continue
-            out.append(_node(_document_text(d), d.info.metadata, i, {"source": d.info.source}))
-        return out
+        return [_node(text, d.info.metadata, i, {"source": d.info.source})
+                for i, d, text in existing_documents(self._kb, ids)]
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         if query.node_ids or query.doc_ids:
@@ -221,7 +180,7 @@ class RagdRetriever(BaseRetriever):
     def __init__(self, knowledge_base: Any, *, k: int = 4, mode: str = "hybrid", filter: Any = None,
                  engine: Optional[ragd.Engine] = None, **search_kwargs: Any):
         super().__init__()
-        self.kb = _knowledge_base(knowledge_base, engine)
+        self.kb = open_knowledge_base(knowledge_base, engine)
         self.k, self.mode, self.filter, self.search_kwargs = k, mode, filter, search_kwargs
 
     def _retrieve(self, query_bundle: QueryBundle) -> List[NodeWithScore]:

@@ -438,6 +438,9 @@ NB_MODULE(_ragd, m) {
       .def_ro("rerank", &SearchResponse::Timings::rerank);
   nb::class_<SearchResponse>(m, "SearchResponse", "The hits of Engine.search with where the time went.")
       .def_ro("hits", &SearchResponse::hits)
+      // The hits moved out as new objects: cheaper than the references
+      // def_ro hands out (each kept alive by the response).
+      .def("take_hits", [](SearchResponse& r) { return std::move(r.hits); }, nb::rv_policy::move)
       .def_ro("best_dense_score", &SearchResponse::best_dense_score)
       .def_ro("embed_model", &SearchResponse::embed_model)
       .def_ro("reranker", &SearchResponse::reranker)

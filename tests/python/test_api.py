@@ -141,6 +141,10 @@ def test_chat_session_is_stored_and_continued(bank, engine):
     again = bank.chat(chat.id)
     assert len(again.turns) == 2
     assert chat.id in [s.id for s in bank.sessions()]
+    stream = again.ask("Which number should I call?", stream=True, max_tokens=60)
+    assert stream.session_id == chat.id
+    assert "".join(stream).strip() == stream.answer.model_text.strip()
+    assert len(bank.chat(chat.id).turns) == 3  # the streamed turn was saved at its end
     bank.delete_session(chat.id)
     with pytest.raises(ragd.NotFoundError):
         bank.chat(chat.id)

@@ -34,6 +34,10 @@ def test_wheel_installs_and_works_without_dependencies(tmp_path):
             "kb = ragd.open('bare', sys.argv[1])\n"
             "kb.add_texts(['The Gold card costs 380 yuan a year.', 'Wire transfers abroad take 1 to 3 days.'])\n"
             "print(kb.search('gold card price', k=1)[0].text)\n"
+            "import os, pydoc\n"
+            "pkg = os.path.dirname(ragd.__file__)\n"
+            "print(sorted(f for f in os.listdir(pkg) if f.endswith(('.pyi', '.typed'))))\n"
+            "print('Args:' in pydoc.render_doc(ragd.KnowledgeBase.search) and 'class Hit' in open(os.path.join(pkg, '_ragd.pyi')).read())\n"
             "try:\n"
             "    import ragd.langchain\n"
             "except ImportError as e:\n"
@@ -44,6 +48,8 @@ def test_wheel_installs_and_works_without_dependencies(tmp_path):
         assert out.returncode == 0, out.stderr
         lines = out.stdout.splitlines()
         assert lines[0] == "The Gold card costs 380 yuan a year."
-        assert lines[1] == "ragd.langchain needs langchain-core: pip install 'ragd[langchain]'"
+        assert lines[1] == "['_ragd.pyi', 'py.typed']"  # type stubs and the typed marker ship
+        assert lines[2] == "True"  # docstrings, and the stub has the classes
+        assert lines[3] == "ragd.langchain needs langchain-core: pip install 'ragd[langchain]'"
     finally:
         subprocess.run(["rm", "-rf", str(env_dir)])
