@@ -45,7 +45,7 @@ def test_openai_backend(server, data_dir):
                  ids=["gold", "wire"])
     a = kb.ask("How much does the Gold card cost per year?")
     assert a.found and "380" in a.text, a.text
-    assert [s.hit.doc_id for s in a.sources if s.cited] == ["gold"]
+    assert "gold" in [s.hit.doc_id for s in a.sources if s.cited]
     pieces = list(kb.ask("How much does the Gold card cost per year?", stream=True))
     assert "380" in "".join(pieces)
 
