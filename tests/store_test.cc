@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <random>
 #include <thread>
 
 #include "ragd/engine.h"
@@ -110,6 +112,103 @@ TEST(Store, StaleOrDamagedVectorFileIsRebuiltFromTheDatabase) {
   auto s = store::OpenSqliteStore(dir.path(), {});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ((*s)->Stats()->vectors, 3);
+}
+
+namespace {
+
+// A store whose lexical searches all go to FTS5 (RAGD_LEXICAL_INDEX=fts5):
+// the reference the derived index is held to.
+std::unique_ptr<store::KbStore> OpenFts5Only(const std::string& dir) {
+  setenv("RAGD_LEXICAL_INDEX", "fts5", 1);
+  auto s = store::OpenSqliteStore(dir, {});
+  unsetenv("RAGD_LEXICAL_INDEX");
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+void ExpectSameLexical(store::KbStore& got, store::KbStore& want, const std::string& query,
+                       std::span<const FilterCondition> filter = {}) {
+  auto a = got.LexicalSearch(query, 10, filter);
+  auto b = want.LexicalSearch(query, 10, filter);
+  ASSERT_TRUE(a.ok() && b.ok()) << query;
+  ASSERT_EQ(a->size(), b->size()) << query;
+  for (size_t i = 0; i < a->size(); ++i) {
+    // Ties (to float rounding) may come in another order; the scores at
+    // each rank may not.
+    EXPECT_NEAR((*a)[i].score, (*b)[i].score, 1e-5 * std::abs((*b)[i].score)) << query << " rank " << i;
+    auto apart = [&](size_t j) { return j >= a->size() || std::abs((*a)[i].score - (*a)[j].score) > 1e-5 * std::abs((*a)[i].score); };
+    if (apart(i + 1) && (i == 0 || apart(i - 1))) {
+      EXPECT_EQ((*a)[i].id, (*b)[i].id) << query << " rank " << i;
+    }
+  }
+}
+
+}  // namespace
+
+// The derived lexical index answers with FTS5's bm25 ranking: English with
+// stemming and stop words, Chinese, repeated and unknown words, filters,
+// and after replacing and removing documents; a crash before its file is
+// saved, or a damaged file, gets it rebuilt from the chunks' text.
+TEST(Store, LexicalIndexRanksAsFts5AndIsRebuiltWhenStale) {
+  TempDir dir;
+  const std::vector<std::string> words{"annual", "fee", "card", "cards", "platinum", "gold", "transfer",
+                                       "transfers", "running", "runs", "wire", "abroad", "lost", "report",
+                                       "信用卡", "年费", "挂失", "转账", "境外", "的", "the", "of"};
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<size_t> pick(0, words.size() - 1);
+  std::uniform_int_distribution<int> len(1, 40);
+  auto text = [&] {
+    std::string t;
+    for (int i = len(rng); i > 0; --i) t += words[pick(rng)] + (words[pick(rng)].size() > 4 ? " " : ", ");
+    return t;
+  };
+  std::vector<store::DocumentWrite> docs;
+  for (int d = 0; d < 60; ++d) {
+    std::vector<std::string> chunks;
+    for (int c = d % 5; c >= 0; --c) chunks.push_back(text());
+    docs.push_back(Doc("d" + std::to_string(d), chunks, 0.1f));
+    docs.back().metadata["team"] = d % 3 == 0 ? "cards" : "payments";
+  }
+  const std::vector<std::string> queries{"annual fee of the platinum card", "transfer abroad", "wire wire transfers",
+                                         "running", "信用卡年费", "境外转账 report", "zebra", "the of",
+                                         "Cards lost: report them"};
+  const FilterCondition cards{"team", "=", "cards"};
+  {
+    auto s = store::OpenSqliteStore(dir.path(), {true, "test/4", 4});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_TRUE((*s)->Commit(docs, {}).ok());
+    ASSERT_TRUE((*s)->Flush().ok());
+    auto fts5 = OpenFts5Only(dir.path());
+    ASSERT_TRUE(fts5);
+    for (const auto& q : queries) {
+      ExpectSameLexical(**s, *fts5, q);
+      ExpectSameLexical(**s, *fts5, q, {&cards, 1});
+    }
+    // Replace some documents, remove others: df, N and lengths all move.
+    std::vector<store::DocumentWrite> changed{Doc("d1", {text(), text()}, 0.2f), Doc("d70", {text()}, 0.2f)};
+    std::vector<std::string> removed{"d2", "d3", "d10"};
+    ASSERT_TRUE((*s)->Commit(changed, removed).ok());
+    ASSERT_TRUE(fts5->Refresh().ok());
+    for (const auto& q : queries) ExpectSameLexical(**s, *fts5, q);
+    EXPECT_TRUE((*s)->CheckConsistency().ok());
+    // Killed here: the commit is in the database, lexical.idx is a
+    // generation behind.
+  }
+  auto fts5 = OpenFts5Only(dir.path());
+  {
+    auto s = store::OpenSqliteStore(dir.path(), {});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    for (const auto& q : queries) ExpectSameLexical(**s, *fts5, q);
+    EXPECT_TRUE((*s)->CheckConsistency().ok());
+    ASSERT_TRUE((*s)->Flush().ok());
+  }
+  std::string saved = ragd::testing::ReadAll(dir / store::kLexicalFile);
+  saved[saved.size() / 2] ^= 0x20;
+  ragd::testing::WriteFile(dir / store::kLexicalFile, saved);
+  auto s = store::OpenSqliteStore(dir.path(), {});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  for (const auto& q : queries) ExpectSameLexical(**s, *fts5, q);
+  EXPECT_TRUE((*s)->CheckConsistency().ok());
 }
 
 // Two stores on one knowledge base, as `ragd serve` and a separate `ragd

@@ -1,15 +1,21 @@
 // The embedded store: a SQLite database in WAL mode (documents, chunks with
-// their embeddings, an FTS5 index over chunk text) and a usearch HNSW index
-// file derived from the stored embeddings.
+// their embeddings, an FTS5 index over chunk text) and two index files
+// derived from it: a usearch HNSW index of the embeddings and a block-max
+// BM25 index of the chunks' terms (store/lexical_index.h), which answers
+// lexical searches with FTS5's scores without scoring every match. FTS5
+// stays the stored full-text index and answers what the derived one cannot
+// (a query word that analyses to several terms, i.e. a phrase).
 //
-// Crash safety: SQLite's transaction is the commit point. The vector index
-// file is stamped with the generation counter that each commit bumps; when
-// the stamp and the database disagree (a crash after a commit, before the
-// index was saved) the index is rebuilt from the database on open.
+// Crash safety: SQLite's transaction is the commit point. The index files
+// are stamped with the generation counter that each commit bumps; when a
+// stamp and the database disagree (a crash after a commit, before the
+// index was saved) that index is rebuilt from the database on open.
 #include <sqlite3.h>
 
 #include <atomic>
 #include <cctype>
+#include <cstdlib>
+#include <map>
 #include <mutex>
 #include <shared_mutex>
 #include <filesystem>
@@ -24,6 +30,7 @@
 #include "store/analyzer.h"
 #include "store/filter.h"
 #include "store/fts_tokenizer.h"
+#include "store/lexical_index.h"
 #include "store/sql_filter.h"
 #include "store/store.h"
 
@@ -226,7 +233,9 @@ class SqliteStore final : public KbStore {
                                 std::to_string(kSchemaVersion) + "); upgrade ragd");
     if (v < 1) return Status::Corruption(DbPath() + " has no valid schema version");
     RAGD_ASSIGN_OR_RETURN(data_version_, DataVersion());
-    return LoadVectors();
+    const char* lexical = std::getenv("RAGD_LEXICAL_INDEX");
+    use_lexical_index_ = !(lexical && std::string_view(lexical) == "fts5");
+    return LoadDerived(use_lexical_index_);
   }
 
   // Another connection's commits change PRAGMA data_version (this one's do
@@ -244,7 +253,7 @@ class SqliteStore final : public KbStore {
     data_version_ = version;
     RAGD_ASSIGN_OR_RETURN(std::string gen, GetMeta("generation"));
     if (std::stoull(gen) == generation_) return Status::OK();
-    return LoadVectors();
+    return LoadDerived(use_lexical_index_);
   }
 
   Result<std::optional<StoredDocument>> FindDocument(const std::string& doc_id) override {
@@ -415,15 +424,24 @@ class SqliteStore final : public KbStore {
   }
 
   Status Commit(std::span<const DocumentWrite> upserts, std::span<const std::string> removes) override {
+    // The new chunks' terms for the lexical index, analysed before the store
+    // is taken so that searches go on meanwhile.
+    std::vector<std::vector<std::string>> added_terms;
+    if (use_lexical_index_) {
+      std::lock_guard analyzing(analyzer_mu_);
+      for (const auto& d : upserts)
+        for (const auto& c : d.chunks) added_terms.push_back(analyzer_.Terms(c.text));
+    }
     std::unique_lock lock(mu_);
     for (const auto& d : upserts)
       if (d.embeddings.size() != d.chunks.size() * static_cast<size_t>(dim_))
         return Status::InvalidArgument("document " + d.doc_id + ": embeddings do not match its chunks");
     std::vector<int64_t> removed_ids;
+    std::vector<std::string> removed_texts;  // for the lexical index
     std::vector<std::pair<int64_t, const float*>> added;
     uint64_t new_generation = 0;
     RAGD_RETURN_IF_ERROR(InTransaction("documents", [&]() -> Status {
-      Stmt ids(db_, "SELECT id FROM chunks WHERE doc_id = ?");
+      Stmt ids(db_, "SELECT id, text FROM chunks WHERE doc_id = ?");
       Stmt del_chunks(db_, "DELETE FROM chunks WHERE doc_id = ?");
       Stmt del_doc(db_, "DELETE FROM documents WHERE doc_id = ?");
       Stmt del_meta(db_, "DELETE FROM doc_meta WHERE doc_id = ?");
@@ -442,7 +460,10 @@ class SqliteStore final : public KbStore {
         ids.Reset();
         ids.Bind(1, doc_id);
         int rc;
-        while ((rc = ids.Step()) == SQLITE_ROW) removed_ids.push_back(ids.Int(0));
+        while ((rc = ids.Step()) == SQLITE_ROW) {
+          removed_ids.push_back(ids.Int(0));
+          if (use_lexical_index_) removed_texts.push_back(ids.Text(1));
+        }
         if (rc != SQLITE_DONE) return SqlError(db_, "read chunks of " + doc_id);
         del_chunks.Reset();
         del_chunks.Bind(1, doc_id);
@@ -506,6 +527,13 @@ class SqliteStore final : public KbStore {
       if (!index_->Remove(id).ok()) index_broken_ = true;
     for (const auto& [id, vec] : added)
       if (!index_->Add(id, {vec, static_cast<size_t>(dim_)}).ok()) index_broken_ = true;
+    if (lexical_ && !lexical_broken_) {
+      std::lock_guard analyzing(analyzer_mu_);
+      for (size_t i = 0; i < removed_ids.size(); ++i) lexical_->Remove(removed_ids[i], analyzer_.Terms(removed_texts[i]));
+      for (size_t i = 0; i < added.size() && !lexical_broken_; ++i)
+        if (!lexical_->Add(added[i].first, added_terms[i]).ok()) lexical_broken_ = true;
+      lexical_->CompactIfWorthIt();
+    }
     return Status::OK();
   }
 
@@ -513,6 +541,7 @@ class SqliteStore final : public KbStore {
     std::unique_lock lock(mu_);
     if (!dirty_ || index_broken_) return Status::OK();
     Status st = index_->Save(VectorPath(), generation_);
+    if (st.ok() && lexical_ && !lexical_broken_) st = lexical_->Save(LexicalPath(), generation_);
     if (st.ok()) dirty_ = false;
     return st;
   }
@@ -520,24 +549,44 @@ class SqliteStore final : public KbStore {
   Result<std::vector<ScoredId>> LexicalSearch(std::string_view query, int k,
                                               std::span<const FilterCondition> filter) override {
     std::shared_lock lock(mu_);
-    // The query's words, each quoted, OR-ed: FTS5 runs them through the same
-    // analyzer as the documents, and bm25() ranks the union.
+    // The query's words, each quoted, OR-ed: FTS5 runs each through the same
+    // analyzer as the documents (one term, or a phrase of several), and
+    // bm25() ranks the union. The derived index scores the same words the
+    // same way when every word is one term.
     std::string match;
     std::unordered_set<std::string> seen;
-    std::lock_guard analyzing(analyzer_mu_);  // an Analyzer is one thread's at a time
-    analyzer_.Analyze(query, [&](std::string_view term, size_t b, size_t e) {
-      std::string word(query.substr(b, e - b));
-      if (!seen.insert(word).second) return;
-      if (!match.empty()) match += " OR ";
-      match += '"';
-      for (char c : word) {
-        if (c == '"') match += '"';
-        match += c;
+    std::map<std::string, int> terms;  // term -> how many words analyse to it
+    bool one_term_each = true;
+    {
+      std::lock_guard analyzing(analyzer_mu_);  // an Analyzer is one thread's at a time
+      std::vector<std::string> words;
+      analyzer_.Analyze(query, [&](std::string_view, size_t b, size_t e) {
+        std::string word(query.substr(b, e - b));
+        if (seen.insert(word).second) words.push_back(std::move(word));
+      });
+      for (const std::string& word : words) {
+        if (!match.empty()) match += " OR ";
+        match += '"';
+        for (char c : word) {
+          if (c == '"') match += '"';
+          match += c;
+        }
+        match += '"';
+        if (!lexical_ || !one_term_each) continue;
+        std::vector<std::string> own = analyzer_.Terms(word);  // what FTS5 makes of the quoted word
+        if (own.size() == 1) ++terms[own[0]];
+        else if (!own.empty()) one_term_each = false;
       }
-      match += '"';
-    });
+    }
     std::vector<ScoredId> out;
     if (match.empty()) return out;
+    if (lexical_ && !lexical_broken_ && one_term_each) {
+      std::vector<LexicalIndex::QueryTerm> q;
+      for (auto& [term, weight] : terms) q.push_back({term, weight});
+      if (filter.empty()) return lexical_->Search(q, k);
+      RAGD_ASSIGN_OR_RETURN(std::vector<int64_t> ids, FilteredChunkIds(filter));
+      return lexical_->Search(q, k, &ids);
+    }
     SqlFilter f = BuildSqlFilter(filter, SqlDialect::kSqlite);
     std::string sql = "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?";
     if (!f.where.empty())
@@ -558,6 +607,13 @@ class SqliteStore final : public KbStore {
                                             std::span<const FilterCondition> filter) override {
     std::shared_lock lock(mu_);
     if (filter.empty()) return exact ? index_->SearchExact(query, k) : index_->Search(query, k);
+    RAGD_ASSIGN_OR_RETURN(std::vector<int64_t> ids, FilteredChunkIds(filter));
+    return index_->SearchAmong(query, k, ids);
+  }
+
+  // The ids of the chunks whose documents match filter, ascending. The
+  // caller holds the store (shared).
+  Result<std::vector<int64_t>> FilteredChunkIds(std::span<const FilterCondition> filter) {
     SqlFilter f = BuildSqlFilter(filter, SqlDialect::kSqlite);
     std::string sql = "SELECT c.id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE " + f.where +
                       " ORDER BY c.id";
@@ -568,7 +624,7 @@ class SqliteStore final : public KbStore {
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) ids.push_back(q.Int(0));
     if (rc != SQLITE_DONE) return SqlError(db_, "filter chunks");
-    return index_->SearchAmong(query, k, ids);
+    return ids;
   }
 
   Result<std::vector<ChunkRecord>> GetChunks(std::span<const int64_t> ids) override {
@@ -737,7 +793,11 @@ class SqliteStore final : public KbStore {
       RAGD_RETURN_IF_ERROR(SetMeta("dim", std::to_string(dim)));
       return SetMeta("updated_at", files::NowIso8601());
     }));
-    return LoadVectors();  // the new generation: the index is rebuilt from the new vectors
+    // The new generation: the vector index is rebuilt from the new vectors;
+    // the lexical one is still right and is saved with the new stamp.
+    RAGD_RETURN_IF_ERROR(LoadDerived(/*lexical=*/false));
+    dirty_ = true;
+    return Status::OK();
   }
 
   Result<std::optional<std::string>> LoadSession(const std::string& id) override {
@@ -807,6 +867,16 @@ class SqliteStore final : public KbStore {
     if (index_->size() != chunks)
       return Status::Corruption("the vector index holds " + std::to_string(index_->size()) + " vectors for " +
                                 std::to_string(chunks) + " chunks");
+    if (lexical_ && !lexical_broken_) {
+      if (lexical_->size() != chunks)
+        return Status::Corruption("the lexical index holds " + std::to_string(lexical_->size()) + " chunks of " +
+                                  std::to_string(chunks));
+      ids.Reset();
+      while ((rc = ids.Step()) == SQLITE_ROW)
+        if (!lexical_->Contains(ids.Int(0)))
+          return Status::Corruption("chunk " + std::to_string(ids.Int(0)) + " is missing from the lexical index");
+      if (rc != SQLITE_DONE) return SqlError(db_, "consistency check");
+    }
     return Status::OK();
   }
 
@@ -838,6 +908,7 @@ class SqliteStore final : public KbStore {
   std::string DbPath() const { return (fs::path(dir_) / kDatabaseFile).string(); }
   std::string SessionPath(const std::string& id) const { return (fs::path(dir_) / "sessions" / (id + ".json")).string(); }
   std::string VectorPath() const { return (fs::path(dir_) / kVectorFile).string(); }
+  std::string LexicalPath() const { return (fs::path(dir_) / kLexicalFile).string(); }
 
   Result<std::string> GetMeta(const std::string& key) {
     Stmt q(db_, "SELECT value FROM meta WHERE key = ?");
@@ -880,13 +951,39 @@ class SqliteStore final : public KbStore {
     return st;
   }
 
-  // The generation and the embeddings are read in one transaction, so a
-  // commit by another process in between cannot mix two states.
-  Status LoadVectors() {
+  // The generation, the embeddings and the chunks' text are read in one
+  // transaction, so a commit by another process in between cannot mix two
+  // states.
+  Status LoadDerived(bool lexical) {
     RAGD_RETURN_IF_ERROR(Exec(db_, "BEGIN").WithContext(DbPath()));
     Status st = LoadVectorsInTransaction();
+    if (st.ok() && lexical) st = LoadLexicalInTransaction();
     Status end = Exec(db_, "COMMIT").WithContext(DbPath());
     return st.ok() ? end : st;
+  }
+
+  // After LoadVectorsInTransaction (generation_ is read). A missing, stale
+  // or damaged file is rebuilt by analysing every chunk's text again, as
+  // FTS5 did when it was written.
+  Status LoadLexicalInTransaction() {
+    lexical_broken_ = false;
+    uint64_t file_gen = 0;
+    auto loaded = LexicalIndex::Load(LexicalPath(), &file_gen);
+    if (loaded.ok() && file_gen == generation_) {
+      lexical_ = std::move(loaded).value();
+      return Status::OK();
+    }
+    auto index = std::make_unique<LexicalIndex>();
+    Stmt q(db_, "SELECT id, text FROM chunks ORDER BY id");
+    if (!q.ok()) return SqlError(db_, "read chunks for the lexical index");
+    std::lock_guard analyzing(analyzer_mu_);
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW)
+      RAGD_RETURN_IF_ERROR(index->Add(q.Int(0), analyzer_.Terms(q.Text(1))));
+    if (rc != SQLITE_DONE) return SqlError(db_, "read chunks for the lexical index");
+    lexical_ = std::move(index);
+    dirty_ = true;
+    return Status::OK();
   }
 
   Status LoadVectorsInTransaction() {
@@ -943,8 +1040,11 @@ class SqliteStore final : public KbStore {
   uint64_t generation_ = 0;
   std::atomic<int64_t> data_version_{0};  // PRAGMA data_version when last refreshed
   std::unique_ptr<VectorIndex> index_;
-  bool dirty_ = false;
+  std::unique_ptr<LexicalIndex> lexical_;  // null when RAGD_LEXICAL_INDEX=fts5
+  bool use_lexical_index_ = true;
+  bool dirty_ = false;  // an index file is behind the generation
   bool index_broken_ = false;
+  bool lexical_broken_ = false;  // an update failed: FTS5 answers until the next load
   Analyzer analyzer_;
   std::mutex analyzer_mu_;  // guards analyzer_ between concurrent lexical searches
   // Reads share the store; Commit, Flush, SetSetting and a reloading Refresh

@@ -218,5 +218,6 @@ Result<std::unique_ptr<KbStore>> OpenSqliteStore(const std::string& dir, const S
 // Files of the SQLite store inside a knowledge-base directory.
 constexpr const char* kDatabaseFile = "kb.sqlite";
 constexpr const char* kVectorFile = "vectors.idx";
+constexpr const char* kLexicalFile = "lexical.idx";
 
 }  // namespace ragd::store
