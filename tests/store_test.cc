@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "ingest/ingest_pipeline.h"
 #include "ragd/engine.h"
 #include "store/store.h"
 #include "test_util.h"
@@ -341,6 +342,65 @@ TEST(Store, CheckConsistencyNamesTheFirstDisagreement) {
   Status st = (*s)->CheckConsistency();
   EXPECT_EQ(st.code(), StatusCode::kCorruption);
   EXPECT_EQ(st.message(), "document b lists 5 chunks but has 1");
+}
+
+namespace {
+
+// Fault injection (named as such: an embedding server that goes away in the
+// middle of an ingest cannot be had on demand): a 4-d embedder whose calls
+// fail from the `fail_from`-th on.
+class EmbedderThatFailsLater final : public Embedder {
+ public:
+  explicit EmbedderThatFailsLater(int fail_from) : fail_from_(fail_from) {}
+  Status Embed(std::span<const std::string> texts, EmbedKind, float* out) override {
+    if (++calls_ >= fail_from_) return Status::Unavailable("the embedding server went away");
+    for (size_t i = 0; i < texts.size() * 4; ++i) out[i] = i % 4 == 0 ? 1.0f : 0.0f;
+    return Status::OK();
+  }
+  Result<int> CountTokens(std::string_view text) override { return static_cast<int>(text.size()); }
+  int dim() const override { return 4; }
+  int max_tokens() const override { return 512; }
+  std::string model_id() const override { return "test/4"; }
+
+ private:
+  int fail_from_;
+  int calls_ = 0;
+};
+
+}  // namespace
+
+// The ingest's writer stage embeds and commits batch n while batch n+1 is
+// chunked: an embedding error there ends the run with that error, keeps
+// every batch committed before it, and commits nothing after it; running
+// the ingest again completes it.
+TEST(IngestPipeline, AWriterErrorEndsTheRunAndKeepsTheCommittedBatches) {
+  TempDir dir;
+  auto s = store::OpenSqliteStore(dir.path(), {true, "test/4", 4});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  std::vector<SourceDocument> docs;
+  for (int i = 0; i < 700; ++i) docs.push_back({"doc" + std::to_string(i), "", "", "text of document " + std::to_string(i), {}});
+  SplitOptions split;
+  split.unit = ChunkUnit::kChars;
+  // One chunk per document, 256 documents per batch, 32 texts per embedder
+  // call: calls 1-8 are the first batch, call 9 opens the second.
+  EmbedderThatFailsLater failing(9);
+  auto splitter = ingest::MakeSplitter(split, failing);
+  ASSERT_TRUE(splitter.ok());
+  auto r = ingest::IngestDocuments({s->get(), &failing, &*splitter}, docs, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().message(), "the embedding server went away");
+  EXPECT_EQ((*s)->Stats()->documents, 256);
+  EXPECT_TRUE((*s)->CheckConsistency().ok());
+
+  EmbedderThatFailsLater working(1 << 30);
+  r = ingest::IngestDocuments({s->get(), &working, &*splitter}, docs, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->files_unchanged, 256);
+  EXPECT_EQ(r->files_added, 444);
+  EXPECT_EQ(r->chunks_written, 444);
+  EXPECT_EQ((*s)->Stats()->documents, 700);
+  EXPECT_TRUE((*s)->CheckConsistency().ok());
 }
 
 // Backups taken by a second engine (as `ragd kb backup` beside a running
