@@ -62,9 +62,11 @@ class TopK {
   }
 
  private:
-  // Max-heap on "worseness": lowest score, then highest doc number.
+  // "a ranks above b": std::push_heap keeps the greatest by this order at
+  // the front, which is then the worst held (lowest score, then highest
+  // doc number), the one a better chunk replaces.
   static bool Cmp(const std::pair<double, uint32_t>& a, const std::pair<double, uint32_t>& b) {
-    return a.first != b.first ? a.first < b.first : a.second > b.second;
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
   }
   size_t k_;
   std::vector<std::pair<double, uint32_t>> heap_;
