@@ -44,10 +44,12 @@ def load_chunks(kb_dir):
 
 
 def query_vectors(kb_dir, model, queries):
+    """The queries embedded by ragd (the wheel) with the model the knowledge
+    base was built with (its meta names it as "<name>/<fingerprint>")."""
     import ragd
-    engine = ragd.Engine(os.path.dirname(kb_dir))
-    if engine.embed_model() != model:
-        sys.exit(f"the knowledge base holds {model} vectors, ragd's default embedder is {engine.embed_model()}")
+    engine = ragd.Engine(os.path.dirname(kb_dir), embed_model=model.split("/")[0])
+    if engine.embed_model != model:
+        sys.exit(f"the knowledge base holds {model} vectors, ragd loaded {engine.embed_model}")
     return np.asarray(engine.embed([q["text"] for q in queries], query=True), dtype=np.float32)
 
 

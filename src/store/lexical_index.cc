@@ -1,13 +1,11 @@
 #include "store/lexical_index.h"
 
-#include <xxhash.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
-#include "core/files.h"
+#include "store/index_file.h"
 
 namespace ragd::store {
 
@@ -20,17 +18,8 @@ constexpr double kB = 0.75;
 // order than the score it bounds never prunes a chunk that belongs.
 constexpr double kBoundSlack = 1 + 1e-9;
 
-// On-disk header of lexical.idx. Frozen: change kFormatVersion instead.
-constexpr char kMagic[8] = {'R', 'A', 'G', 'D', 'L', 'E', 'X', '1'};
-constexpr uint32_t kFormatVersion = 1;
-struct FileHeader {
-  char magic[8];
-  uint32_t format_version;
-  uint32_t reserved;
-  uint64_t generation;
-  uint64_t payload_bytes;
-  uint64_t payload_xxh64;
-};
+// lexical.idx; bump the format version when the payload changes.
+constexpr IndexFileKind kLexicalFile = {{'R', 'A', 'G', 'D', 'L', 'E', 'X', '1'}, 1, "lexical index"};
 
 // The term-frequency part of bm25 for a chunk of `len` tokens.
 double Saturation(double tf, double len, double avg_len) {
@@ -367,31 +356,13 @@ Status LexicalIndex::Save(const std::string& path, uint64_t generation) const {
     PutArray(payload, p.docs);
     PutArray(payload, p.tfs);
   }
-  FileHeader h{};
-  std::memcpy(h.magic, kMagic, sizeof kMagic);
-  h.format_version = kFormatVersion;
-  h.generation = generation;
-  h.payload_bytes = payload.size();
-  h.payload_xxh64 = XXH64(payload.data(), payload.size(), 0);
-  std::string file(reinterpret_cast<const char*>(&h), sizeof h);
-  file += payload;
-  return files::WriteFileAtomic(path, file);
+  return WriteIndexFile(path, kLexicalFile, {0, generation, live_docs_}, payload);
 }
 
 Result<std::unique_ptr<LexicalIndex>> LexicalIndex::Load(const std::string& path, uint64_t* generation) {
-  auto data = files::ReadFile(path, 0);
-  if (!data.ok()) return data.status();
-  const std::string& file = data.value();
-  FileHeader h;
-  if (file.size() < sizeof h) return Status::Corruption(path + " is truncated");
-  std::memcpy(&h, file.data(), sizeof h);
-  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) return Status::Corruption(path + " is not a ragd lexical index");
-  if (h.format_version != kFormatVersion)
-    return Status::Corruption(path + " has format version " + std::to_string(h.format_version) + ", this ragd reads " +
-                              std::to_string(kFormatVersion));
-  std::string_view payload(file.data() + sizeof h, file.size() - sizeof h);
-  if (payload.size() != h.payload_bytes || XXH64(payload.data(), payload.size(), 0) != h.payload_xxh64)
-    return Status::Corruption(path + " fails its checksum");
+  auto file = ReadIndexFile(path, kLexicalFile);
+  if (!file.ok()) return file.status();
+  std::string_view payload = file.value().payload();
   auto index = std::make_unique<LexicalIndex>();
   LexicalIndex& x = *index;
   Reader r(payload);
@@ -431,7 +402,7 @@ Result<std::unique_ptr<LexicalIndex>> LexicalIndex::Load(const std::string& path
     x.postings_.push_back(std::move(p));
   }
   if (!r.done()) return bad();
-  *generation = h.generation;
+  *generation = file.value().stamp.generation;
   return index;
 }
 

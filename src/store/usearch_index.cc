@@ -1,12 +1,10 @@
-#include <xxhash.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <mutex>
 #include <usearch/index_dense.hpp>
 
-#include "core/files.h"
+#include "store/index_file.h"
 #include "store/vector_index.h"
 
 namespace ragd::store {
@@ -20,20 +18,9 @@ using unum::usearch::metric_kind_t;
 using unum::usearch::metric_punned_t;
 using unum::usearch::scalar_kind_t;
 
-// On-disk header of vectors.idx. Frozen: change kFormatVersion instead.
-constexpr char kMagic[8] = {'R', 'A', 'G', 'D', 'V', 'E', 'C', '1'};
-// 2: inner product over unit vectors, held as f16 or f32 (1 was f32 cosine);
-// older files are rebuilt from the database.
-constexpr uint32_t kFormatVersion = 2;
-struct FileHeader {
-  char magic[8];
-  uint32_t format_version;
-  uint32_t dim;
-  uint64_t generation;
-  uint64_t count;
-  uint64_t payload_bytes;
-  uint64_t payload_xxh64;
-};
+// vectors.idx. Format 2: inner product over unit vectors, held as f16 or f32
+// (1 was f32 cosine); older files are rebuilt from the database.
+constexpr IndexFileKind kVectorFile = {{'R', 'A', 'G', 'D', 'V', 'E', 'C', '1'}, 2, "vector index"};
 
 // The index holds unit vectors and ranks by inner product, which equals
 // cosine similarity then and costs one accumulator instead of three.
@@ -152,17 +139,8 @@ class UsearchIndex final : public VectorIndex {
       return true;
     });
     if (saved.error) return Status::IOError("cannot serialise the vector index: " + TakeError(saved.error));
-    FileHeader h;
-    std::memcpy(h.magic, kMagic, sizeof kMagic);
-    h.format_version = kFormatVersion;
-    h.dim = static_cast<uint32_t>(options_.dim);
-    h.generation = generation;
-    h.count = index_.size();
-    h.payload_bytes = payload.size();
-    h.payload_xxh64 = XXH64(payload.data(), payload.size(), 0);
-    std::string file(reinterpret_cast<const char*>(&h), sizeof h);
-    file += payload;
-    return files::WriteFileAtomic(path, file);
+    return WriteIndexFile(path, kVectorFile, {static_cast<uint32_t>(options_.dim), generation, index_.size()},
+                          payload);
   }
 
   Status LoadPayload(std::string_view payload) {
@@ -221,26 +199,16 @@ std::unique_ptr<VectorIndex> NewUsearchIndex(const VectorIndexOptions& options) 
 
 Result<std::unique_ptr<VectorIndex>> LoadUsearchIndex(const std::string& path, const VectorIndexOptions& options,
                                                       uint64_t* generation) {
-  auto data = files::ReadFile(path, 0);
-  if (!data.ok()) return data.status();
-  const std::string& file = data.value();
-  FileHeader h;
-  if (file.size() < sizeof h) return Status::Corruption(path + " is truncated");
-  std::memcpy(&h, file.data(), sizeof h);
-  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) return Status::Corruption(path + " is not a ragd vector index");
-  if (h.format_version != kFormatVersion)
-    return Status::Corruption(path + " has format version " + std::to_string(h.format_version) + ", this ragd reads " +
-                              std::to_string(kFormatVersion));
-  if (static_cast<int>(h.dim) != options.dim)
-    return Status::Corruption(path + " holds " + std::to_string(h.dim) + "-d vectors, expected " +
+  auto file = ReadIndexFile(path, kVectorFile);
+  if (!file.ok()) return file.status();
+  const IndexFileStamp& stamp = file.value().stamp;
+  if (static_cast<int>(stamp.param) != options.dim)
+    return Status::Corruption(path + " holds " + std::to_string(stamp.param) + "-d vectors, expected " +
                               std::to_string(options.dim));
-  std::string_view payload(file.data() + sizeof h, file.size() - sizeof h);
-  if (payload.size() != h.payload_bytes || XXH64(payload.data(), payload.size(), 0) != h.payload_xxh64)
-    return Status::Corruption(path + " fails its checksum");
   auto idx = std::make_unique<UsearchIndex>(options);
   if (Status st = idx->ok(); !st.ok()) return st;
-  if (Status st = idx->LoadPayload(payload); !st.ok()) return st.WithContext(path);
-  *generation = h.generation;
+  if (Status st = idx->LoadPayload(file.value().payload()); !st.ok()) return st.WithContext(path);
+  *generation = stamp.generation;
   return std::unique_ptr<VectorIndex>(std::move(idx));
 }
 
