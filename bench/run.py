@@ -20,11 +20,18 @@ otherwise, and always with --smoke):
                  call, beside engine_bench in C++; LangChain's RagdRetriever
                  vs its EnsembleRetriever (BM25 + FAISS), q/s and recall@10;
                  RetrievalQA end to end on each (bench/peers/python_bench.py)
+  9. embedded    ragd beside the embedded engines a speed-minded user picks:
+                 LanceDB (ingest, dense, full text, hybrid), Chroma (ingest,
+                 dense), bm25s and tantivy (BM25) on ragd's own chunks and
+                 vectors (bench/peers/embedded_peers.py); ragd's BM25 with its
+                 block-max index and with FTS5 alone; ragd's embedder vs ONNX
+                 Runtime on the same MiniLM exported to ONNX here
+                 (bench/peers/onnx_embed.py)
 Each ragd/peer pair alternates --rounds times; figures are medians with the
 min-max spread. Writes bench/RESULTS.md (or --results) and --json.
 
   bench/run.py [--rounds 3] [--threads 2] [--smoke] [--peers auto|none]
-               [--only ingest,embed,search,ann,generation,recommend,stores,python] [--json FILE] [--results FILE] [--merge]
+               [--only ingest,embed,search,ann,generation,recommend,stores,python,embedded] [--json FILE] [--results FILE] [--merge]
                [--store-sizes 10000,30000,100000,300000]
 """
 import argparse
@@ -49,6 +56,9 @@ PEER_PY = os.path.join(BUILD, "bench-venv", "bin", "python")
 PEERS = os.path.join(ROOT, "bench", "peers")
 SCIFACT = os.path.join(ROOT, "..", "shared", "data", "beir-scifact")
 CHUNK_SIZE, CHUNK_OVERLAP, BATCH = 1000, 150, 32
+# The peers' model (sentence-transformers, FAISS, ONNX Runtime); ragd's default
+# embedder is multilingual-e5-small, so every ragd side names this one.
+EMBED_MODEL = "all-MiniLM-L6-v2"
 
 GOALS = {  # the issue's goals, as ratio thresholds (ragd / peer unless noted)
     "ingest": ("ingest chunks/s ≥ 3× LangChain", 3.0),
@@ -60,6 +70,9 @@ GOALS = {  # the issue's goals, as ratio thresholds (ragd / peer unless noted)
     "ttft": ("cached-prefix TTFT ≤ 0.5× uncached", 0.5),
     "recommend": ("a recommendation without the LLM re-rank, for a user with ~200 interactions, < 20 ms", 20.0),
     "python": ("Python overhead per search < 0.1 ms", 0.1),
+    "embedded_hybrid": ("hybrid search q/s ≥ 2× LanceDB's hybrid at equal or better recall@10", 2.0),
+    "embedded_embed": ("ragd's embedder ≥ 1.0× ONNX Runtime on the same model (sentences/s)", 1.0),
+    "embedded_ingest": ("ingest documents/s ≥ 1.5× LanceDB with the same embedder work", 1.5),
 }
 
 
@@ -178,7 +191,7 @@ def bench_ingest(a, data, work, peers):
                 shutil.rmtree(d, ignore_errors=True)
                 log(f"ingest round {r + 1}/{a.rounds}: ragd")
                 out, wall, rss = run_rss([RAGD, "-q", "--no-trace", "--threads", str(a.threads), "--data-dir", d,
-                                          "ingest", data["corpus"], "--kb", "bench", "--chunk-unit", "chars",
+                                          "--embed-model", EMBED_MODEL, "ingest", data["corpus"], "--kb", "bench", "--chunk-unit", "chars",
                                           "--chunk-size", str(CHUNK_SIZE), "--chunk-overlap", str(CHUNK_OVERLAP),
                                           "--json"])
                 rep = json.loads(out)
@@ -205,7 +218,8 @@ def bench_embed(a, data, peers):
     res = {"ragd": [], "peer": []}
     for r in range(a.rounds):
         log(f"embeddings round {r + 1}/{a.rounds}")
-        out, _, _ = run([ENGINE_BENCH, "embed", data["texts"], "--batch", str(BATCH), "--threads", str(a.threads)])
+        out, _, _ = run([ENGINE_BENCH, "embed", data["texts"], "--batch", str(BATCH), "--threads", str(a.threads),
+                          "--model", EMBED_MODEL])
         res["ragd"].append(json.loads(out)["sentences_per_second"])
         if peers:
             out, _, _ = run([PEER_PY, os.path.join(PEERS, "st_embed.py"), data["texts"], "--batch", str(BATCH),
@@ -360,6 +374,87 @@ def python_report(py):
               f"(p50 {q['ragd']['p50_ms'] / 1e3:.1f} s), EnsembleRetriever {q['ensemble']['queries_per_second']:.3f} q/s "
               f"(p50 {q['ensemble']['p50_ms'] / 1e3:.1f} s): generation dominates.", ""]
     return L
+
+
+def bench_embedded(a, data, work):
+    """Section 9 on the search section's knowledge base: engine_bench (query
+    embedding included) beside the embedded peers (query vectors given)."""
+    kb = os.path.join(work, "ragd-data")
+    res = {"ragd": {}, "embed": {"ragd": [], "onnx": []}}
+    fts5 = dict(os.environ, RAGD_LEXICAL_INDEX="fts5")
+    for label, mode, env in (("bm25", "bm25", None), ("bm25-fts5", "bm25", fts5), ("dense", "dense", None),
+                             ("hybrid", "hybrid", None)):
+        out, _, _ = run([ENGINE_BENCH, "search", kb, "bench", data["queries"], data["qrels"], "--mode", mode,
+                         "--threads", str(a.threads)], env=env)
+        res["ragd"][label] = json.loads(out)
+    log("embedded peers: LanceDB, Chroma, bm25s, tantivy on ragd's chunks and vectors")
+    out, _, _ = run([PEER_PY, os.path.join(PEERS, "embedded_peers.py"), os.path.join(kb, "bench"), data["queries"],
+                     data["qrels"], os.path.join(work, "embedded-peers"), "--threads", str(a.threads),
+                     "--embed-chunks"])
+    res["peers"] = [json.loads(line) for line in out.strip().splitlines()]
+    for r in range(a.rounds):
+        log(f"embeddings vs ONNX Runtime, round {r + 1}/{a.rounds}")
+        out, _, _ = run([ENGINE_BENCH, "embed", data["texts"], "--batch", str(BATCH), "--threads", str(a.threads),
+                          "--model", EMBED_MODEL])
+        res["embed"]["ragd"].append(json.loads(out)["sentences_per_second"])
+        out, _, _ = run([PEER_PY, os.path.join(PEERS, "onnx_embed.py"), data["texts"], os.path.join(work, "onnx"),
+                         "--batch", str(BATCH), "--threads", str(a.threads)])
+        j = json.loads(out.strip().splitlines()[-1])
+        res["embed"]["onnx"].append(j["sentences_per_second"])
+        res["embed"]["onnx_cosine"] = j["min_cosine_to_sentence_transformers"]
+    return res
+
+
+def embedded_report(em, ingest, documents):
+    """Section 9's tables and its goals as (key, value, met)."""
+    L = ["## 9. Embedded peers: LanceDB, Chroma, bm25s, tantivy, ONNX Runtime (same chunks, same vectors, one run)", "",
+         "ragd is `engine_bench` in-process and **includes the query embedding** in every dense and hybrid time; "
+         "the peers get the query vectors (ragd's, computed before their timed loop). Each query once after a "
+         "warm-up; 30 chunks fetched, recall@10 over the first 10 distinct documents.", "",
+         "| mode | engine | q/s | p50 ms | p99 ms | recall@10 |", "|---|---|---|---|---|---|"]
+    names = {"bm25": "ragd (block-max index)", "bm25-fts5": "ragd (FTS5 bm25(), RAGD_LEXICAL_INDEX=fts5)",
+             "dense": "ragd", "hybrid": "ragd"}
+    rows = [(label.split("-")[0], names[label], r) for label, r in em["ragd"].items()]
+    rows += [(p["mode"], p["peer"], p) for p in em["peers"] if "queries_per_second" in p]
+    for mode in ("bm25", "dense", "hybrid"):
+        for m, who, r in rows:
+            if m == mode:
+                L.append(f"| {mode} | {who} | {r['queries_per_second']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+                         f"{r['recall_at_10']:.3f} |")
+    L += ["", "ragd's query embedding alone (p50 ms): " + ", ".join(
+        f"{label} {r['embed_p50_ms']:.2f}" for label, r in em["ragd"].items() if "embed_p50_ms" in r) + "."]
+    goals = []
+    lance = {p["mode"]: p for p in em["peers"] if p["peer"] == "lancedb"}
+    if "hybrid" in lance:
+        ours, theirs = em["ragd"]["hybrid"], lance["hybrid"]
+        r = ours["queries_per_second"] / theirs["queries_per_second"]
+        goals.append(("embedded_hybrid", r, r >= GOALS["embedded_hybrid"][1] and
+                      ours["recall_at_10"] >= theirs["recall_at_10"]))
+    e = em["embed"]
+    if e["onnx"]:
+        r = med(e["ragd"]) / med(e["onnx"])
+        L += ["", f"Embeddings alone (all-MiniLM-L6-v2, batch {BATCH}): ragd {fmt(e['ragd'])} sentences/s, ONNX Runtime "
+                  f"{fmt(e['onnx'])} (the export agrees with sentence-transformers at cosine ≥ "
+                  f"{e['onnx_cosine']:.4f}): **{r:.2f}×**."]
+        goals.append(("embedded_embed", r, r >= GOALS["embedded_embed"][1]))
+    builds = {p["peer"]: p for p in em["peers"] if p["mode"] == "ingest"}
+    chunks_embed = next((p for p in em["peers"] if p["mode"] == "embed-chunks"), None)
+    L += ["", "Ingest. Peers' build rates load ready chunks and vectors; \"LanceDB with the embedder\" adds ragd's "
+              "embedding of the same chunks (timed in the same run), the work ragd's ingest does besides reading "
+              "and splitting the files:", "", "| engine | chunks/s | documents/s |", "|---|---|---|"]
+    for name, p in builds.items():
+        L.append(f"| {name} (build only) | {p['chunks_per_second']:.0f} | |")
+    if ingest and ingest.get("ragd_docs"):
+        L.append(f"| ragd ingest (files → chunks → embeddings → both indexes) | {med(ingest['ragd']):.1f} | "
+                 f"{med(ingest['ragd_docs']):.1f} |")
+    if chunks_embed and "lancedb" in builds and ingest and ingest.get("ragd_docs"):
+        secs = chunks_embed["seconds"] + builds["lancedb"]["seconds"]
+        docs = documents / secs
+        L.append(f"| LanceDB with the embedder (embedding {chunks_embed['seconds']:.0f} s + build "
+                 f"{builds['lancedb']['seconds']:.1f} s) | {chunks_embed['chunks'] / secs:.1f} | {docs:.1f} |")
+        r = med(ingest["ragd_docs"]) / docs
+        goals.append(("embedded_ingest", r, r >= GOALS["embedded_ingest"][1]))
+    return L + [""], goals
 
 
 def bench_generation(a):
@@ -556,6 +651,11 @@ def write_report(a, data, results, path):
         over = max(results["python"]["overhead"][m]["overhead_us_mean"] for m in ("bm25", "dense", "hybrid")) / 1e3
         goals.append(("python", over, over < GOALS["python"][1]))
 
+    if results.get("embedded"):
+        em_lines, em_goals = embedded_report(results["embedded"], results.get("ingest"), data["documents"])
+        L += em_lines
+        goals += em_goals
+
     if goals:
         L += ["## Goals", "", "| goal | measured | met |", "|---|---|---|"]
         for key, value, ok in goals:
@@ -577,7 +677,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--smoke", action="store_true", help="tiny generated corpus, one round (for make test)")
     ap.add_argument("--peers", choices=["auto", "none"], default="auto")
-    ap.add_argument("--only", default="ingest,embed,search,ann,generation,recommend,stores,python")
+    ap.add_argument("--only", default="ingest,embed,search,ann,generation,recommend,stores,python,embedded")
     ap.add_argument("--store-sizes", default="10000,30000,100000,300000",
                     help="corpus sizes (chunks) of the store growth run")
     ap.add_argument("--json", default=None)
@@ -608,7 +708,7 @@ def main():
                     "threads": a.threads})
     have_indexes = os.path.isdir(os.path.join(a.work, "ragd-data", "bench")) and (
         not peers or os.path.isdir(os.path.join(a.work, "langchain-index")))
-    if "ingest" in only or (("search" in only or "ann" in only) and not (a.merge and have_indexes)):
+    if "ingest" in only or (only & {"search", "ann", "python", "embedded"} and not (a.merge and have_indexes)):
         results["ingest"] = bench_ingest(a, data, a.work, peers)
     if "embed" in only:
         results["embed"] = bench_embed(a, data, peers)
@@ -626,6 +726,8 @@ def main():
         results["stores"] = bench_stores(a, data, a.work)
     if "python" in only and peers:
         results["python"] = bench_python(a, data, a.work)
+    if "embedded" in only and peers:
+        results["embedded"] = bench_embedded(a, data, a.work)
     write_report(a, data, results, a.results)
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:

@@ -10,10 +10,12 @@ includes the query embedding in its search times. Each query once after a
 warm-up pass; 30 chunks fetched and the first 10 distinct documents scored
 (ragd returns one hit per document). One JSON line per peer and mode, and
 one per peer's ingest (chunks/s of loading the texts and vectors and
-building its indexes).
+building its indexes). With --embed-chunks, the chunk texts are also embedded
+once by ragd's embedder (the wheel) and that time reported, so that an
+ingest "with the same embedder work" is the embedding plus a peer's build.
 
     embedded_peers.py KB_DIR QUERIES.jsonl QRELS.tsv WORK_DIR
-        [--peers lancedb,chroma,bm25s,tantivy] [--threads 2] [--fetch 30]
+        [--peers lancedb,chroma,bm25s,tantivy] [--threads 2] [--fetch 30] [--embed-chunks]
 """
 import argparse
 import json
@@ -43,14 +45,14 @@ def load_chunks(kb_dir):
     return model, dim, ids, docs, texts, np.vstack(vecs)
 
 
-def query_vectors(kb_dir, model, queries):
-    """The queries embedded by ragd (the wheel) with the model the knowledge
-    base was built with (its meta names it as "<name>/<fingerprint>")."""
+def embedder(kb_dir, model):
+    """ragd's embedder (the wheel) with the model the knowledge base was built
+    with (its meta names it as "<name>/<dimension>")."""
     import ragd
     engine = ragd.Engine(os.path.dirname(kb_dir), embed_model=model.split("/")[0])
     if engine.embed_model != model:
         sys.exit(f"the knowledge base holds {model} vectors, ragd loaded {engine.embed_model}")
-    return np.asarray(engine.embed([q["text"] for q in queries], query=True), dtype=np.float32)
+    return engine
 
 
 class Scorer:
@@ -101,8 +103,8 @@ def run_lancedb(a, data, scorer, qv, work):
                       "vector": pa.FixedSizeListArray.from_arrays(pa.array(vecs.reshape(-1)), vecs.shape[1])})
     tbl = db.create_table("chunks", data=table)
     tbl.create_fts_index("text", use_tantivy=False)  # the native index (BM25, English stemming and stop words)
-    emit({"peer": "lancedb", "mode": "ingest", "chunks": len(ids),
-          "chunks_per_second": len(ids) / (time.perf_counter() - t0)})
+    took = time.perf_counter() - t0
+    emit({"peer": "lancedb", "mode": "ingest", "chunks": len(ids), "seconds": took, "chunks_per_second": len(ids) / took})
     qs = scorer.queries
     rows = lambda res: [r["row"] for r in res]
     searches = {
@@ -195,13 +197,20 @@ def main() -> None:
     ap.add_argument("--peers", default="lancedb,chroma,bm25s,tantivy")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fetch", type=int, default=30)
+    ap.add_argument("--embed-chunks", action="store_true")
     a = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "RAYON_NUM_THREADS", "LANCE_CPU_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(a.threads)
     rel = common.load_qrels(a.qrels)
     queries = common.load_queries(a.queries, rel)
     model, dim, ids, docs, texts, vecs = load_chunks(a.kb_dir)
-    qv = query_vectors(a.kb_dir, model, queries)
+    engine = embedder(a.kb_dir, model)
+    qv = np.asarray(engine.embed([q["text"] for q in queries], query=True), dtype=np.float32)
+    if a.embed_chunks:
+        t0 = time.perf_counter()
+        engine.embed(texts)
+        emit({"peer": "ragd-embedder", "mode": "embed-chunks", "chunks": len(texts),
+              "seconds": time.perf_counter() - t0})
     scorer = Scorer(queries, rel, docs)
     runners = {"lancedb": run_lancedb, "chroma": run_chroma, "bm25s": run_bm25s, "tantivy": run_tantivy}
     os.makedirs(a.work, exist_ok=True)
