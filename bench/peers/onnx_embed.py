@@ -31,8 +31,17 @@ def export(model_dir: str, path: str) -> None:
     names = ["input_ids", "attention_mask", "token_type_ids"]
     axes = {n: {0: "batch", 1: "sequence"} for n in names}
     axes["last_hidden_state"] = {0: "batch", 1: "sequence"}
+    class Encoder(torch.nn.Module):  # keyword arguments: forward's positional order moves between versions
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=token_type_ids).last_hidden_state
+
     with torch.no_grad():
-        torch.onnx.export(model, tuple(enc[n] for n in names), path, input_names=names,
+        torch.onnx.export(Encoder(model), tuple(enc[n] for n in names), path, input_names=names,
                           output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17, dynamo=False)
 
 
