@@ -5,6 +5,7 @@
 //   store_bench --from DATA_DIR --kb KB --queries QUERIES.jsonl
 //               --sizes 10000,30000,100000,300000 [--store postgres://...]
 //               [--to DATA_DIR2] [--name NAME] [--queries-max 200] [--k 100]
+//               [--embed-url http://127.0.0.1:8099/v1]
 //
 // The corpus is the source knowledge base's chunks (real text and their real
 // embeddings, e.g. SciFact built with the default embedder), repeated until
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
   const std::string from = Flag(argc, argv, "--from", ""), kb = Flag(argc, argv, "--kb", "");
   const std::string queries_path = Flag(argc, argv, "--queries", "");
   if (from.empty() || kb.empty() || queries_path.empty())
-    return Fail("usage: store_bench --from DATA_DIR --kb KB --queries Q.jsonl --sizes N,N [--store URL] [--to DIR]");
+    return Fail("usage: store_bench --from DATA_DIR --kb KB --queries Q.jsonl --sizes N,N [--store URL] [--to DIR] [--embed-url URL]");
   std::vector<int64_t> sizes;
   {
     std::stringstream ss(Flag(argc, argv, "--sizes", "10000,30000"));
@@ -101,6 +102,13 @@ int main(int argc, char** argv) {
   }
   EmbedderOptions eo;
   eo.backend.model = stats->embed_model.substr(0, stats->embed_model.find('/'));
+  // A knowledge base embedded by an OpenAI-compatible server (e.g. the
+  // stand-in bench/peers/hashing_embedder.py) names it "openai:<model>".
+  if (const std::string url = Flag(argc, argv, "--embed-url", ""); !url.empty()) {
+    eo.backend.backend = Backend::kOpenAi;
+    eo.backend.base_url = url;
+    if (eo.backend.model.starts_with("openai:")) eo.backend.model = eo.backend.model.substr(7);
+  }
   auto embedder = OpenEmbedder(eo);
   if (!embedder.ok()) return Fail(embedder.status().ToString());
   std::vector<float> qvecs(texts.size() * dim);

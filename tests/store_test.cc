@@ -369,11 +369,10 @@ class EmbedderThatFailsLater final : public Embedder {
 
 }  // namespace
 
-// The ingest's writer stage embeds and commits batch n while batch n+1 is
-// chunked: an embedding error there ends the run with that error, keeps
-// every batch committed before it, and commits nothing after it; running
-// the ingest again completes it.
-TEST(IngestPipeline, AWriterErrorEndsTheRunAndKeepsTheCommittedBatches) {
+// An embedding error in the middle of an ingest ends the run with that
+// error, keeps every batch committed before it, and commits nothing after
+// it; running the ingest again completes it.
+TEST(IngestPipeline, AnEmbeddingErrorEndsTheRunAndKeepsTheCommittedBatches) {
   TempDir dir;
   auto s = store::OpenSqliteStore(dir.path(), {true, "test/4", 4});
   ASSERT_TRUE(s.ok()) << s.status().ToString();

@@ -16,6 +16,10 @@ ingest "with the same embedder work" is the embedding plus a peer's build.
 
     embedded_peers.py KB_DIR QUERIES.jsonl QRELS.tsv WORK_DIR
         [--peers lancedb,chroma,bm25s,tantivy] [--threads 2] [--fetch 30] [--embed-chunks]
+        [--lexical-only]
+
+--lexical-only runs the BM25 searches alone and embeds no query, for a
+knowledge base whose vectors are a stand-in (bench/peers/hashing_embedder.py).
 """
 import argparse
 import json
@@ -114,7 +118,8 @@ def run_lancedb(a, data, scorer, qv, work):
                                  .limit(a.fetch).select(["row"]).to_list()),
     }
     for mode, fn in searches.items():
-        emit(timed("lancedb", mode, scorer, fn, len(qs)))
+        if qv is not None or mode == "bm25":
+            emit(timed("lancedb", mode, scorer, fn, len(qs)))
 
 
 def run_chroma(a, data, scorer, qv, work):
@@ -198,15 +203,18 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fetch", type=int, default=30)
     ap.add_argument("--embed-chunks", action="store_true")
+    ap.add_argument("--lexical-only", action="store_true")
     a = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "RAYON_NUM_THREADS", "LANCE_CPU_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(a.threads)
     rel = common.load_qrels(a.qrels)
     queries = common.load_queries(a.queries, rel)
     model, dim, ids, docs, texts, vecs = load_chunks(a.kb_dir)
-    engine = embedder(a.kb_dir, model)
-    qv = np.asarray(engine.embed([q["text"] for q in queries], query=True), dtype=np.float32)
-    if a.embed_chunks:
+    qv = None
+    if not a.lexical_only:
+        engine = embedder(a.kb_dir, model)
+        qv = np.asarray(engine.embed([q["text"] for q in queries], query=True), dtype=np.float32)
+    if a.embed_chunks and not a.lexical_only:
         t0 = time.perf_counter()
         engine.embed(texts)
         emit({"peer": "ragd-embedder", "mode": "embed-chunks", "chunks": len(texts),
@@ -215,6 +223,8 @@ def main() -> None:
     runners = {"lancedb": run_lancedb, "chroma": run_chroma, "bm25s": run_bm25s, "tantivy": run_tantivy}
     os.makedirs(a.work, exist_ok=True)
     for name in a.peers.split(","):
+        if qv is None and name == "chroma":
+            continue  # dense only
         runners[name](a, (ids, docs, texts, vecs), scorer, qv, a.work)
 
 

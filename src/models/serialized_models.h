@@ -22,9 +22,10 @@ class SerializedEmbedder final : public Embedder {
     std::lock_guard lock(mu_);
     return inner_->Embed(texts, kind, out);
   }
-  // Not serialised: counting reads only the tokenizer (Embedder's contract),
-  // and the ingest's splitter counts while the writer stage embeds.
-  Result<int> CountTokens(std::string_view text) override { return inner_->CountTokens(text); }
+  Result<int> CountTokens(std::string_view text) override {
+    std::lock_guard lock(mu_);
+    return inner_->CountTokens(text);
+  }
   Result<TokenVectors> EmbedTokens(std::string_view text) override {
     std::lock_guard lock(mu_);
     return inner_->EmbedTokens(text);
