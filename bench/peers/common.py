@@ -23,6 +23,15 @@ def minilm_dir() -> str:
     return os.path.join(os.path.dirname(spec.origin), "model")
 
 
+def add_search_args(ap) -> None:
+    """The arguments every search comparison takes: a BEIR queries.jsonl and
+    qrels .tsv, threads, and how many chunks to fetch per query."""
+    ap.add_argument("queries")
+    ap.add_argument("qrels")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--fetch", type=int, default=30)
+
+
 def load_qrels(path: str) -> dict:
     rel = {}
     with open(path, encoding="utf-8") as f:

@@ -196,12 +196,9 @@ def run_tantivy(a, data, scorer, qv, work):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("kb_dir")
-    ap.add_argument("queries")
-    ap.add_argument("qrels")
+    common.add_search_args(ap)
     ap.add_argument("work")
     ap.add_argument("--peers", default="lancedb,chroma,bm25s,tantivy")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--fetch", type=int, default=30)
     ap.add_argument("--embed-chunks", action="store_true")
     ap.add_argument("--lexical-only", action="store_true")
     a = ap.parse_args()

@@ -17,11 +17,8 @@ import common
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("index")
-    ap.add_argument("queries")
-    ap.add_argument("qrels")
+    common.add_search_args(ap)
     ap.add_argument("--modes", default="bm25,dense,hybrid")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--fetch", type=int, default=30)
     a = ap.parse_args()
     common.set_threads(a.threads)
     from langchain_classic.retrievers import EnsembleRetriever
