@@ -26,8 +26,8 @@ def vector(text, dim):
     for w in WORD.findall(text.lower()):
         h = int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little")
         v[h % dim] += 1.0 if (h >> 32) & 1 else -1.0
-    n = math.sqrt(sum(x * x for x in v)) or 1.0
-    return [x / n if n else 0.0 for x in v] if any(v) else [1.0] + [0.0] * (dim - 1)
+    n = math.sqrt(sum(x * x for x in v))
+    return [x / n for x in v] if n else [1.0] + [0.0] * (dim - 1)  # no words: a fixed unit vector
 
 
 def main():
