@@ -380,9 +380,9 @@ TEST(IngestPipeline, AnEmbeddingErrorEndsTheRunAndKeepsTheCommittedBatches) {
   for (int i = 0; i < 700; ++i) docs.push_back({"doc" + std::to_string(i), "", "", "text of document " + std::to_string(i), {}});
   SplitOptions split;
   split.unit = ChunkUnit::kChars;
-  // One chunk per document, 256 documents per batch, 32 texts per embedder
-  // call: calls 1-8 are the first batch, call 9 opens the second.
-  EmbedderThatFailsLater failing(9);
+  // One chunk per document, 256 documents per batch, 8 texts per embedder
+  // call: calls 1-32 are the first batch, call 33 opens the second.
+  EmbedderThatFailsLater failing(33);
   auto splitter = ingest::MakeSplitter(split, failing);
   ASSERT_TRUE(splitter.ok());
   auto r = ingest::IngestDocuments({s->get(), &failing, &*splitter}, docs, {});

@@ -49,6 +49,8 @@ struct TokenVectors {
 
 // Thread-compatible: one call at a time per object (a llama.cpp context is
 // one caller's); Engine::embedder() returns one that serialises its calls.
+// CountTokens is the exception: it only reads the tokenizer, so it must be
+// safe beside any other call (the ingest splits while it embeds).
 class Embedder {
  public:
   virtual ~Embedder() = default;

@@ -62,6 +62,8 @@ struct IngestOptions {
   OcrOptions ocr;
   // Called after each batch is durably committed, with the ids of the
   // documents it wrote or removed: what survives a crash from then on.
+  // Called on the ingest's writer thread, one batch at a time in commit
+  // order, and never after IngestFiles returns.
   std::function<void(std::span<const std::string> doc_ids)> on_commit;
 };
 

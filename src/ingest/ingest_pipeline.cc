@@ -4,10 +4,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -116,12 +121,29 @@ struct Loaded {
 
 // One ingest run: documents staged into batches, each batch embedded and
 // committed in one transaction, the report and the progress kept.
+//
+// Two stages with a bounded queue between them: the caller's thread reads,
+// parses and chunks documents into the next batch while a writer thread
+// embeds and commits the previous one. At most one full batch waits, so
+// memory holds three batches at most, and batches commit in order.
 class Run {
  public:
   Run(const IngestTarget& target, size_t batch_docs, std::function<void(std::span<const std::string>)> on_commit,
       int64_t total, const ProgressFn& progress)
       : t_(target), batch_docs_(batch_docs), on_commit_(std::move(on_commit)), progress_(progress) {
     prog_.total = total;
+  }
+
+  // An early return (an error of the reading stage) drops the batches still
+  // queued; the one being committed completes.
+  ~Run() {
+    {
+      std::lock_guard lock(mu_);
+      queue_.clear();
+      closed_ = true;
+    }
+    cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
   }
 
   IngestReport& report() { return report_; }
@@ -174,53 +196,110 @@ class Run {
     if (progress_) progress_(prog_);
   }
 
-  // Commits what is left (and the removals), then saves the vector index.
+  // Commits what is left (and the removals), waits for the writer, then
+  // saves the index files.
   Status Finish(const std::vector<std::string>& removes) {
-    RAGD_RETURN_IF_ERROR(CommitBatch(removes));
+    RAGD_RETURN_IF_ERROR(Submit(std::move(pending_), removes));
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    report_.chunks_written = chunks_written_;
+    RAGD_RETURN_IF_ERROR(writer_status_);
     return t_.kb->Flush();
   }
 
  private:
-  // Queues a document; a full batch (by documents or 512 chunks) commits.
+  struct Batch {
+    std::vector<store::DocumentWrite> docs;
+    std::vector<std::string> removes;
+  };
+
+  // Queues a document; a full batch (by documents or 512 chunks) goes to
+  // the writer.
   Status Stage(store::DocumentWrite doc) {
     pending_chunks_ += doc.chunks.size();
     pending_.push_back(std::move(doc));
     if (pending_.size() < batch_docs_ && pending_chunks_ < 512) return Status::OK();
     pending_chunks_ = 0;
-    return CommitBatch({});
+    std::vector<store::DocumentWrite> full = std::move(pending_);
+    pending_.clear();
+    return Submit(std::move(full), {});
   }
 
-  // Embeds all chunks of the pending documents at once (full batches for
-  // the model) and commits them, with removes, in one transaction.
-  Status CommitBatch(const std::vector<std::string>& removes) {
-    if (pending_.empty() && removes.empty()) return Status::OK();
+  // Hands a batch to the writer, waiting while another one already waits.
+  // The writer's error, once it has one, is returned here (and nothing more
+  // is committed).
+  Status Submit(std::vector<store::DocumentWrite> docs, const std::vector<std::string>& removes) {
+    if (docs.empty() && removes.empty()) {
+      std::lock_guard lock(mu_);
+      return writer_status_;
+    }
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return queue_.empty() || !writer_status_.ok(); });
+    if (!writer_status_.ok()) return writer_status_;
+    queue_.push_back(Batch{std::move(docs), removes});
+    if (!writer_.joinable()) writer_ = std::thread([this] { WriterLoop(); });
+    lock.unlock();
+    cv_.notify_all();
+    return Status::OK();
+  }
+
+  void WriterLoop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return !queue_.empty() || closed_; });
+      if (queue_.empty()) return;  // closed and drained
+      Batch b = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      cv_.notify_all();  // room for the next batch: the reading stage goes on
+      Status st = CommitBatch(b);
+      lock.lock();
+      if (!st.ok()) {
+        writer_status_ = st;
+        queue_.clear();
+        cv_.notify_all();
+        return;
+      }
+    }
+  }
+
+  // Embeds all chunks of the batch's documents at once (full batches for
+  // the model) and commits them, with its removes, in one transaction.
+  // On the writer thread.
+  Status CommitBatch(Batch& batch) {
+    std::vector<store::DocumentWrite>& docs = batch.docs;
     Embedder* e = t_.embedder;
     std::vector<std::string> texts;
-    for (const auto& d : pending_)
+    for (const auto& d : docs)
       for (const auto& c : d.chunks) texts.push_back(c.text);
     std::vector<float> vecs(texts.size() * static_cast<size_t>(e->dim()));
     // In slices: the embedder serves one call at a time, and a search's
     // query embedding gets its turn between two slices instead of waiting
-    // for the whole batch.
-    constexpr size_t kSlice = 32;
+    // for the whole batch. 8 passages embed as fast per passage as 32 here
+    // (engine_bench embed, e5: 9.6-10.4 against 9.4-11.1 a second) and
+    // bound a search's wait to a quarter (docs/DECISIONS.md, issue 22).
+    constexpr size_t kSlice = 8;
     for (size_t i = 0; i < texts.size(); i += kSlice) {
       const size_t n = std::min(kSlice, texts.size() - i);
       RAGD_RETURN_IF_ERROR(e->Embed(std::span<const std::string>(texts).subspan(i, n), EmbedKind::kPassage,
                                     vecs.data() + i * e->dim()));
     }
     size_t off = 0;
-    for (auto& d : pending_) {
+    for (auto& d : docs) {
       size_t n = d.chunks.size() * e->dim();
       d.embeddings.assign(vecs.begin() + off, vecs.begin() + off + n);
       off += n;
     }
-    RAGD_RETURN_IF_ERROR(t_.kb->Commit(pending_, removes));
-    std::vector<std::string> ids = removes;
-    for (const auto& d : pending_) {
-      report_.chunks_written += static_cast<int64_t>(d.chunks.size());
+    RAGD_RETURN_IF_ERROR(t_.kb->Commit(docs, batch.removes));
+    std::vector<std::string> ids = batch.removes;
+    for (const auto& d : docs) {
+      chunks_written_ += static_cast<int64_t>(d.chunks.size());
       ids.push_back(d.doc_id);
     }
-    pending_.clear();
     if (on_commit_) on_commit_(ids);
     return Status::OK();
   }
@@ -231,8 +310,16 @@ class Run {
   const ProgressFn& progress_;
   IngestReport report_;
   IngestProgress prog_;
-  std::vector<store::DocumentWrite> pending_;
+  std::vector<store::DocumentWrite> pending_;  // the batch being filled
   size_t pending_chunks_ = 0;
+  // The writer stage.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Batch> queue_;  // at most one
+  bool closed_ = false;
+  Status writer_status_;
+  std::atomic<int64_t> chunks_written_{0};
+  std::thread writer_;  // started with the first batch, joined by Finish or the destructor
 };
 
 // Documents ingested from under roots whose files are gone (--sync), except
