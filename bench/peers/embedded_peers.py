@@ -1,5 +1,5 @@
 """The embedded engines a speed-minded user picks instead of ragd, on ragd's
-own chunks: LanceDB (dense, its native full-text index, hybrid with its
+own chunks, and ragd itself on the same footing: LanceDB (dense, its native full-text index, hybrid with its
 default RRF reranker), Chroma (dense, HNSW), bm25s and tantivy (BM25).
 
 Every peer gets the same chunk texts and the same vectors, read from the
@@ -15,7 +15,7 @@ once by ragd's embedder (the wheel) and that time reported, so that an
 ingest "with the same embedder work" is the embedding plus a peer's build.
 
     embedded_peers.py KB_DIR QUERIES.jsonl QRELS.tsv WORK_DIR
-        [--peers lancedb,chroma,bm25s,tantivy] [--threads 2] [--fetch 30] [--embed-chunks]
+        [--peers ragd,lancedb,chroma,bm25s,tantivy] [--threads 2] [--fetch 30] [--embed-chunks]
         [--lexical-only]
 
 --lexical-only runs the BM25 searches alone and embeds no query, for a
@@ -93,6 +93,28 @@ def timed(name, mode, scorer, search, n):
 
 def emit(row):
     print(json.dumps(row), flush=True)
+
+
+def run_ragd(a, data, scorer, qv, work, engine):
+    """ragd itself through the wheel, on the peers' footing: the same query
+    vectors given (no embedding in the timed loop), the knowledge base the
+    chunks came from, no reranker. engine_bench's figures include the query
+    embedding; these are the ones to set beside LanceDB's and Chroma's."""
+    ids, docs, texts, vecs = data
+    row_of = {cid: r for r, cid in enumerate(ids)}
+    kb = engine.open(os.path.basename(a.kb_dir))
+    qs = scorer.queries
+
+    def fn(mode, fusion=None):
+        return lambda i: [row_of[h.chunk_id] for h in kb.search(
+            "" if mode == "dense" else qs[i]["text"], mode=mode, k=a.fetch, rerank=False, fusion=fusion,
+            query_vector=None if mode == "bm25" else qv[i])]
+    # "hybrid" fuses by RRF, as LanceDB's default reranker does; "hybrid-zscore"
+    # is ragd's own default fusion.
+    runs = {"dense": fn("dense"), "bm25": fn("bm25"), "hybrid": fn("hybrid", "rrf"),
+            "hybrid-zscore": fn("hybrid", "zscore")}
+    for mode, search in runs.items():
+        emit(timed("ragd", mode, scorer, search, len(qs)))
 
 
 def run_lancedb(a, data, scorer, qv, work):
@@ -198,7 +220,7 @@ def main() -> None:
     ap.add_argument("kb_dir")
     common.add_search_args(ap)
     ap.add_argument("work")
-    ap.add_argument("--peers", default="lancedb,chroma,bm25s,tantivy")
+    ap.add_argument("--peers", default="ragd,lancedb,chroma,bm25s,tantivy")
     ap.add_argument("--embed-chunks", action="store_true")
     ap.add_argument("--lexical-only", action="store_true")
     a = ap.parse_args()
@@ -207,7 +229,7 @@ def main() -> None:
     rel = common.load_qrels(a.qrels)
     queries = common.load_queries(a.queries, rel)
     model, dim, ids, docs, texts, vecs = load_chunks(a.kb_dir)
-    qv = None
+    qv = engine = None
     if not a.lexical_only:
         engine = embedder(a.kb_dir, model)
         qv = np.asarray(engine.embed([q["text"] for q in queries], query=True), dtype=np.float32)
@@ -217,11 +239,12 @@ def main() -> None:
         emit({"peer": "ragd-embedder", "mode": "embed-chunks", "chunks": len(texts),
               "seconds": time.perf_counter() - t0})
     scorer = Scorer(queries, rel, docs)
-    runners = {"lancedb": run_lancedb, "chroma": run_chroma, "bm25s": run_bm25s, "tantivy": run_tantivy}
+    runners = {"ragd": lambda *args: run_ragd(*args, engine), "lancedb": run_lancedb, "chroma": run_chroma,
+               "bm25s": run_bm25s, "tantivy": run_tantivy}
     os.makedirs(a.work, exist_ok=True)
     for name in a.peers.split(","):
-        if qv is None and name == "chroma":
-            continue  # dense only
+        if qv is None and name in ("chroma", "ragd"):
+            continue  # dense only; ragd's BM25 without embedding is engine_bench's
         runners[name](a, (ids, docs, texts, vecs), scorer, qv, a.work)
 
 
