@@ -29,9 +29,9 @@ def ticks(lo, hi):
 
 def label(v):
     if v >= 1e6:
-        return f"{v / 1e6:g}M"
+        return f"{v / 1e6:.3g}M"
     if v >= 1e3:
-        return f"{v / 1e3:g}k"
+        return f"{v / 1e3:.3g}k"
     return f"{v:g}"
 
 
@@ -49,7 +49,11 @@ def render(series, title, x_name, y_name):
     for v in ticks(y0, y1):
         s.append(f'<line x1="{LEFT}" x2="{LEFT + pw}" y1="{py(v):.1f}" y2="{py(v):.1f}" stroke="#ddd"/>')
         s.append(f'<text x="{LEFT - 6}" y="{py(v) + 4:.1f}" text-anchor="end">{label(v)}</text>')
+    drawn = set()
     for v in sorted(set(xs)):
+        if label(v) in drawn:  # 10,000 and 10,001 chunks share a tick
+            continue
+        drawn.add(label(v))
         s.append(f'<line x1="{px(v):.1f}" x2="{px(v):.1f}" y1="{TOP}" y2="{TOP + ph}" stroke="#eee"/>')
         s.append(f'<text x="{px(v):.1f}" y="{TOP + ph + 16}" text-anchor="middle">{label(v)}</text>')
     s.append(f'<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>')
