@@ -310,6 +310,13 @@ Result<SearchResponse> Search(store::KbStore& kb, const SearchOptions& options, 
   int candidates = options.candidates > 0 ? options.candidates : std::max(100, 2 * options.k);
   if (rerank) candidates = std::max(candidates, rerank_candidates);
   if (options.one_per_document) candidates *= 2;  // several chunks of one document may crowd the list
+  RAGD_ASSIGN_OR_RETURN(SearchSettings settings, ResolveSearchSettings(kb, options));
+  // BM25 alone is exact: when nothing after it looks past its first k (no
+  // reranker, MMR or one hit per document), k is all it needs to find, and
+  // a higher k-th score lets MaxScore skip more (docs/SCALE.md).
+  if (options.mode == SearchMode::kBm25 && options.candidates <= 0 && !rerank && settings.mmr_lambda < 0 &&
+      !options.one_per_document)
+    candidates = options.k;
 
   SearchResponse resp;
   std::vector<store::ScoredId> lexical, dense;
@@ -356,7 +363,6 @@ Result<SearchResponse> Search(store::KbStore& kb, const SearchOptions& options, 
   resp.timings.candidates = since(t0);
   resp.embed_model = kb.embed_model();
   for (const auto& d : dense) resp.best_dense_score = std::max(resp.best_dense_score, static_cast<double>(d.score));
-  RAGD_ASSIGN_OR_RETURN(SearchSettings settings, ResolveSearchSettings(kb, options));
   std::vector<FusedHit> fused = Fuse(options.mode, settings, lexical, dense);
   // MMR chooses k among more candidates; the reranker reorders more.
   const int want = settings.mmr_lambda >= 0 ? std::max(options.k * 4, 20) : options.k;

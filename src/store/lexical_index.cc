@@ -1,6 +1,7 @@
 #include "store/lexical_index.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -280,37 +281,58 @@ std::vector<ScoredId> LexicalIndex::Search(std::span<const QueryTerm> query, int
   std::vector<double> below(cursors.size() + 1, 0);
   for (size_t i = 0; i < cursors.size(); ++i) below[i + 1] = below[i] + cursors[i].upper;
   TopK top(static_cast<size_t>(k));
+  // The essential cursors are walked a window of chunk numbers at a time,
+  // term by term, into an accumulator (as Lucene's BooleanScorer does)
+  // instead of merging them chunk by chunk. The window's chunks are then
+  // taken in ascending order (a tie goes to the lower id), probed on the
+  // non-essential terms and offered. The essential set is fixed for a
+  // window: a term that drops out of it mid-window is already added in.
+  constexpr uint32_t kWindow = 2048;
+  std::vector<double> acc(kWindow, 0);
+  std::vector<uint64_t> touched(kWindow / 64, 0);
   size_t first = 0;
   while (first < cursors.size()) {
-    uint32_t doc = UINT32_MAX;
-    for (size_t i = first; i < cursors.size(); ++i) doc = std::min(doc, cursors[i].doc());
-    if (doc == UINT32_MAX) break;
-    double score = 0;
-    for (size_t i = first; i < cursors.size(); ++i) {
-      if (cursors[i].doc() != doc) continue;
-      score += cursors[i].Score(lengths_);
-      ++cursors[i].pos;
-    }
-    if (!live_[doc] || (allowed && !allowed_docs[doc])) continue;
-    const double threshold = top.threshold();
-    bool pruned = false;
-    for (size_t i = first; i-- > 0;) {
+    uint32_t start = UINT32_MAX;
+    for (size_t i = first; i < cursors.size(); ++i) start = std::min(start, cursors[i].doc());
+    if (start == UINT32_MAX) break;
+    const uint64_t end = uint64_t{start} + kWindow;
+    const size_t essential = first;
+    for (size_t i = essential; i < cursors.size(); ++i) {
       Cursor& c = cursors[i];
-      if (score + below[i + 1] <= threshold) {
-        pruned = true;
-        break;
+      for (; c.pos < c.p->docs.size() && c.p->docs[c.pos] < end; ++c.pos) {
+        const uint32_t slot = c.p->docs[c.pos] - start;
+        acc[slot] += c.Score(lengths_);
+        touched[slot / 64] |= uint64_t{1} << (slot % 64);
       }
-      c.SeekTo(doc);
-      if (c.doc() == UINT32_MAX) continue;
-      // The block holding doc bounds this term tighter than its whole list.
-      if (score + c.BlockUpper(c.pos / kBlock) + below[i] <= threshold) {
-        pruned = true;
-        break;
-      }
-      if (c.doc() == doc) score += c.Score(lengths_);
     }
-    if (pruned) continue;
-    top.Offer(score, doc);
+    for (size_t word = 0; word < touched.size(); ++word) {
+      for (uint64_t bits = touched[word]; bits != 0; bits &= bits - 1) {
+        const auto slot = static_cast<uint32_t>(word * 64 + static_cast<size_t>(std::countr_zero(bits)));
+        const uint32_t doc = start + slot;
+        double score = acc[slot];
+        acc[slot] = 0;
+        if (!live_[doc] || (allowed && !allowed_docs[doc])) continue;
+        const double threshold = top.threshold();
+        bool pruned = false;
+        for (size_t i = essential; i-- > 0;) {
+          Cursor& c = cursors[i];
+          if (score + below[i + 1] <= threshold) {
+            pruned = true;
+            break;
+          }
+          c.SeekTo(doc);
+          if (c.doc() == UINT32_MAX) continue;
+          // The block holding doc bounds this term tighter than its whole list.
+          if (score + c.BlockUpper(c.pos / kBlock) + below[i] <= threshold) {
+            pruned = true;
+            break;
+          }
+          if (c.doc() == doc) score += c.Score(lengths_);
+        }
+        if (!pruned) top.Offer(score, doc);
+      }
+      touched[word] = 0;
+    }
     const double t = top.threshold();
     while (first < cursors.size() && below[first + 1] <= t) ++first;
   }

@@ -8,7 +8,9 @@
 // MaxScore (Turtle & Flood) over them: terms whose summed upper bounds
 // cannot lift a chunk into the current top k are only probed for the
 // candidates the other terms bring, and a candidate is dropped as soon as
-// its block bounds say it cannot make it.
+// its block bounds say it cannot make it. The other (essential) terms are
+// added up a window of 2,048 chunks at a time, term by term, rather than
+// merged chunk by chunk.
 //
 // Like the vector index it is a derived cache of the SQLite store: its file
 // carries the store generation, and a stale or damaged file is rebuilt from

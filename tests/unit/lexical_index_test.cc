@@ -91,6 +91,25 @@ TEST(LexicalIndex, PrunedSearchEqualsScoringEveryMatch) {
   ExpectSame(index.Search(query, 20), before, "after compaction");
 }
 
+// Essential terms are summed a window of 2,048 chunks at a time: many
+// windows, postings on both sides of each edge, and the essential set
+// shrinking from one window to the next must not change a ranking.
+TEST(LexicalIndex, ManyWindowsRankAsOne) {
+  Corpus corpus(11);
+  LexicalIndex index;
+  for (int64_t id = 1; id <= 20000; ++id) {
+    std::vector<std::string> terms = corpus.Chunk();
+    terms.resize(std::min<size_t>(terms.size(), 8));
+    if (id % 2048 == 0 || id % 2048 == 1) terms.push_back("edge");  // on both sides of a window's edge
+    ASSERT_TRUE(index.Add(id, terms).ok());
+  }
+  for (int q = 0; q < 60; ++q) {
+    auto query = corpus.Query();
+    if (q % 3 == 0) query.push_back({"edge", 1});
+    for (int k : {1, 10, 100}) ExpectSame(index.Search(query, k), index.SearchExhaustive(query, k), "k=" + std::to_string(k));
+  }
+}
+
 TEST(LexicalIndex, AScoreIsFts5Bm25) {
   // By hand: N = 4 chunks of 10 tokens (avgdl 2.5); "dog" and "fox" are in
   // one chunk each, idf log(3.5 / 1.5); "eel" is in three, so FTS5's idf
