@@ -112,7 +112,7 @@ std::string TokenPiece(const llama_vocab* vocab, llama_token token, bool special
 }
 
 Result<llama_context*> NewEncoderContext(llama_model* model, enum llama_pooling_type pooling, int batch_tokens,
-                                         int threads, int* n_seq_max) {
+                                         int threads, int* n_seq_max, bool flash_attention) {
   llama_context_params cp = llama_context_default_params();
   cp.embeddings = true;
   cp.pooling_type = pooling;
@@ -122,6 +122,7 @@ Result<llama_context*> NewEncoderContext(llama_model* model, enum llama_pooling_
   *n_seq_max = static_cast<int>(std::min<size_t>(llama_max_parallel_sequences(), 64));
   cp.n_seq_max = *n_seq_max;
   cp.kv_unified = true;
+  if (!flash_attention) cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
   cp.n_threads = cp.n_threads_batch = std::max(1, threads);
   llama_context* ctx = llama_init_from_model(model, cp);

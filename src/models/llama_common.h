@@ -43,8 +43,10 @@ std::string TokenPiece(const llama_vocab* vocab, llama_token token, bool special
 // An encoder (non-causal) context for pooled outputs: embeddings or rank
 // scores. batch_tokens is the whole batch in one ubatch (non-causal models
 // need that); *n_seq_max receives how many sequences one batch may hold.
+// flash_attention false: llama.cpp's plain attention kernels, faster for a
+// single sequence of a few dozen tokens only.
 Result<llama_context*> NewEncoderContext(llama_model* model, enum llama_pooling_type pooling, int batch_tokens,
-                                         int threads, int* n_seq_max);
+                                         int threads, int* n_seq_max, bool flash_attention = true);
 
 // Evaluates the inputs packed several to a batch (up to batch_tokens tokens
 // and n_seq_max sequences), each its own sequence; after each batch,

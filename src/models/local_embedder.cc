@@ -28,6 +28,7 @@ class LocalEmbedder final : public Embedder {
  public:
   ~LocalEmbedder() override {
     if (token_ctx_) llama_free(token_ctx_);
+    if (short_ctx_) llama_free(short_ctx_);
     if (ctx_) llama_free(ctx_);
     if (model_) llama_model_free(model_);
   }
@@ -79,8 +80,19 @@ class LocalEmbedder final : public Embedder {
       }
       if (toks[i].empty()) toks[i].push_back(llama_vocab_bos(vocab_));
     }
+    if (toks.size() == 1 && static_cast<int>(toks[0].size()) <= kShortTokens) {
+      if (!short_ctx_) {
+        int n_seq = 1;
+        auto ctx = llama::NewEncoderContext(model_, LLAMA_POOLING_TYPE_UNSPECIFIED, kShortTokens, threads_, &n_seq,
+                                            /*flash_attention=*/false);
+        if (!ctx.ok()) return ctx.status();
+        short_ctx_ = ctx.value();
+      }
+      return llama::EncodePacked(short_ctx_, toks, kShortTokens, 1, /*output_all=*/false,
+                                 [&](size_t, size_t n) { return ReadEmbeddings(short_ctx_, n, out); });
+    }
     return llama::EncodePacked(ctx_, toks, batch_tokens_, n_seq_max_, /*output_all=*/false,
-                               [&](size_t first, size_t n) { return ReadEmbeddings(n, out + first * dim_); });
+                               [&](size_t first, size_t n) { return ReadEmbeddings(ctx_, n, out + first * dim_); });
   }
 
   Result<int> CountTokens(std::string_view s) override {
@@ -139,9 +151,9 @@ class LocalEmbedder final : public Embedder {
   }
 
   // The pooled, L2-normalised embedding of each of the batch's n_seq sequences.
-  Status ReadEmbeddings(size_t n_seq, float* out) {
+  Status ReadEmbeddings(llama_context* ctx, size_t n_seq, float* out) {
     for (size_t s = 0; s < n_seq; ++s) {
-      const float* e = llama_get_embeddings_seq(ctx_, static_cast<llama_seq_id>(s));
+      const float* e = llama_get_embeddings_seq(ctx, static_cast<llama_seq_id>(s));
       if (!e) return Status::Unavailable("llama.cpp returned no embedding for a sequence");
       double norm = 0;
       for (int d = 0; d < dim_; ++d) norm += static_cast<double>(e[d]) * e[d];
@@ -154,6 +166,12 @@ class LocalEmbedder final : public Embedder {
   llama_model* model_ = nullptr;
   llama_context* ctx_ = nullptr;
   llama_context* token_ctx_ = nullptr;  // no pooling: EmbedTokens, made on first use
+  // A lone text of at most kShortTokens (a search's query) runs here,
+  // without flash attention: for one sequence that short the plain kernels
+  // are faster (a MiniLM query 9 %, e5 18 %); for a longer text or several
+  // packed together they are slower (docs/DECISIONS.md). Made on first use.
+  static constexpr int kShortTokens = 64;
+  llama_context* short_ctx_ = nullptr;
   int threads_ = 0;
   const llama_vocab* vocab_ = nullptr;
   int dim_ = 0;
