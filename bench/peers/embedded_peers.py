@@ -102,7 +102,7 @@ def run_ragd(a, data, scorer, qv, work, engine):
     embedding; these are the ones to set beside LanceDB's and Chroma's."""
     ids, docs, texts, vecs = data
     row_of = {cid: r for r, cid in enumerate(ids)}
-    kb = engine.open(os.path.basename(a.kb_dir))
+    kb = engine.open(os.path.basename(a.kb_dir), create=False)  # a wrong path fails, not an empty KB
     qs = scorer.queries
 
     def fn(mode, fusion=None):

@@ -91,16 +91,18 @@ TEST(LexicalIndex, PrunedSearchEqualsScoringEveryMatch) {
   ExpectSame(index.Search(query, 20), before, "after compaction");
 }
 
-// Essential terms are summed a window of 2,048 chunks at a time: many
-// windows, postings on both sides of each edge, and the essential set
-// shrinking from one window to the next must not change a ranking.
+// Essential terms are summed a window of 2,048 chunk numbers at a time,
+// each window starting at the lowest posting left: many windows, a term
+// whose postings fall on a window's last slot and the next one's first
+// (when it leads, windows start at chunks 0, 2048, 4096, ...), and the
+// essential set shrinking between windows must not change a ranking.
 TEST(LexicalIndex, ManyWindowsRankAsOne) {
   Corpus corpus(11);
   LexicalIndex index;
   for (int64_t id = 1; id <= 20000; ++id) {
     std::vector<std::string> terms = corpus.Chunk();
     terms.resize(std::min<size_t>(terms.size(), 8));
-    if (id % 2048 == 0 || id % 2048 == 1) terms.push_back("edge");  // on both sides of a window's edge
+    if (id % 2048 == 0 || id % 2048 == 1) terms.push_back("edge");  // chunk numbers 0, 2047, 2048, 4095, 4096, ...
     ASSERT_TRUE(index.Add(id, terms).ok());
   }
   for (int q = 0; q < 60; ++q) {
